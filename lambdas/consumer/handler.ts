@@ -1,0 +1,2 @@
+// Placeholder: replaced by the real consumer handler.
+export const handler = async () => ({ batchItemFailures: [] });

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the real ingest handler.
+export const handler = async () => ({ statusCode: 503, body: '{}' });

@@ -1,0 +1,116 @@
+/**
+ * The single source of truth for the shapes the CDK stack, the Lambda handlers and the local
+ * stack share: table keys and indexes, queue settings, message attribute names and AWS limits.
+ * Plain data only, so that it bundles into the Lambdas without pulling in aws-cdk-lib.
+ */
+
+export interface KeyAttribute {
+  name: string;
+  type: 'S' | 'N' | 'B';
+}
+
+export interface IndexDefinition {
+  indexName: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  /** Non-key attributes copied into the index; undefined projects ALL. */
+  nonKeyAttributes?: string[];
+}
+
+export interface TableDefinition {
+  /** Name used by the local stack; AWS tables get generated names (stack outputs). */
+  localName: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  globalSecondaryIndexes: IndexDefinition[];
+}
+
+/** One item per Terra record: `user_id` + `record_id` (`<type>#<identifier>`). */
+export const dataTable = {
+  localName: 'terra-data',
+  partitionKey: { name: 'user_id', type: 'S' },
+  sortKey: { name: 'record_id', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      // Lists one user's records of one type by start time, without reading their payloads.
+      indexName: 'user-type-start-time',
+      partitionKey: { name: 'user_type', type: 'S' },
+      sortKey: { name: 'start_time', type: 'S' },
+      nonKeyAttributes: ['record_id', 'type', 'provider', 'end_time', 'summary_id', 'ordering_ts', 'received_at'],
+    },
+  ],
+} as const satisfies TableDefinition;
+
+/** One item per Terra user: the connection's latest known state. */
+export const usersTable = {
+  localName: 'terra-users',
+  partitionKey: { name: 'user_id', type: 'S' },
+  globalSecondaryIndexes: [{ indexName: 'reference-id', partitionKey: { name: 'reference_id', type: 'S' } }],
+} as const satisfies TableDefinition;
+
+/** Every authenticated delivery that is not a data record or a connection change, with its outcome. */
+export const eventsTable = {
+  localName: 'terra-events',
+  partitionKey: { name: 'event_id', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      // "Show me everything that was kept as invalid this week."
+      indexName: 'outcome-received-at',
+      partitionKey: { name: 'outcome', type: 'S' },
+      sortKey: { name: 'received_at', type: 'S' },
+      nonKeyAttributes: ['type', 'user_id', 'reason'],
+    },
+  ],
+} as const satisfies TableDefinition;
+
+export const tables = { data: dataTable, users: usersTable, events: eventsTable } as const;
+
+/** The consumer's Lambda timeout; the queue's visibility timeout is derived from it. */
+export const consumerTimeoutSeconds = 30;
+
+export const queueSettings = {
+  localName: 'terra-ingest-webhooks',
+  deadLetterQueueLocalName: 'terra-ingest-webhooks-dlq',
+  // AWS advises at least six times the function timeout for an SQS event source.
+  visibilityTimeoutSeconds: 6 * consumerTimeoutSeconds,
+  maxReceiveCount: 5,
+  // Terra retries for ~24 h; the queues keep what they hold well beyond a long weekend.
+  retentionPeriodSeconds: 14 * 24 * 60 * 60,
+  deadLetterRetentionPeriodSeconds: 14 * 24 * 60 * 60,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 1,
+} as const;
+
+/** SQS message attributes carrying the delivery metadata next to the untouched body. */
+export const messageAttributes = {
+  signatureTimestamp: 'signature_timestamp',
+  orderingTimestamp: 'ordering_timestamp',
+  terraReference: 'terra_reference',
+  traceId: 'trace_id',
+  receivedAt: 'received_at',
+  /** `base64` when the body is not text SQS can carry as is; absent for plain text. */
+  bodyEncoding: 'body_encoding',
+} as const;
+
+/** Terra's webhook headers, lower-cased (API Gateway v2 lower-cases header names). */
+export const terraHeaders = {
+  signature: ['terra-signature', 'x-terra-signature'],
+  orderingTimestamp: 'x-terra-ordering-timestamp',
+  reference: 'terra-reference',
+  traceId: 'x-terra-trace-id',
+} as const;
+
+export const limits = {
+  /** Lambda's synchronous invocation payload limit (the whole API Gateway event). */
+  lambdaSyncPayloadBytes: 6 * 1024 * 1024,
+  /** API Gateway HTTP API request body limit. */
+  apiGatewayBodyBytes: 10 * 1024 * 1024,
+  sqsMessageBytes: 1024 * 1024,
+  dynamoDbItemBytes: 400 * 1024,
+} as const;
+
+export const defaults = {
+  signatureToleranceSeconds: 300,
+  /** How long a Lambda container keeps the signing secrets before reading them again. */
+  secretsMaxAgeSeconds: 300,
+} as const;
