@@ -1,2 +1,36 @@
-// Placeholder: replaced by the real consumer handler.
-export const handler = async () => ({ batchItemFailures: [] });
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { requiredEnv } from '../shared/config';
+import { createDocumentClient } from '../shared/dynamodb';
+import { createBatchHandler } from './batch';
+
+// Parsed once per container; a missing setting fails the cold start loudly.
+const tables = {
+  data: requiredEnv('DATA_TABLE'),
+  users: requiredEnv('USERS_TABLE'),
+  events: requiredEnv('EVENTS_TABLE'),
+};
+
+const logger = new Logger();
+const metrics = new Metrics();
+
+const processBatch = createBatchHandler({
+  documentClient: createDocumentClient(),
+  tables,
+  logger,
+  counter: {
+    count: ({ route, outcome, written, skipped }) => {
+      metrics.addMetric('ItemsWritten', MetricUnit.Count, written);
+      metrics.addMetric('StaleOrRepeatedSkipped', MetricUnit.Count, skipped);
+      if (route === 'event' && outcome) {
+        // One metric per outcome, so "invalid" or "unknown_type" can be alarmed on.
+        metrics.singleMetric().addDimension('outcome', outcome).addMetric('EventsKept', MetricUnit.Count, 1);
+      }
+    },
+  },
+});
+
+export const handler = middy(processBatch).use(injectLambdaContext(logger)).use(logMetrics(metrics));

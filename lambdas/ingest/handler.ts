@@ -1,2 +1,31 @@
-// Placeholder: replaced by the real ingest handler.
-export const handler = async () => ({ statusCode: 503, body: '{}' });
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import { defaults } from '../shared/definitions';
+import { numberEnv, requiredEnv } from '../shared/config';
+import { parseSecretList } from '../shared/signature';
+import { sqsEnqueue } from './queue';
+import { createWebhookHandler } from './webhook';
+
+// Parsed once per container; a missing setting fails the cold start loudly.
+const queueUrl = requiredEnv('QUEUE_URL');
+const signingSecretId = requiredEnv('SIGNING_SECRET_ID');
+const toleranceSeconds = numberEnv('TERRA_SIGNATURE_TOLERANCE_SECONDS', defaults.signatureToleranceSeconds);
+const secretsMaxAge = numberEnv('SIGNING_SECRET_MAX_AGE_SECONDS', defaults.secretsMaxAgeSeconds);
+
+const logger = new Logger();
+const sqs = new SQSClient({});
+
+const acceptWebhook = createWebhookHandler({
+  // Cached per container for secretsMaxAge, so a rotated secret is picked up without a deploy
+  // and the hot path calls Secrets Manager at most once per window.
+  signingSecrets: async () => parseSecretList(await getSecret<string>(signingSecretId, { maxAge: secretsMaxAge })),
+  enqueue: sqsEnqueue(sqs, queueUrl),
+  toleranceSeconds,
+  now: Date.now,
+  logger,
+});
+
+export const handler = middy(acceptWebhook).use(injectLambdaContext(logger));

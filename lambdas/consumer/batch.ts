@@ -1,0 +1,26 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { fromSqsRecord } from '../shared/delivery';
+import type { Logger } from '../shared/logger';
+import { type ConsumerDependencies, type DeliveryOutcome, processDelivery } from './process';
+
+/** Counts outcomes where the team can see them (CloudWatch metrics in AWS). */
+export interface OutcomeCounter {
+  count(outcome: DeliveryOutcome): void;
+}
+
+/**
+ * The SQS side: each message is processed on its own; a message whose processing throws (a
+ * transient DynamoDB failure) is reported back as a batch item failure, so SQS redelivers only
+ * that message and, after maxReceiveCount, moves it to the dead-letter queue.
+ */
+export function createBatchHandler(deps: ConsumerDependencies & { logger: Logger; counter?: OutcomeCounter }) {
+  const processor = new BatchProcessor(EventType.SQS);
+  const handleRecord = async (record: SQSRecord) => {
+    const outcome = await processDelivery(fromSqsRecord(record), deps);
+    deps.counter?.count(outcome);
+    deps.logger.info('delivery processed', { messageId: record.messageId, ...outcome });
+  };
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+}

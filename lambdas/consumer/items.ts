@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { PutCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { DeliveryMetadata } from '../shared/delivery';
+import type { DataRecord, EventOutcome, UserChange } from './route';
+import type { TerraUser } from './terra-events';
+
+/**
+ * Builds the DynamoDB writes. Pure: the conditional-write rule lives here, in one place.
+ *
+ * Newest wins, stale never: an item is written only when none exists yet or the stored copy's
+ * `ordering_ts` is strictly older. A repeat (same ordering_ts) or a late older copy fails the
+ * condition and changes nothing.
+ */
+export const newerCopyCondition = 'attribute_not_exists(ordering_ts) OR ordering_ts < :ordering_ts';
+
+/** JSON larger than this is stored gzipped: DynamoDB items stop at 400 KB, keys and attributes included. */
+export const inlinePayloadMaxBytes = 300 * 1024;
+
+export interface DeliveryContext extends DeliveryMetadata {
+  orderingTs: number;
+}
+
+const optional = <T>(name: string, value: T | undefined | null) =>
+  value === undefined || value === null || value === '' ? {} : { [name]: value };
+
+/** The record as a map when it fits an item comfortably, else gzipped JSON in `payload_gzip`. */
+export function payloadAttributes(record: unknown): { payload: unknown } | { payload_gzip: Uint8Array } {
+  const json = JSON.stringify(record);
+  if (Buffer.byteLength(json) <= inlinePayloadMaxBytes) return { payload: record };
+  return { payload_gzip: gzipSync(json) };
+}
+
+export function recordPut(
+  tableName: string,
+  type: string,
+  user: TerraUser,
+  record: DataRecord,
+  delivery: DeliveryContext,
+  payload: { payload: unknown } | { payload_gzip: Uint8Array } = payloadAttributes(record.record),
+): PutCommandInput {
+  return {
+    TableName: tableName,
+    Item: {
+      user_id: user.user_id,
+      record_id: record.recordId,
+      user_type: `${user.user_id}#${type}`,
+      type,
+      provider: user.provider,
+      ...optional('reference_id', user.reference_id),
+      ...optional('start_time', record.startTime),
+      ...optional('end_time', record.endTime),
+      ...optional('summary_id', record.summaryId),
+      ordering_ts: delivery.orderingTs,
+      received_at: delivery.receivedAt,
+      ...optional('terra_reference', delivery.terraReference),
+      ...payload,
+    },
+    ConditionExpression: newerCopyCondition,
+    ExpressionAttributeValues: { ':ordering_ts': delivery.orderingTs },
+  };
+}
+
+export function userUpdate(tableName: string, type: string, change: UserChange, delivery: DeliveryContext): UpdateCommandInput {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const assignments: string[] = [];
+  const set = (attribute: string, value: unknown, expression?: (placeholder: string) => string) => {
+    if (value === undefined) return;
+    names[`#${attribute}`] = attribute;
+    values[`:${attribute}`] = value;
+    assignments.push(`#${attribute} = ${expression ? expression(`:${attribute}`) : `:${attribute}`}`);
+  };
+  set('provider', change.provider);
+  // A reference_id is a GSI key: only a non-empty string may be written.
+  set('reference_id', change.referenceId);
+  if (change.status === undefined) {
+    // A first sighting through a permission change: the user evidently is connected.
+    set('status', 'connected', (value) => `if_not_exists(#status, ${value})`);
+  } else {
+    set('status', change.status);
+  }
+  set('active', change.active);
+  set('scopes', change.scopes);
+  for (const [attribute, value] of Object.entries(change.extra ?? {})) set(attribute, value);
+  set('last_event_type', type);
+  set('updated_at', delivery.receivedAt);
+  set('ordering_ts', delivery.orderingTs);
+  return {
+    TableName: tableName,
+    Key: { user_id: change.userId },
+    UpdateExpression: `SET ${assignments.join(', ')}`,
+    ConditionExpression: 'attribute_not_exists(#ordering_ts) OR #ordering_ts < :ordering_ts',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** Content-addressed, so a redelivered body is kept once. */
+export function eventId(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export interface KeptEvent {
+  type: string;
+  outcome: EventOutcome;
+  reason: string;
+  userId?: string;
+}
+
+export function eventPut(tableName: string, event: KeptEvent, body: Buffer, delivery: DeliveryContext): PutCommandInput {
+  const text = body.toString('utf8');
+  const bodyAttributes =
+    body.length <= inlinePayloadMaxBytes && Buffer.from(text, 'utf8').equals(body)
+      ? { body: text }
+      : { body_gzip: gzipSync(body) };
+  return {
+    TableName: tableName,
+    Item: {
+      event_id: eventId(body),
+      type: event.type,
+      outcome: event.outcome,
+      reason: event.reason,
+      ...optional('user_id', event.userId),
+      received_at: delivery.receivedAt,
+      signature_ts: delivery.signatureTimestamp,
+      ordering_ts: delivery.orderingTs,
+      ...optional('terra_reference', delivery.terraReference),
+      ...optional('trace_id', delivery.traceId),
+      ...bodyAttributes,
+    },
+    ConditionExpression: 'attribute_not_exists(event_id)',
+  };
+}

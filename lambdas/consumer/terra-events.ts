@@ -1,0 +1,124 @@
+import * as z from 'zod';
+
+/**
+ * The parts of Terra's events this product relies on, as zod schemas. Everything else in a body
+ * is kept as sent (objects are `loose`), so a field Terra adds tomorrow is stored, not stripped.
+ */
+
+export const dataTypes = [
+  'activity',
+  'body',
+  'daily',
+  'sleep',
+  'menstruation',
+  'nutrition',
+  'planned_workout',
+  'athlete',
+] as const;
+export type DataType = (typeof dataTypes)[number];
+
+export const connectionTypes = [
+  'auth',
+  'auth_cancelled',
+  'deauth',
+  'user_reauth',
+  'access_revoked',
+  'connection_error',
+  'google_no_datasource',
+  'permission_change',
+] as const;
+export type ConnectionType = (typeof connectionTypes)[number];
+
+/** Known to Terra's catalogue, but neither a record nor a connection change: kept as events. */
+export const recordedTypes = [
+  'large_request_processing',
+  'large_request_sending',
+  'rate_limit_hit',
+  'healthcheck',
+  'processing',
+  's3_payload',
+] as const;
+
+export const terraUser = z.looseObject({
+  user_id: z.string().min(1),
+  provider: z.string().min(1),
+  reference_id: z.string().nullish(),
+  scopes: z.string().nullish(),
+  active: z.boolean().nullish(),
+});
+export type TerraUser = z.infer<typeof terraUser>;
+
+export const envelope = z.looseObject({ type: z.string().min(1) });
+
+const time = z.string().nullish();
+const nonEmpty = z.string().min(1);
+
+const bySummaryId = z.looseObject({ summary_id: nonEmpty, start_time: time, end_time: time });
+const byStartDate = z.looseObject({ start_time: z.string().min(10), end_time: time });
+const byStartTime = z.looseObject({ start_time: nonEmpty, end_time: time });
+// Planned workouts: older docs key them on metadata.summary_id, newer ones on metadata.id.
+const plannedWorkoutMetadata = z
+  .looseObject({ summary_id: nonEmpty.nullish(), id: nonEmpty.nullish(), start_time: time, end_time: time })
+  .refine((metadata) => Boolean(metadata.summary_id ?? metadata.id), {
+    message: 'metadata.summary_id (or metadata.id) is required',
+    path: ['summary_id'],
+  });
+
+const dataEvent = <M extends z.ZodType>(type: string, metadata: M) =>
+  z.looseObject({
+    type: z.literal(type),
+    user: terraUser,
+    data: z.array(z.looseObject({ metadata })),
+  });
+
+export const dataEventSchemas = {
+  activity: dataEvent('activity', bySummaryId),
+  sleep: dataEvent('sleep', bySummaryId),
+  planned_workout: dataEvent('planned_workout', plannedWorkoutMetadata),
+  daily: dataEvent('daily', byStartDate),
+  body: dataEvent('body', byStartDate),
+  menstruation: dataEvent('menstruation', byStartDate),
+  nutrition: dataEvent('nutrition', byStartTime),
+  athlete: z.looseObject({ type: z.literal('athlete'), user: terraUser, athlete: z.looseObject({}) }),
+} satisfies Record<DataType, z.ZodType>;
+
+const userEvent = (type: string) => z.looseObject({ type: z.literal(type), user: terraUser, status: z.string().nullish() });
+
+export const connectionEventSchemas = {
+  auth: userEvent('auth'),
+  deauth: userEvent('deauth'),
+  access_revoked: userEvent('access_revoked'),
+  connection_error: userEvent('connection_error'),
+  google_no_datasource: userEvent('google_no_datasource'),
+  permission_change: userEvent('permission_change').extend({
+    scopes_added: z.string().nullish(),
+    scopes_removed: z.string().nullish(),
+  }),
+  user_reauth: z.looseObject({ type: z.literal('user_reauth'), new_user: terraUser, old_user: terraUser.nullish() }),
+  // A cancelled or failed widget flow: there is no Terra user yet, only the developer's reference.
+  auth_cancelled: z.looseObject({
+    type: z.literal('auth_cancelled'),
+    reference_id: z.string().nullish(),
+    reason: z.string().nullish(),
+  }),
+} satisfies Record<ConnectionType, z.ZodType>;
+
+export function isDataType(type: string): type is DataType {
+  return (dataTypes as readonly string[]).includes(type);
+}
+
+export function isConnectionType(type: string): type is ConnectionType {
+  return (connectionTypes as readonly string[]).includes(type);
+}
+
+export function isRecordedType(type: string): boolean {
+  return (recordedTypes as readonly string[]).includes(type);
+}
+
+/** One line a person can act on, e.g. `data.0.metadata.summary_id: Invalid input`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,97 @@
+import { isUtf8 } from 'node:buffer';
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { messageAttributes } from './definitions';
+
+/** What the ingest function knows about one authenticated delivery, besides its body. */
+export interface DeliveryMetadata {
+  /** `t` of the verified signature, unix seconds. */
+  signatureTimestamp: number;
+  /** `x-terra-ordering-timestamp`, unix ms, when Terra sent a valid one. */
+  orderingTimestamp?: number;
+  terraReference?: string;
+  traceId?: string;
+  /** ISO 8601, when the ingest function accepted it. */
+  receivedAt: string;
+}
+
+export interface Delivery extends DeliveryMetadata {
+  /** The body exactly as received (after API Gateway's base64, if any, is undone). */
+  body: Buffer;
+}
+
+/** The ordering key for "newest wins": Terra's ordering timestamp, else the signature's, in ms. */
+export function orderingTimestampOf(metadata: DeliveryMetadata): number {
+  return metadata.orderingTimestamp ?? metadata.signatureTimestamp * 1000;
+}
+
+// Characters SQS refuses in a message body; a JSON body never has them unescaped, but an
+// authenticated body must be enqueued whatever it holds.
+const sqsForbidden = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+export interface SqsMessageParts {
+  MessageBody: string;
+  MessageAttributes: Record<string, MessageAttributeValue>;
+}
+
+const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+const number = (value: number): MessageAttributeValue => ({ DataType: 'Number', StringValue: String(value) });
+
+export function toSqsMessage(delivery: Delivery): SqsMessageParts {
+  const attributes: Record<string, MessageAttributeValue> = {
+    [messageAttributes.signatureTimestamp]: number(delivery.signatureTimestamp),
+    [messageAttributes.receivedAt]: text(delivery.receivedAt),
+  };
+  if (delivery.orderingTimestamp !== undefined) {
+    attributes[messageAttributes.orderingTimestamp] = number(delivery.orderingTimestamp);
+  }
+  if (delivery.terraReference) attributes[messageAttributes.terraReference] = text(delivery.terraReference);
+  if (delivery.traceId) attributes[messageAttributes.traceId] = text(delivery.traceId);
+
+  let messageBody: string | undefined;
+  if (isUtf8(delivery.body)) {
+    const decoded = delivery.body.toString('utf8');
+    if (!sqsForbidden.test(decoded)) messageBody = decoded;
+  }
+  if (messageBody === undefined) {
+    messageBody = delivery.body.toString('base64');
+    attributes[messageAttributes.bodyEncoding] = text('base64');
+  }
+  return { MessageBody: messageBody, MessageAttributes: attributes };
+}
+
+/** Bytes SQS counts for a message: the body plus every attribute's name, type and value. */
+export function sqsMessageSize({ MessageBody, MessageAttributes }: SqsMessageParts): number {
+  let size = Buffer.byteLength(MessageBody);
+  for (const [name, value] of Object.entries(MessageAttributes)) {
+    size += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
+  }
+  return size;
+}
+
+function attribute(record: SQSRecord, name: string): string | undefined {
+  return record.messageAttributes?.[name]?.stringValue;
+}
+
+function optionalNumber(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : undefined;
+}
+
+/** The consumer's view of a message the ingest function enqueued. */
+export function fromSqsRecord(record: SQSRecord): Delivery {
+  const encoding = attribute(record, messageAttributes.bodyEncoding);
+  const signatureTimestamp = optionalNumber(attribute(record, messageAttributes.signatureTimestamp));
+  return {
+    body: encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body, 'utf8'),
+    // A message without metadata did not come from the ingest function (e.g. a hand-sent
+    // test message); SQS's own sent timestamp is the best ordering we have for it.
+    signatureTimestamp: signatureTimestamp ?? Math.floor(Number(record.attributes.SentTimestamp) / 1000),
+    orderingTimestamp: optionalNumber(attribute(record, messageAttributes.orderingTimestamp)),
+    terraReference: attribute(record, messageAttributes.terraReference),
+    traceId: attribute(record, messageAttributes.traceId),
+    receivedAt:
+      attribute(record, messageAttributes.receivedAt) ?? new Date(Number(record.attributes.SentTimestamp)).toISOString(),
+  };
+}

@@ -1,0 +1,164 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createBatchHandler } from '../../lambdas/consumer/batch';
+import { sqsEnqueue } from '../../lambdas/ingest/queue';
+import { createWebhookHandler } from '../../lambdas/ingest/webhook';
+import { defaults, tables } from '../../lambdas/shared/definitions';
+import { createDocumentClient } from '../../lambdas/shared/dynamodb';
+import type { Logger } from '../../lambdas/shared/logger';
+import { localCredentials, localRegion, type RunningService, startDynamoDb, startSqsAndS3 } from './emulators';
+import { startHttpApi } from './http-api';
+import { ensureQueues, ensureTables, type LocalQueues, type QueueOverrides } from './provision';
+import { startSqsEventSource } from './sqs-event-source';
+
+/**
+ * The whole product on one machine: the real ingest and consumer handlers, wired to embedded
+ * DynamoDB and SQS/S3 servers, behind a stand-in for API Gateway and Lambda's SQS event source.
+ */
+
+export interface LocalStackOptions {
+  /** Webhook API port; 0 picks a free one. */
+  port: number;
+  dynamoDbPort: number;
+  sqsPort: number;
+  /** dynamodb-admin's port, or undefined for no browser view. */
+  adminPort?: number;
+  /** Where state survives restarts; undefined keeps everything in memory. */
+  dataDir?: string;
+  signingSecrets: readonly string[];
+  toleranceSeconds?: number;
+  queue?: QueueOverrides;
+  /** Concurrent consumer batches. */
+  consumerConcurrency?: number;
+  logger: Logger;
+  /** Lets a test put a failing client between the consumer and DynamoDB. */
+  wrapDocumentClient?: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient;
+  now?: () => number;
+}
+
+export interface LocalStack {
+  webhookUrl: string;
+  healthUrl: string;
+  port: number;
+  adminUrl?: string;
+  dynamoDb: RunningService;
+  sqs: RunningService;
+  queues: LocalQueues;
+  tableNames: { data: string; users: string; events: string };
+  /** Clients pointed at the emulators, for tools and tests. */
+  clients: { dynamoDb: DynamoDBClient; documentClient: DynamoDBDocumentClient; sqs: SQSClient };
+  stop(): Promise<void>;
+}
+
+export const localTableNames = {
+  data: tables.data.localName,
+  users: tables.users.localName,
+  events: tables.events.localName,
+};
+
+async function startAdmin(client: DynamoDBClient, port: number): Promise<{ url: string; server: Server }> {
+  // dynamodb-admin is CommonJS and heavy: loaded only when the browser view is wanted.
+  const { createServer } = await import('dynamodb-admin');
+  const app = createServer({ dynamoDbClient: client });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(port, '127.0.0.1', () => resolve(listening));
+    listening.once('error', reject);
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { logger } = options;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error) => logger.error('stop failed', { error: String(error) }));
+  };
+  try {
+    const dynamoDb = await startDynamoDb(options.dynamoDbPort, options.dataDir);
+    stops.push(() => dynamoDb.stop());
+    const sqsServer = await startSqsAndS3(options.sqsPort, options.dataDir);
+    stops.push(() => sqsServer.stop());
+
+    const clientConfig = { region: localRegion, credentials: localCredentials };
+    const dynamoDbClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamoDb.endpoint });
+    const documentClient = createDocumentClient({ ...clientConfig, endpoint: dynamoDb.endpoint });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: sqsServer.endpoint });
+    stops.push(async () => {
+      dynamoDbClient.destroy();
+      documentClient.destroy();
+      sqs.destroy();
+    });
+
+    await ensureTables(dynamoDbClient);
+    const queues = await ensureQueues(sqs, options.queue);
+
+    const eventSource = startSqsEventSource({
+      client: sqs,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      concurrency: options.consumerConcurrency,
+      handler: createBatchHandler({
+        documentClient: options.wrapDocumentClient?.(documentClient) ?? documentClient,
+        tables: localTableNames,
+        logger,
+      }),
+      onError: (error) => logger.warn('consumer poll failed', { error: String(error) }),
+    });
+    stops.push(() => eventSource.stop());
+
+    const acceptWebhook = createWebhookHandler({
+      signingSecrets: async () => options.signingSecrets,
+      enqueue: sqsEnqueue(sqs, queues.queueUrl),
+      toleranceSeconds: options.toleranceSeconds ?? defaults.signatureToleranceSeconds,
+      now: options.now ?? Date.now,
+      logger,
+    });
+    const api = await startHttpApi({
+      port: options.port,
+      webhook: acceptWebhook,
+      health: async () => {
+        const checks = await Promise.allSettled([
+          dynamoDbClient.send(new ListTablesCommand({ Limit: 1 })),
+          sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] })),
+        ]);
+        const [dynamo, queue] = checks;
+        return {
+          healthy: checks.every((check) => check.status === 'fulfilled'),
+          detail: {
+            dynamodb: dynamo.status === 'fulfilled' ? 'ok' : 'unreachable',
+            sqs: queue.status === 'fulfilled' ? 'ok' : 'unreachable',
+            queued: queue.status === 'fulfilled' ? Number(queue.value.Attributes?.ApproximateNumberOfMessages ?? 0) : undefined,
+          },
+        };
+      },
+    });
+    // The API stops first, so nothing new is acknowledged while the rest shuts down.
+    stops.push(() => api.stop());
+
+    let adminUrl: string | undefined;
+    if (options.adminPort !== undefined) {
+      const admin = await startAdmin(dynamoDbClient, options.adminPort);
+      adminUrl = admin.url;
+      stops.push(() => new Promise<void>((resolve) => admin.server.close(() => resolve())));
+    }
+
+    return {
+      webhookUrl: `${api.url}/webhook`,
+      healthUrl: `${api.url}/health`,
+      port: api.port,
+      adminUrl,
+      dynamoDb,
+      sqs: sqsServer,
+      queues,
+      tableNames: localTableNames,
+      clients: { dynamoDb: dynamoDbClient, documentClient, sqs },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,89 @@
+import {
+  type CreateTableCommandInput,
+  CreateTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
+
+/** Creates the local tables and queues from the same definitions the CDK stack uses. */
+
+export function createTableInput(definition: TableDefinition): CreateTableCommandInput {
+  const attributes = new Map<string, string>();
+  const keySchema = (partition: { name: string; type: string }, sort?: { name: string; type: string }) => {
+    attributes.set(partition.name, partition.type);
+    if (sort) attributes.set(sort.name, sort.type);
+    return [
+      { AttributeName: partition.name, KeyType: 'HASH' as const },
+      ...(sort ? [{ AttributeName: sort.name, KeyType: 'RANGE' as const }] : []),
+    ];
+  };
+  const input: CreateTableCommandInput = {
+    TableName: definition.localName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+    GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: keySchema(index.partitionKey, index.sortKey),
+      Projection: index.nonKeyAttributes
+        ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] }
+        : { ProjectionType: 'ALL' },
+    })),
+  };
+  input.AttributeDefinitions = [...attributes].map(([AttributeName, AttributeType]) => ({
+    AttributeName,
+    AttributeType: AttributeType as 'S' | 'N' | 'B',
+  }));
+  if (input.GlobalSecondaryIndexes?.length === 0) delete input.GlobalSecondaryIndexes;
+  return input;
+}
+
+export async function ensureTables(client: DynamoDBClient): Promise<void> {
+  for (const definition of Object.values(tables)) {
+    try {
+      await client.send(new CreateTableCommand(createTableInput(definition)));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException) && (error as Error).name !== 'ResourceInUseException') throw error;
+    }
+  }
+}
+
+export interface LocalQueues {
+  queueUrl: string;
+  queueArn: string;
+  deadLetterQueueUrl: string;
+}
+
+export interface QueueOverrides {
+  /** Tests shorten it so a failed message comes back in a second, not three minutes. */
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+}
+
+export async function ensureQueues(client: SQSClient, overrides: QueueOverrides = {}): Promise<LocalQueues> {
+  const arnOf = async (queueUrl: string) =>
+    (await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
+  const dlq = await client.send(
+    new CreateQueueCommand({
+      QueueName: queueSettings.deadLetterQueueLocalName,
+      Attributes: { MessageRetentionPeriod: String(queueSettings.deadLetterRetentionPeriodSeconds) },
+    }),
+  );
+  const deadLetterQueueUrl = dlq.QueueUrl!;
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: queueSettings.localName,
+      Attributes: {
+        VisibilityTimeout: String(overrides.visibilityTimeoutSeconds ?? queueSettings.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(queueSettings.retentionPeriodSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: await arnOf(deadLetterQueueUrl),
+          maxReceiveCount: overrides.maxReceiveCount ?? queueSettings.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl!, queueArn: await arnOf(queue.QueueUrl!), deadLetterQueueUrl };
+}

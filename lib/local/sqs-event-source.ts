@@ -1,0 +1,147 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { queueSettings } from '../../lambdas/shared/definitions';
+import { localRegion } from './emulators';
+
+/**
+ * Drives the consumer the way Lambda's SQS event source mapping does: long-poll batches, invoke,
+ * delete what succeeded, leave the batch item failures to reappear after the visibility timeout
+ * (and reach the dead-letter queue after maxReceiveCount, which the queue's redrive policy does).
+ */
+
+export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+
+export interface EventSourceOptions {
+  client: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  handler: SqsBatchHandler;
+  batchSize?: number;
+  /** Concurrent pollers, like the event source's concurrent batches. */
+  concurrency?: number;
+  waitTimeSeconds?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface RunningEventSource {
+  /** Stops polling and waits for the batches in flight to finish. */
+  stop(): Promise<void>;
+}
+
+export function toLambdaRecord(message: Message, queueArn: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType ?? 'String',
+          stringValue: value.StringValue,
+          binaryValue: value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : undefined,
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: localRegion,
+  };
+}
+
+function lambdaContext(): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'terra-ingest-consumer-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:terra-ingest-consumer-local',
+    memoryLimitInMB: '1024',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: 'local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+export function startSqsEventSource(options: EventSourceOptions): RunningEventSource {
+  const { client, queueUrl, queueArn, handler } = options;
+  const batchSize = options.batchSize ?? queueSettings.batchSize;
+  const waitTimeSeconds = options.waitTimeSeconds ?? 1;
+  const abort = new AbortController();
+  let running = true;
+
+  const pollOnce = async () => {
+    const { Messages: messages = [] } = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: batchSize,
+        WaitTimeSeconds: waitTimeSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: abort.signal },
+    );
+    if (messages.length === 0) return;
+    const records = messages.map((message) => toLambdaRecord(message, queueArn));
+    let failedIds: Set<string>;
+    try {
+      const response = await handler({ Records: records }, lambdaContext());
+      failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    } catch (error) {
+      // A thrown invocation fails the whole batch, as in Lambda.
+      options.onError?.(error);
+      failedIds = new Set(records.map((record) => record.messageId));
+    }
+    const succeeded = records.filter((record) => !failedIds.has(record.messageId));
+    if (succeeded.length > 0) {
+      await client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: succeeded.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+        }),
+      );
+    }
+  };
+
+  const loop = async () => {
+    while (running) {
+      try {
+        await pollOnce();
+      } catch (error) {
+        if (!running) return;
+        options.onError?.(error);
+        // The queue is unreachable (restarting, say): back off instead of spinning.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  };
+
+  const loops = Array.from({ length: options.concurrency ?? 2 }, loop);
+  return {
+    async stop() {
+      running = false;
+      // Abort only the idle long polls; a batch being processed finishes and is deleted.
+      abort.abort();
+      await Promise.all(loops);
+    },
+  };
+}

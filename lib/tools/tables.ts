@@ -1,0 +1,39 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../../lambdas/shared/dynamodb';
+import { localCredentials, localRegion } from '../local/emulators';
+import { localTableNames } from '../local/local-stack';
+
+/** Where the team tools read from: the local stack by default, or a deployed stack's tables. */
+export interface TableTarget {
+  documentClient: DynamoDBDocumentClient;
+  tableNames: { data: string; users: string; events: string };
+  description: string;
+}
+
+export function localTarget(env: NodeJS.ProcessEnv = process.env): TableTarget {
+  const endpoint = `http://127.0.0.1:${env.DYNAMODB_PORT || 8000}`;
+  return {
+    documentClient: createDocumentClient({ endpoint, region: localRegion, credentials: localCredentials }),
+    tableNames: localTableNames,
+    description: `local stack (${endpoint})`,
+  };
+}
+
+/** Reads the table names from the stack's outputs, with the caller's usual AWS credentials. */
+export async function deployedTarget(stackName: string, region?: string): Promise<TableTarget> {
+  const cloudFormation = new CloudFormationClient({ region });
+  const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+  const outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
+  const name = (key: string) => {
+    const value = outputs[key];
+    if (!value) throw new Error(`stack ${stackName} has no output ${key}; was it deployed with this version?`);
+    return value;
+  };
+  cloudFormation.destroy();
+  return {
+    documentClient: createDocumentClient({ region }),
+    tableNames: { data: name('DataTableName'), users: name('UsersTableName'), events: name('EventsTableName') },
+    description: `stack ${stackName}`,
+  };
+}

@@ -1,0 +1,64 @@
+import { gunzipSync } from 'node:zlib';
+import { eventId, eventPut, inlinePayloadMaxBytes, newerCopyCondition, recordPut, userUpdate } from '../../lambdas/consumer/items';
+
+const delivery = { signatureTimestamp: 1_700_000_000, receivedAt: '2026-11-22T00:00:00.000Z', orderingTs: 1_700_000_000_500, terraReference: 'ref' };
+const user = { user_id: 'u-1', provider: 'XOSS', reference_id: null };
+const record = { recordId: 'activity#a', startTime: '2026-11-21T07:00:00+00:00', endTime: '2026-11-21T08:00:00+00:00', summaryId: 'a', record: { metadata: { summary_id: 'a' } } };
+
+describe('the conditional-write decision', () => {
+  it('writes a record only when none is stored or the stored copy is strictly older', () => {
+    const put = recordPut('terra-data', 'activity', user, record, delivery);
+    expect(put.ConditionExpression).toBe(newerCopyCondition);
+    expect(newerCopyCondition).toBe('attribute_not_exists(ordering_ts) OR ordering_ts < :ordering_ts');
+    expect(put.ExpressionAttributeValues).toEqual({ ':ordering_ts': 1_700_000_000_500 });
+    expect(put.Item).toMatchObject({ ordering_ts: 1_700_000_000_500 });
+  });
+
+  it('applies the same rule to a user\'s connection state', () => {
+    const update = userUpdate('terra-users', 'deauth', { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false }, delivery);
+    expect(update.ConditionExpression).toBe('attribute_not_exists(#ordering_ts) OR #ordering_ts < :ordering_ts');
+    expect(update.ExpressionAttributeValues).toMatchObject({ ':ordering_ts': 1_700_000_000_500, ':status': 'deauthenticated', ':active': false });
+  });
+
+  it('keeps events once per body: the id is the body\'s hash and the write never overwrites', () => {
+    const body = Buffer.from('{"type":"healthcheck"}');
+    const put = eventPut('terra-events', { type: 'healthcheck', outcome: 'recorded', reason: 'r' }, body, delivery);
+    expect(put.Item?.event_id).toBe(eventId(body));
+    expect(put.ConditionExpression).toBe('attribute_not_exists(event_id)');
+  });
+});
+
+describe('record items', () => {
+  it('carries the documented attributes and the record itself as a map', () => {
+    const { Item } = recordPut('terra-data', 'activity', { ...user, reference_id: 'me@example.com' }, record, delivery);
+    expect(Item).toEqual({
+      user_id: 'u-1',
+      record_id: 'activity#a',
+      user_type: 'u-1#activity',
+      type: 'activity',
+      provider: 'XOSS',
+      reference_id: 'me@example.com',
+      start_time: record.startTime,
+      end_time: record.endTime,
+      summary_id: 'a',
+      ordering_ts: delivery.orderingTs,
+      received_at: delivery.receivedAt,
+      terra_reference: 'ref',
+      payload: record.record,
+    });
+  });
+
+  it('omits absent optional attributes rather than writing nulls into index keys', () => {
+    const { Item } = recordPut('terra-data', 'athlete', user, { recordId: 'athlete#profile', record: {} }, { ...delivery, terraReference: undefined });
+    expect(Object.keys(Item ?? {})).not.toEqual(expect.arrayContaining(['reference_id']));
+    expect(Item).not.toHaveProperty('start_time');
+    expect(Item).not.toHaveProperty('terra_reference');
+  });
+
+  it('stores a record too large for one item gzipped in payload_gzip', () => {
+    const big = { metadata: { summary_id: 'a' }, samples: 'x'.repeat(inlinePayloadMaxBytes + 1) };
+    const { Item } = recordPut('terra-data', 'activity', user, { ...record, record: big }, delivery);
+    expect(Item).not.toHaveProperty('payload');
+    expect(JSON.parse(gunzipSync(Item?.payload_gzip as Uint8Array).toString())).toEqual(big);
+  });
+});
