@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LocalStack } from '../../lib/local/local-stack';
+import { deadLetters, deliver, drained, startTestStack, userRecords, waitFor } from '../support/local';
+
+/**
+ * A client that fails on command: writes for the users in `failing` throw a throttling error,
+ * as DynamoDB does under load. Everything else goes to the real (embedded) DynamoDB.
+ */
+function failOnCommand(failing: Map<string, number>) {
+  return (client: DynamoDBDocumentClient): DynamoDBDocumentClient => {
+    const send = client.send.bind(client);
+    return new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { input: { Item?: { user_id?: string } } }, ...rest: unknown[]) => {
+          const userId = command.input.Item?.user_id;
+          const remaining = userId ? failing.get(userId) : undefined;
+          if (remaining !== undefined && remaining !== 0) {
+            failing.set(userId!, remaining - 1);
+            throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+          }
+          return (send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+        };
+      },
+    });
+  };
+}
+
+const activity = (userId: string) => ({
+  type: 'activity',
+  version: '2022-03-16',
+  user: { user_id: userId, provider: 'XOSS' },
+  data: [{ metadata: { summary_id: `ride-${userId.slice(0, 4)}`, start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 } }],
+});
+
+const failing = new Map<string, number>();
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startTestStack({ wrapDocumentClient: failOnCommand(failing), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 }, consumerConcurrency: 1 });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('a failing message in a batch', () => {
+  it('fails only that message: the others are stored at once, it is retried and then stored', async () => {
+    const users = [randomUUID(), randomUUID(), randomUUID()];
+    failing.set(users[1], 1); // fails once, then succeeds
+    // Enqueue the three as one batch, as the ingest function would have, so they reach the
+    // consumer together.
+    await stack.clients.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: stack.queues.queueUrl,
+        Entries: users.map((userId, index) => ({
+          Id: String(index),
+          MessageBody: JSON.stringify(activity(userId)),
+          MessageAttributes: { signature_timestamp: { DataType: 'Number', StringValue: String(Math.floor(Date.now() / 1000)) } },
+        })),
+      }),
+    );
+    const started = Date.now();
+    await waitFor(async () => ((await userRecords(stack, users[0])).length && (await userRecords(stack, users[2])).length ? true : undefined), 'the healthy messages');
+    const healthyAfter = Date.now() - started;
+    await drained(stack);
+    for (const userId of users) expect(await userRecords(stack, userId)).toHaveLength(1);
+    expect(failing.get(users[1])).toBe(0);
+    // The healthy ones did not wait for the failed one's visibility timeout (1 s).
+    expect(healthyAfter).toBeLessThan(1000);
+  });
+
+  it('moves a message that keeps failing to the dead-letter queue after maxReceiveCount', async () => {
+    const userId = randomUUID();
+    failing.set(userId, -1); // fails for ever
+    const body = JSON.stringify(activity(userId));
+    expect((await deliver(stack, body)).status).toBe(200);
+    const [dead] = await waitFor(async () => {
+      const messages = await deadLetters(stack);
+      return messages.length > 0 ? messages : undefined;
+    }, 'the dead-letter queue', 20_000);
+    expect(dead.Body).toBe(body);
+    expect(dead.MessageAttributes?.signature_timestamp?.StringValue).toMatch(/^\d+$/);
+    expect(await userRecords(stack, userId)).toHaveLength(0);
+  });
+});

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { LocalStack } from '../../lib/local/local-stack';
+import { deliver, drained, getRecord, scanAll, startTestStack, userRecords, waitFor } from '../support/local';
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+function sleepEvent(userId: string, copy: string) {
+  return {
+    type: 'sleep',
+    version: '2022-03-16',
+    user: { user_id: userId, provider: 'WITHINGS', reference_id: 'ref', scopes: null, active: true },
+    data: [{ metadata: { summary_id: 'night-1', start_time: '2026-11-20T23:00:00+01:00', end_time: '2026-11-21T07:00:00+01:00', upload_type: 1 }, copy }],
+  };
+}
+
+const copyOf = async (userId: string) => ((await getRecord(stack, userId, 'sleep#night-1'))?.payload as { copy?: string })?.copy;
+
+describe('newest wins, stale never', () => {
+  it('stores a record delivered five times exactly once', async () => {
+    const userId = randomUUID();
+    const body = JSON.stringify(sleepEvent(userId, 'only'));
+    const responses = await Promise.all(Array.from({ length: 5 }, () => deliver(stack, body, { orderingTimestamp: 1000 })));
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+    await drained(stack);
+    const records = await userRecords(stack, userId);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ record_id: 'sleep#night-1', ordering_ts: 1000, payload: { copy: 'only' } });
+  });
+
+  it('replaces the stored copy with a newer one', async () => {
+    const userId = randomUUID();
+    await deliver(stack, sleepEvent(userId, 'first'), { orderingTimestamp: 1000 });
+    await waitFor(async () => ((await copyOf(userId)) === 'first' ? true : undefined), 'the first copy');
+    await deliver(stack, sleepEvent(userId, 'second'), { orderingTimestamp: 2000 });
+    await waitFor(async () => ((await copyOf(userId)) === 'second' ? true : undefined), 'the newer copy');
+  });
+
+  it('never lets a late, older copy replace a newer one', async () => {
+    const userId = randomUUID();
+    await deliver(stack, sleepEvent(userId, 'newer'), { orderingTimestamp: 2000 });
+    await waitFor(async () => ((await copyOf(userId)) === 'newer' ? true : undefined), 'the newer copy');
+    expect((await deliver(stack, sleepEvent(userId, 'older'), { orderingTimestamp: 1000 })).status).toBe(200);
+    await drained(stack);
+    expect(await copyOf(userId)).toBe('newer');
+    expect((await getRecord(stack, userId, 'sleep#night-1'))?.ordering_ts).toBe(2000);
+  });
+
+  it('orders by the signature timestamp when Terra sends no ordering timestamp', async () => {
+    const userId = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    await deliver(stack, sleepEvent(userId, 'newer'), { timestamp: now });
+    await waitFor(async () => ((await copyOf(userId)) === 'newer' ? true : undefined), 'the newer copy');
+    await deliver(stack, sleepEvent(userId, 'older'), { timestamp: now - 60 });
+    await drained(stack);
+    expect(await copyOf(userId)).toBe('newer');
+    expect((await getRecord(stack, userId, 'sleep#night-1'))?.ordering_ts).toBe(now * 1000);
+  });
+
+  it('ends with the newest copy whatever order ten copies arrive in', async () => {
+    const userId = randomUUID();
+    const order = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4];
+    await Promise.all(order.map((n) => deliver(stack, sleepEvent(userId, `copy-${n}`), { orderingTimestamp: 1000 + n })));
+    await drained(stack);
+    expect(await copyOf(userId)).toBe('copy-9');
+    expect(await userRecords(stack, userId)).toHaveLength(1);
+  });
+
+  it('keeps a repeated non-data event once', async () => {
+    const body = JSON.stringify({ type: 'healthcheck', status: 'success', creation_timestamp: randomUUID() });
+    await Promise.all([deliver(stack, body), deliver(stack, body), deliver(stack, body)]);
+    await drained(stack);
+    const kept = (await scanAll(stack, 'events')).filter((item) => item.body === body);
+    expect(kept).toHaveLength(1);
+  });
+});

@@ -1,0 +1,109 @@
+import { ReceiveMessageCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetCommand, paginateScan, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { silentLogger } from '../../lambdas/shared/logger';
+import { signatureHeader } from '../../lambdas/shared/signature';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/local-stack';
+
+export const testSecret = 'test-signing-secret';
+
+/** A local stack on free ports, in memory, with a visibility timeout short enough for tests. */
+export function startTestStack(overrides: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
+  return startLocalStack({
+    port: 0,
+    dynamoDbPort: 0,
+    sqsPort: 0,
+    signingSecrets: [testSecret],
+    logger: silentLogger,
+    queue: { visibilityTimeoutSeconds: 1 },
+    ...overrides,
+  });
+}
+
+export interface DeliverOptions {
+  secret?: string;
+  timestamp?: number;
+  orderingTimestamp?: number;
+  headers?: Record<string, string>;
+  terraReference?: string;
+}
+
+/** POSTs a body signed as Terra would; a string body is sent byte for byte. */
+export async function deliver(stack: LocalStack, body: unknown, options: DeliverOptions = {}): Promise<Response> {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  return fetch(stack.webhookUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'terra-signature': signatureHeader(options.secret ?? testSecret, raw, timestamp),
+      ...(options.orderingTimestamp !== undefined && { 'x-terra-ordering-timestamp': String(options.orderingTimestamp) }),
+      ...(options.terraReference && { 'terra-reference': options.terraReference }),
+      ...options.headers,
+    },
+    body: raw,
+  });
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until the queue holds nothing, visible or in flight: every delivery has been processed. */
+export async function drained(stack: LocalStack, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const { Attributes = {} } = await stack.clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: stack.queues.queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      );
+      const pending = Object.values(Attributes).reduce((sum, value) => sum + Number(value), 0);
+      return pending === 0 ? true : undefined;
+    },
+    'the queue to drain',
+    timeoutMs,
+  );
+}
+
+export async function getRecord(stack: LocalStack, userId: string, recordId: string) {
+  const { Item } = await stack.clients.documentClient.send(
+    new GetCommand({ TableName: stack.tableNames.data, Key: { user_id: userId, record_id: recordId }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+export async function userRecords(stack: LocalStack, userId: string) {
+  const { Items = [] } = await stack.clients.documentClient.send(
+    new QueryCommand({ TableName: stack.tableNames.data, KeyConditionExpression: 'user_id = :u', ExpressionAttributeValues: { ':u': userId }, ConsistentRead: true }),
+  );
+  return Items;
+}
+
+export async function getUser(stack: LocalStack, userId: string) {
+  const { Item } = await stack.clients.documentClient.send(
+    new GetCommand({ TableName: stack.tableNames.users, Key: { user_id: userId }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+export async function scanAll(stack: LocalStack, table: 'data' | 'users' | 'events') {
+  const items: Record<string, unknown>[] = [];
+  for await (const page of paginateScan({ client: stack.clients.documentClient }, { TableName: stack.tableNames[table], ConsistentRead: true })) {
+    items.push(...(page.Items ?? []));
+  }
+  return items;
+}
+
+export async function deadLetters(stack: LocalStack) {
+  const { Messages = [] } = await stack.clients.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: stack.queues.deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+  );
+  return Messages;
+}
