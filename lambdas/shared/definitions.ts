@@ -13,7 +13,7 @@ export interface IndexDefinition {
   indexName: string;
   partitionKey: KeyAttribute;
   sortKey?: KeyAttribute;
-  /** Non-key attributes copied into the index; undefined projects ALL. */
+  /** Non-key attributes copied into the index (the table's and index's keys always are); undefined projects ALL. */
   nonKeyAttributes?: string[];
 }
 
@@ -36,7 +36,7 @@ export const dataTable = {
       indexName: 'user-type-start-time',
       partitionKey: { name: 'user_type', type: 'S' },
       sortKey: { name: 'start_time', type: 'S' },
-      nonKeyAttributes: ['record_id', 'type', 'provider', 'end_time', 'summary_id', 'ordering_ts', 'received_at'],
+      nonKeyAttributes: ['type', 'provider', 'end_time', 'summary_id', 'ordering_ts', 'received_at'],
     },
   ],
 } as const satisfies TableDefinition;

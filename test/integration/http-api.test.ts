@@ -20,7 +20,7 @@ describe('the local API Gateway', () => {
     const body = JSON.stringify({ type: 'activity', padding: 'x'.repeat(6 * 1024 * 1024) });
     const response = await deliver(stack, body);
     expect(response.status).toBe(413);
-    expect((await response.json()).error.code).toBe('payload_too_large');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 
   it('accepts a body just under the limit', async () => {

@@ -49,7 +49,7 @@ describe('rejected deliveries store nothing', () => {
   it('answers 401 signature_missing without a signature header', async () => {
     const response = await fetch(stack.webhookUrl, { method: 'POST', body: JSON.stringify(event()) });
     expect(response.status).toBe(401);
-    expect((await response.json()).error.code).toBe('signature_missing');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('signature_missing');
     await expectNothingStored();
   });
 
@@ -62,7 +62,7 @@ describe('rejected deliveries store nothing', () => {
       body: body.replace('XERT', 'XOSS'),
     });
     expect(response.status).toBe(401);
-    expect((await response.json()).error.code).toBe('signature_mismatch');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('signature_mismatch');
     await expectNothingStored();
   });
 });

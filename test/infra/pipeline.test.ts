@@ -1,0 +1,151 @@
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { consumerTimeoutSeconds, queueSettings } from '../../lambdas/shared/definitions';
+import { TerraIngestStack } from '../../lib/terra-ingest-stack';
+
+// cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
+// template, not at the Lambda code.
+const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
+const newApp = () => new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+
+const stack = new TerraIngestStack(newApp(), 'TerraIngest');
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+
+const id = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as never);
+const queueId = id(stack.pipeline.queue);
+const deadLetterQueueId = id(stack.pipeline.deadLetterQueue);
+const consumerId = id(stack.pipeline.consumerFunction);
+const consumerRoleId = id(stack.pipeline.consumerFunction.role!);
+
+/** Every action the consumer's role allows, from all the policies attached to it. */
+function consumerActions(): string[] {
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .filter((r) => r.Properties.Roles.some((role: { Ref?: string }) => role.Ref === consumerRoleId))
+    .flatMap((r) => r.Properties.PolicyDocument.Statement)
+    .filter((statement) => statement.Effect === 'Allow')
+    .flatMap((statement) => [statement.Action].flat() as string[]);
+}
+
+describe('queues', () => {
+  test('both are encrypted with SQS-managed keys', () => {
+    for (const logicalId of [queueId, deadLetterQueueId]) {
+      expect(resources[logicalId]!.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+  });
+
+  test('the queue hands a message to the dead-letter queue after maxReceiveCount receives', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterQueueId, 'Arn'] },
+        maxReceiveCount: queueSettings.maxReceiveCount,
+      },
+    });
+    expect(queueSettings.maxReceiveCount).toBe(5);
+  });
+
+  test('both keep messages for 14 days', () => {
+    for (const logicalId of [queueId, deadLetterQueueId]) {
+      expect(resources[logicalId]!.Properties.MessageRetentionPeriod).toBe(1209600);
+    }
+  });
+
+  test('the visibility timeout is the one definitions.ts derives', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.anyValue(),
+      VisibilityTimeout: queueSettings.visibilityTimeoutSeconds,
+    });
+    expect(queueSettings.visibilityTimeoutSeconds).toBe(180);
+  });
+
+  test('the visibility timeout is at least six times the timeout of the function consuming the queue', () => {
+    const mapping = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::EventSourceMapping')!;
+    const queue = resources[mapping.Properties.EventSourceArn['Fn::GetAtt'][0]]!;
+    const consumer = resources[mapping.Properties.FunctionName.Ref]!;
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumer.Properties.Timeout);
+  });
+
+  test.each([
+    ['queue', queueId],
+    ['dead-letter queue', deadLetterQueueId],
+  ])('the %s refuses requests not made over TLS', (_name, logicalId) => {
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('consumer', () => {
+  test('reads the queue in batches and reports failed items one by one', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: consumerId },
+      BatchSize: queueSettings.batchSize,
+      MaximumBatchingWindowInSeconds: queueSettings.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  test('runs with the timeout definitions.ts gives and 1 GB of memory', () => {
+    expect(resources[consumerId]!.Properties).toMatchObject({ Timeout: consumerTimeoutSeconds, MemorySize: 1024 });
+  });
+
+  test('knows the three tables by name, and its Powertools service and namespace', () => {
+    expect(resources[consumerId]!.Properties.Environment.Variables).toEqual({
+      DATA_TABLE: { Ref: id(stack.storage.dataTable) },
+      USERS_TABLE: { Ref: id(stack.storage.usersTable) },
+      EVENTS_TABLE: { Ref: id(stack.storage.eventsTable) },
+      POWERTOOLS_SERVICE_NAME: 'terra-ingest-consumer',
+      POWERTOOLS_METRICS_NAMESPACE: 'TerraIngest',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  test('may get, put and update items in each table', () => {
+    for (const table of [stack.storage.dataTable, stack.storage.usersTable, stack.storage.eventsTable]) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: consumerRoleId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+              Resource: Match.arrayWith([{ 'Fn::GetAtt': [id(table), 'Arn'] }]),
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('has no DynamoDB permission beyond GetItem, PutItem and UpdateItem', () => {
+    const dynamoDbActions = [...new Set(consumerActions().filter((action) => action.startsWith('dynamodb:')))];
+    expect(dynamoDbActions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(dynamoDbActions).not.toContain('dynamodb:*');
+    expect(dynamoDbActions).not.toContain('dynamodb:Scan');
+    expect(dynamoDbActions).not.toContain('dynamodb:DeleteItem');
+  });
+
+  test('may not send to the queue or read secrets', () => {
+    expect(consumerActions()).not.toContain('sqs:SendMessage');
+    expect(consumerActions().filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  test('writes its logs to its own log group, kept for a month', () => {
+    const logGroupRef = resources[consumerId]!.Properties.LoggingConfig.LogGroup.Ref;
+    expect(resources[logGroupRef]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+});

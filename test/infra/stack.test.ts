@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { TerraIngestStack } from '../../lib/terra-ingest-stack';
+
+// cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
+// template, not at the Lambda code.
+const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
+const newApp = () => new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+
+const app = newApp();
+const stack = new TerraIngestStack(app, 'TerraIngest');
+const template = Template.fromStack(stack);
+
+const outputNames = [
+  'WebhookUrl',
+  'DataTableName',
+  'UsersTableName',
+  'EventsTableName',
+  'SigningSecretName',
+  'QueueUrl',
+  'DeadLetterQueueUrl',
+];
+
+test.each(outputNames)('outputs %s', (name) => {
+  template.hasOutput(name, { Value: Match.anyValue() });
+});
+
+test('outputs nothing else', () => {
+  expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([...outputNames].sort());
+});
+
+test('has exactly two functions', () => {
+  template.resourceCountIs('AWS::Lambda::Function', 2);
+});
+
+test('every function runs Node 24 on arm64', () => {
+  template.allResourcesProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+});
+
+test('every function logs to its own log group, with source maps on', () => {
+  template.allResourcesProperties('AWS::Lambda::Function', {
+    LoggingConfig: { LogGroup: { Ref: Match.anyValue() } },
+    Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+  });
+});
+
+test('no role carries an AWS-managed policy', () => {
+  template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+});
+
+test('no log group keeps logs forever', () => {
+  template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
+});
+
+test('passes the cdk-nag AwsSolutions checks, with the acknowledged findings only', () => {
+  const report = new AwsSolutionsChecks(app).validateScope(app);
+  expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+  expect(report.success).toBe(true);
+});
