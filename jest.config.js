@@ -15,6 +15,7 @@ export default {
       },
     ],
   },
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 30000,
 };
