@@ -9,16 +9,30 @@ import type { TerraUser } from './terra-events';
  * Builds the DynamoDB writes. Pure: the conditional-write rule lives here, in one place.
  *
  * Newest wins, stale never: an item is written only when none exists yet or the stored copy's
- * `ordering_ts` is strictly older. A repeat (same ordering_ts) or a late older copy fails the
- * condition and changes nothing.
+ * `ordering_ts` is strictly older. A late older copy fails the condition and changes nothing.
+ * Two different copies with the same ordering_ts (the signature fallback has 1 s resolution) are
+ * told apart by arrival: the later-received one wins, unless it is the very same body (a
+ * repeat), which changes nothing.
  */
-export const newerCopyCondition = 'attribute_not_exists(ordering_ts) OR ordering_ts < :ordering_ts';
+export const newerCopyCondition = [
+  'attribute_not_exists(#ordering_ts)',
+  '#ordering_ts < :ordering_ts',
+  '(#ordering_ts = :ordering_ts AND #received_at < :received_at AND #body_sha256 <> :body_sha256)',
+].join(' OR ');
+
+const newerCopyNames = { '#ordering_ts': 'ordering_ts', '#received_at': 'received_at', '#body_sha256': 'body_sha256' };
+
+function newerCopyValues(delivery: DeliveryContext) {
+  return { ':ordering_ts': delivery.orderingTs, ':received_at': delivery.receivedAt, ':body_sha256': delivery.bodySha256 };
+}
 
 /** JSON larger than this is stored gzipped: DynamoDB items stop at 400 KB, keys and attributes included. */
 export const inlinePayloadMaxBytes = 300 * 1024;
 
 export interface DeliveryContext extends DeliveryMetadata {
   orderingTs: number;
+  /** SHA-256 of the delivery's body: tells a repeat from a different copy. */
+  bodySha256: string;
 }
 
 const optional = <T>(name: string, value: T | undefined | null) =>
@@ -53,11 +67,13 @@ export function recordPut(
       ...optional('summary_id', record.summaryId),
       ordering_ts: delivery.orderingTs,
       received_at: delivery.receivedAt,
+      body_sha256: delivery.bodySha256,
       ...optional('terra_reference', delivery.terraReference),
       ...payload,
     },
     ConditionExpression: newerCopyCondition,
-    ExpressionAttributeValues: { ':ordering_ts': delivery.orderingTs },
+    ExpressionAttributeNames: newerCopyNames,
+    ExpressionAttributeValues: newerCopyValues(delivery),
   };
 }
 
@@ -85,14 +101,16 @@ export function userUpdate(tableName: string, type: string, change: UserChange, 
   for (const [attribute, value] of Object.entries(change.extra ?? {})) set(attribute, value);
   set('last_event_type', type);
   set('updated_at', delivery.receivedAt);
+  set('body_sha256', delivery.bodySha256);
   set('ordering_ts', delivery.orderingTs);
   return {
     TableName: tableName,
     Key: { user_id: change.userId },
     UpdateExpression: `SET ${assignments.join(', ')}`,
-    ConditionExpression: 'attribute_not_exists(#ordering_ts) OR #ordering_ts < :ordering_ts',
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
+    ConditionExpression: newerCopyCondition,
+    // A user's arrival time is its updated_at.
+    ExpressionAttributeNames: { ...names, ...newerCopyNames, '#received_at': 'updated_at' },
+    ExpressionAttributeValues: { ...values, ...newerCopyValues(delivery) },
   };
 }
 
@@ -109,6 +127,7 @@ export interface KeptEvent {
 }
 
 export function eventPut(tableName: string, event: KeptEvent, body: Buffer, delivery: DeliveryContext): PutCommandInput {
+  // event_id is the body's hash, which the delivery context already holds.
   const text = body.toString('utf8');
   const bodyAttributes =
     body.length <= inlinePayloadMaxBytes && Buffer.from(text, 'utf8').equals(body)
@@ -117,7 +136,7 @@ export function eventPut(tableName: string, event: KeptEvent, body: Buffer, deli
   return {
     TableName: tableName,
     Item: {
-      event_id: eventId(body),
+      event_id: delivery.bodySha256,
       type: event.type,
       outcome: event.outcome,
       reason: event.reason,

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Delivery, orderingTimestampOf } from '../shared/delivery';
-import { type DeliveryContext, eventPut, type KeptEvent, recordPut, userUpdate } from './items';
+import { type DeliveryContext, eventId, eventPut, type KeptEvent, recordPut, userUpdate } from './items';
 import { type Route, routeBody } from './route';
 
 export interface TableNames {
@@ -65,7 +65,7 @@ function isItemRejected(error: unknown): boolean {
 
 export async function processDelivery(delivery: Delivery, deps: ConsumerDependencies): Promise<DeliveryOutcome> {
   const { documentClient: db, tables } = deps;
-  const context: DeliveryContext = { ...delivery, orderingTs: orderingTimestampOf(delivery) };
+  const context: DeliveryContext = { ...delivery, orderingTs: orderingTimestampOf(delivery), bodySha256: eventId(delivery.body) };
   const route = routeBody(delivery.body.toString('utf8'));
 
   const keep = async (event: KeptEvent): Promise<DeliveryOutcome> => {

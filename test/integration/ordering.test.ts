@@ -79,3 +79,25 @@ describe('newest wins, stale never', () => {
     expect(kept).toHaveLength(1);
   });
 });
+
+describe('two different copies signed in the same second, without an ordering timestamp', () => {
+  it('lets the later-received copy win', async () => {
+    const userId = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    await deliver(stack, sleepEvent(userId, 'first'), { timestamp: now });
+    await waitFor(async () => ((await copyOf(userId)) === 'first' ? true : undefined), 'the first copy');
+    await deliver(stack, sleepEvent(userId, 'second'), { timestamp: now });
+    await waitFor(async () => ((await copyOf(userId)) === 'second' ? true : undefined), 'the later copy');
+  });
+
+  it('changes nothing when the very same body arrives again later', async () => {
+    const userId = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify(sleepEvent(userId, 'same'));
+    await deliver(stack, body, { timestamp: now });
+    const first = await waitFor(async () => getRecord(stack, userId, 'sleep#night-1'), 'the record');
+    await deliver(stack, body, { timestamp: now });
+    await drained(stack);
+    expect(await getRecord(stack, userId, 'sleep#night-1')).toEqual(first);
+  });
+});

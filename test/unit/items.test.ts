@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { eventId, eventPut, inlinePayloadMaxBytes, newerCopyCondition, recordPut, userUpdate } from '../../lambdas/consumer/items';
 
-const delivery = { signatureTimestamp: 1_700_000_000, receivedAt: '2026-11-22T00:00:00.000Z', orderingTs: 1_700_000_000_500, terraReference: 'ref' };
+const delivery = { signatureTimestamp: 1_700_000_000, receivedAt: '2026-11-22T00:00:00.000Z', orderingTs: 1_700_000_000_500, terraReference: 'ref', bodySha256: 'ab'.repeat(32) };
 const user = { user_id: 'u-1', provider: 'XOSS', reference_id: null };
 const record = { recordId: 'activity#a', startTime: '2026-11-21T07:00:00+00:00', endTime: '2026-11-21T08:00:00+00:00', summaryId: 'a', record: { metadata: { summary_id: 'a' } } };
 
@@ -9,21 +9,28 @@ describe('the conditional-write decision', () => {
   it('writes a record only when none is stored or the stored copy is strictly older', () => {
     const put = recordPut('terra-data', 'activity', user, record, delivery);
     expect(put.ConditionExpression).toBe(newerCopyCondition);
-    expect(newerCopyCondition).toBe('attribute_not_exists(ordering_ts) OR ordering_ts < :ordering_ts');
-    expect(put.ExpressionAttributeValues).toEqual({ ':ordering_ts': 1_700_000_000_500 });
-    expect(put.Item).toMatchObject({ ordering_ts: 1_700_000_000_500 });
+    expect(newerCopyCondition).toBe(
+      'attribute_not_exists(#ordering_ts) OR #ordering_ts < :ordering_ts OR ' +
+        '(#ordering_ts = :ordering_ts AND #received_at < :received_at AND #body_sha256 <> :body_sha256)',
+    );
+    expect(put.ExpressionAttributeNames).toEqual({ '#ordering_ts': 'ordering_ts', '#received_at': 'received_at', '#body_sha256': 'body_sha256' });
+    expect(put.ExpressionAttributeValues).toEqual({ ':ordering_ts': 1_700_000_000_500, ':received_at': delivery.receivedAt, ':body_sha256': delivery.bodySha256 });
+    expect(put.Item).toMatchObject({ ordering_ts: 1_700_000_000_500, received_at: delivery.receivedAt, body_sha256: delivery.bodySha256 });
   });
 
   it('applies the same rule to a user\'s connection state', () => {
     const update = userUpdate('terra-users', 'deauth', { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false }, delivery);
-    expect(update.ConditionExpression).toBe('attribute_not_exists(#ordering_ts) OR #ordering_ts < :ordering_ts');
+    expect(update.ConditionExpression).toBe(newerCopyCondition);
+    // For a user, the arrival time is its updated_at.
+    expect(update.ExpressionAttributeNames).toMatchObject({ '#received_at': 'updated_at', '#body_sha256': 'body_sha256' });
     expect(update.ExpressionAttributeValues).toMatchObject({ ':ordering_ts': 1_700_000_000_500, ':status': 'deauthenticated', ':active': false });
   });
 
   it('keeps events once per body: the id is the body\'s hash and the write never overwrites', () => {
     const body = Buffer.from('{"type":"healthcheck"}');
     const put = eventPut('terra-events', { type: 'healthcheck', outcome: 'recorded', reason: 'r' }, body, delivery);
-    expect(put.Item?.event_id).toBe(eventId(body));
+    expect(put.Item?.event_id).toBe(delivery.bodySha256);
+    expect(eventId(body)).toMatch(/^[0-9a-f]{64}$/);
     expect(put.ConditionExpression).toBe('attribute_not_exists(event_id)');
   });
 });
@@ -43,6 +50,7 @@ describe('record items', () => {
       summary_id: 'a',
       ordering_ts: delivery.orderingTs,
       received_at: delivery.receivedAt,
+      body_sha256: delivery.bodySha256,
       terra_reference: 'ref',
       payload: record.record,
     });
