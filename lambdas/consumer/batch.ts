@@ -17,7 +17,8 @@ export interface OutcomeCounter {
 export function createBatchHandler(deps: ConsumerDependencies & { logger: Logger; counter?: OutcomeCounter }) {
   const processor = new BatchProcessor(EventType.SQS);
   const handleRecord = async (record: SQSRecord) => {
-    const outcome = await processDelivery(fromSqsRecord(record), deps);
+    const attempt = Number(record.attributes.ApproximateReceiveCount ?? 1);
+    const outcome = await processDelivery(fromSqsRecord(record), deps, attempt);
     deps.counter?.count(outcome);
     deps.logger.info('delivery processed', { messageId: record.messageId, ...outcome });
   };

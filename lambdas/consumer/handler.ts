@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { requiredEnv } from '../shared/config';
 import { createDocumentClient } from '../shared/dynamodb';
@@ -14,12 +15,16 @@ const tables = {
   events: requiredEnv('EVENTS_TABLE'),
 };
 
+const bucket = requiredEnv('PAYLOAD_BUCKET');
+
 const logger = new Logger();
 const metrics = new Metrics();
 
 const processBatch = createBatchHandler({
   documentClient: createDocumentClient(),
   tables,
+  s3: new S3Client({}),
+  bucket,
   logger,
   counter: {
     count: ({ route, outcome, written, skipped }) => {

@@ -38,11 +38,45 @@ export interface DeliveryContext extends DeliveryMetadata {
 const optional = <T>(name: string, value: T | undefined | null) =>
   value === undefined || value === null || value === '' ? {} : { [name]: value };
 
+export type PayloadAttributes = { payload: unknown } | { payload_gzip: Uint8Array } | { payload_s3: string };
+
 /** The record as a map when it fits an item comfortably, else gzipped JSON in `payload_gzip`. */
-export function payloadAttributes(record: unknown): { payload: unknown } | { payload_gzip: Uint8Array } {
+export function payloadAttributes(record: unknown): PayloadAttributes {
   const json = JSON.stringify(record);
   if (Buffer.byteLength(json) <= inlinePayloadMaxBytes) return { payload: record };
   return { payload_gzip: gzipSync(json) };
+}
+
+/**
+ * Instead of "newer than the stored copy": write only if nothing is stored (`absent`), or only if
+ * the stored copy is still the one that was read (optimistic concurrency for read-merge-write).
+ */
+export type StoredCopyGuard = 'absent' | { orderingTs: number; bodySha256: string };
+
+export interface RecordPutOptions {
+  guard?: StoredCopyGuard;
+  /** More attributes, e.g. `deleted` on a tombstone. */
+  extra?: Record<string, unknown>;
+}
+
+interface Condition {
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+function guardCondition(guard: StoredCopyGuard | undefined, delivery: DeliveryContext): Condition {
+  if (guard === undefined) {
+    return { ConditionExpression: newerCopyCondition, ExpressionAttributeNames: newerCopyNames, ExpressionAttributeValues: newerCopyValues(delivery) };
+  }
+  if (guard === 'absent') {
+    return { ConditionExpression: 'attribute_not_exists(#ordering_ts)', ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts' } };
+  }
+  return {
+    ConditionExpression: '#ordering_ts = :stored_ordering_ts AND #body_sha256 = :stored_body_sha256',
+    ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts', '#body_sha256': 'body_sha256' },
+    ExpressionAttributeValues: { ':stored_ordering_ts': guard.orderingTs, ':stored_body_sha256': guard.bodySha256 },
+  };
 }
 
 export function recordPut(
@@ -51,7 +85,8 @@ export function recordPut(
   user: TerraUser,
   record: DataRecord,
   delivery: DeliveryContext,
-  payload: { payload: unknown } | { payload_gzip: Uint8Array } = payloadAttributes(record.record),
+  payload: PayloadAttributes = payloadAttributes(record.record),
+  options: RecordPutOptions = {},
 ): PutCommandInput {
   return {
     TableName: tableName,
@@ -69,11 +104,23 @@ export function recordPut(
       received_at: delivery.receivedAt,
       body_sha256: delivery.bodySha256,
       ...optional('terra_reference', delivery.terraReference),
+      ...options.extra,
       ...payload,
     },
-    ConditionExpression: newerCopyCondition,
-    ExpressionAttributeNames: newerCopyNames,
-    ExpressionAttributeValues: newerCopyValues(delivery),
+    ...guardCondition(options.guard, delivery),
+  };
+}
+
+/** Marks a stored record deleted (activity `upload_type` 4), keeping its last full copy readable. */
+export function tombstoneUpdate(tableName: string, user: TerraUser, record: DataRecord, delivery: DeliveryContext): UpdateCommandInput {
+  return {
+    TableName: tableName,
+    Key: { user_id: user.user_id, record_id: record.recordId },
+    UpdateExpression:
+      'SET #deleted = :deleted, #deleted_at = :received_at, #ordering_ts = :ordering_ts, #received_at = :received_at, #body_sha256 = :body_sha256',
+    ConditionExpression: `attribute_exists(#ordering_ts) AND (${newerCopyCondition})`,
+    ExpressionAttributeNames: { ...newerCopyNames, '#deleted': 'deleted', '#deleted_at': 'deleted_at' },
+    ExpressionAttributeValues: { ...newerCopyValues(delivery), ':deleted': true },
   };
 }
 
@@ -150,4 +197,50 @@ export function eventPut(tableName: string, event: KeptEvent, body: Buffer, deli
     },
     ConditionExpression: 'attribute_not_exists(event_id)',
   };
+}
+
+/** The id of the item that tracks one historical request in terra-events. */
+export const largeRequestId = (reference: string) => `large_request#${reference}`;
+
+function trackerUpdate(tableName: string, reference: string, delivery: DeliveryContext, set: Record<string, unknown>, add?: Record<string, unknown>): UpdateCommandInput {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const fields = { type: 'large_request', outcome: 'tracking', reference, updated_at: delivery.receivedAt, ...set };
+  const assignments = Object.entries(fields).map(([name, value]) => {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    return `#${name} = :${name}`;
+  });
+  names['#received_at'] = 'received_at';
+  values[':received_at'] = delivery.receivedAt;
+  assignments.push('#received_at = if_not_exists(#received_at, :received_at)');
+  const additions = Object.entries(add ?? {}).map(([name, value]) => {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    return `#${name} :${name}`;
+  });
+  return {
+    TableName: tableName,
+    Key: { event_id: largeRequestId(reference) },
+    UpdateExpression: `SET ${assignments.join(', ')}${additions.length ? ` ADD ${additions.join(', ')}` : ''}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** `large_request_sending`: how many data events the backfill will bring. */
+export function largeRequestExpected(tableName: string, reference: string, expectedPayloads: number, delivery: DeliveryContext, userId?: string) {
+  return trackerUpdate(tableName, reference, delivery, {
+    expected_payloads: expectedPayloads,
+    reason: `backfill of ${expectedPayloads} data events announced`,
+    ...(userId && { user_id: userId }),
+  });
+}
+
+/**
+ * A data event carrying the terra-reference: its body hash joins a set, so a redelivered chunk
+ * is counted once and `received_payloads` can be compared with `expected_payloads`.
+ */
+export function largeRequestReceived(tableName: string, reference: string, delivery: DeliveryContext, userId: string) {
+  return trackerUpdate(tableName, reference, delivery, { user_id: userId }, { received_payloads: new Set([delivery.bodySha256.slice(0, 16)]) });
 }

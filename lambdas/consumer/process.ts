@@ -1,9 +1,23 @@
-import { gzipSync } from 'node:zlib';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Delivery, orderingTimestampOf } from '../shared/delivery';
-import { type DeliveryContext, eventId, eventPut, type KeptEvent, recordPut, userUpdate } from './items';
+import { limits, queueSettings } from '../shared/definitions';
+import { orderingTimestampOf, type QueuedDelivery } from '../shared/delivery';
+import { getObject } from '../shared/s3';
+import { archiveDelivery, isArchived } from './archive';
+import { conditionally, isItemRejected, mapLimit } from './dynamodb-writes';
+import {
+  type DeliveryContext,
+  eventId,
+  eventPut,
+  type KeptEvent,
+  largeRequestExpected,
+  largeRequestReceived,
+  userUpdate,
+} from './items';
+import { fetchPingPayload } from './ping';
+import { writeRecord } from './records';
 import { type Route, routeBody } from './route';
+import { describeIssues, largeRequestSendingEvent, s3PayloadEvent } from './terra-events';
 
 export interface TableNames {
   data: string;
@@ -14,91 +28,55 @@ export interface TableNames {
 export interface ConsumerDependencies {
   documentClient: DynamoDBDocumentClient;
   tables: TableNames;
+  /** The payload bucket: claim-checked bodies, the raw archive, records too large for an item. */
+  s3?: S3Client;
+  bucket?: string;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Deliveries are retried this many times before the dead-letter queue; the last try keeps what it can. */
+  maxReceiveCount?: number;
 }
 
 /** What one delivery became; the handler turns it into log lines and metrics. */
 export interface DeliveryOutcome {
   route: Route['kind'];
   type: string;
-  /** For kept events: recorded, unknown_type, invalid, unparseable, rejected_by_storage. */
+  /** For kept events: recorded, unknown_type, invalid, unparseable, rejected_by_storage, ping_fetch_failed. */
   outcome?: string;
   /** Items written because they were new or newer. */
   written: number;
   /** Items left alone because the stored copy was as new or newer (repeats, late copies). */
   skipped: number;
+  /** Set when the event came by Ping mode (`s3_payload`). */
+  ping?: boolean;
 }
 
 // Writes of one delivery run side by side, a few at a time, to stay well within a table's
 // per-partition throughput (one user's records share a partition).
 const writeConcurrency = 8;
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+async function keep(deps: ConsumerDependencies, event: KeptEvent, body: Buffer, context: DeliveryContext): Promise<DeliveryOutcome> {
+  const written = await conditionally(() => deps.documentClient.send(new PutCommand(eventPut(deps.tables.events, event, body, context))));
+  return { route: 'event', type: event.type, outcome: event.outcome, written: written ? 1 : 0, skipped: written ? 0 : 1 };
 }
 
-/** Runs a conditional write; false when the condition kept the stored copy. */
-async function conditionally(write: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-      return false;
-    }
-    throw error;
-  }
-}
-
-/** DynamoDB refused the item itself (size, an unsupported value): retrying will not help. */
-function isItemRejected(error: unknown): boolean {
-  return (error as Error).name === 'ValidationException';
-}
-
-export async function processDelivery(delivery: Delivery, deps: ConsumerDependencies): Promise<DeliveryOutcome> {
+async function store(deps: ConsumerDependencies, route: Route, body: Buffer, context: DeliveryContext): Promise<DeliveryOutcome> {
   const { documentClient: db, tables } = deps;
-  const context: DeliveryContext = { ...delivery, orderingTs: orderingTimestampOf(delivery), bodySha256: eventId(delivery.body) };
-  const route = routeBody(delivery.body.toString('utf8'));
-
-  const keep = async (event: KeptEvent): Promise<DeliveryOutcome> => {
-    const written = await conditionally(() => db.send(new PutCommand(eventPut(tables.events, event, delivery.body, context))));
-    return { route: 'event', type: event.type, outcome: event.outcome, written: written ? 1 : 0, skipped: written ? 0 : 1 };
-  };
-
   switch (route.kind) {
     case 'data': {
       try {
-        const results = await mapLimit(route.records, writeConcurrency, async (record) => {
-          try {
-            return await conditionally(() => db.send(new PutCommand(recordPut(tables.data, route.type, route.user, record, context))));
-          } catch (error) {
-            if (!isItemRejected(error)) throw error;
-            // A record DynamoDB will not take as a map (e.g. a value outside its number range)
-            // is stored compressed instead: the JSON is kept byte for byte.
-            const compressed = { payload_gzip: gzipSync(JSON.stringify(record.record)) };
-            return conditionally(() =>
-              db.send(new PutCommand(recordPut(tables.data, route.type, route.user, record, context, compressed))),
-            );
-          }
-        });
+        const results = await mapLimit(route.records, writeConcurrency, (record) =>
+          writeRecord({ documentClient: db, table: tables.data, s3: deps.s3, bucket: deps.bucket }, route.type, route.user, record, context),
+        );
+        if (context.terraReference) {
+          await db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference, context, route.user.user_id)));
+        }
         const written = results.filter(Boolean).length;
         return { route: 'data', type: route.type, written, skipped: results.length - written };
       } catch (error) {
         if (!isItemRejected(error)) throw error;
-        return keep({
-          type: route.type,
-          outcome: 'rejected_by_storage',
-          reason: `DynamoDB refused a record: ${(error as Error).message}`,
-          userId: route.user.user_id,
-        });
+        const reason = `DynamoDB refused a record: ${(error as Error).message}`;
+        return keep(deps, { type: route.type, outcome: 'rejected_by_storage', reason, userId: route.user.user_id }, body, context);
       }
     }
     case 'connection': {
@@ -106,13 +84,67 @@ export async function processDelivery(delivery: Delivery, deps: ConsumerDependen
       // points at a user that exists.
       let written = 0;
       for (const change of route.changes) {
-        if (await conditionally(() => db.send(new UpdateCommand(userUpdate(tables.users, route.type, change, context))))) {
-          written++;
-        }
+        if (await conditionally(() => db.send(new UpdateCommand(userUpdate(tables.users, route.type, change, context))))) written++;
       }
       return { route: 'connection', type: route.type, written, skipped: route.changes.length - written };
     }
-    case 'event':
-      return keep(route);
+    case 'event': {
+      if (route.type === 'large_request_sending') {
+        const announced = largeRequestSendingEvent.safeParse(JSON.parse(body.toString('utf8')));
+        if (announced.success) {
+          const { reference, expected_payloads: expected } = announced.data;
+          await db.send(new UpdateCommand(largeRequestExpected(tables.events, reference, expected, context, announced.data.user?.user_id)));
+        }
+      }
+      return keep(deps, route, body, context);
+    }
   }
+}
+
+async function archive(deps: ConsumerDependencies, body: Buffer, context: DeliveryContext, route: Route) {
+  if (!deps.s3 || !deps.bucket) return;
+  const userId = route.kind === 'data' ? route.user.user_id : route.kind === 'event' ? route.userId : route.changes[0]?.userId;
+  await archiveDelivery(deps.s3, deps.bucket, body, context, context.bodySha256, route.type, userId);
+}
+
+/** Ping mode: fetch the full event and process it exactly like a pushed one. */
+async function processPing(deps: ConsumerDependencies, body: Buffer, context: DeliveryContext, attempt: number): Promise<DeliveryOutcome> {
+  const parsed = s3PayloadEvent.safeParse(JSON.parse(body.toString('utf8')));
+  if (!parsed.success) {
+    return keep(deps, { type: 's3_payload', outcome: 'invalid', reason: describeIssues(parsed.error) }, body, context);
+  }
+  const fetched = await fetchPingPayload(parsed.data.url, {
+    fetch: deps.fetch ?? fetch,
+    timeoutMs: limits.pingTimeoutMs,
+    maxBytes: limits.pingMaxBytes,
+  });
+  if (!fetched.ok) {
+    const expiresAt = Date.parse(context.receivedAt) + (parsed.data.expires_in ?? 0) * 1000;
+    const expired = parsed.data.expires_in != null && (deps.now ?? Date.now)() > expiresAt;
+    const lastTry = attempt >= (deps.maxReceiveCount ?? queueSettings.maxReceiveCount);
+    if (!fetched.permanent && !expired && !lastTry) throw new Error(`Ping-mode ${fetched.reason}; will retry`);
+    return keep(deps, { type: 's3_payload', outcome: 'ping_fetch_failed', reason: fetched.reason }, body, context);
+  }
+  const pinged: DeliveryContext = { ...context, bodySha256: eventId(fetched.body) };
+  const route = routeBody(fetched.body.toString('utf8'));
+  await archive(deps, fetched.body, pinged, route);
+  if (route.kind === 'event' && route.type === 's3_payload') {
+    return keep(deps, { type: 's3_payload', outcome: 'invalid', reason: 'Ping-mode payload is itself an s3_payload' }, fetched.body, pinged);
+  }
+  return { ...(await store(deps, route, fetched.body, pinged)), ping: true };
+}
+
+/**
+ * One delivery, from queue message to tables: fetch a claim-checked body, archive it, route it,
+ * follow a Ping, store. Throws only on what a retry can fix (a service failing or throttling).
+ */
+export async function processDelivery(queued: QueuedDelivery, deps: ConsumerDependencies, attempt = 1): Promise<DeliveryOutcome> {
+  if (queued.bodyS3 && !deps.s3) throw new Error('the message points at S3 but the consumer has no S3 client');
+  const body = queued.body ?? (await getObject(deps.s3!, queued.bodyS3!)).body;
+  const context: DeliveryContext = { ...queued, orderingTs: orderingTimestampOf(queued), bodySha256: eventId(body) };
+  const route = routeBody(body.toString('utf8'));
+  // A replayed delivery points into the archive already.
+  if (!isArchived(queued.bodyS3)) await archive(deps, body, context, route);
+  if (route.kind === 'event' && route.type === 's3_payload') return processPing(deps, body, context, attempt);
+  return store(deps, route, body, context);
 }

@@ -37,7 +37,7 @@ export interface UserChange {
   extra?: Record<string, string>;
 }
 
-export type EventOutcome = 'recorded' | 'unknown_type' | 'invalid' | 'unparseable' | 'rejected_by_storage';
+export type EventOutcome = 'recorded' | 'unknown_type' | 'invalid' | 'unparseable' | 'rejected_by_storage' | 'ping_fetch_failed';
 
 export type Route =
   | { kind: 'data'; type: DataType; user: TerraUser; records: DataRecord[] }

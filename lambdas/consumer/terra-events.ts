@@ -103,6 +103,21 @@ export const connectionEventSchemas = {
   }),
 } satisfies Record<ConnectionType, z.ZodType>;
 
+/** Ping mode: the full event waits at `url` for `expires_in` seconds. */
+export const s3PayloadEvent = z.looseObject({
+  type: z.literal('s3_payload'),
+  url: z.string().url(),
+  expires_in: z.number().nullish(),
+});
+
+/** Announces a historical backfill: `expected_payloads` data events with the same terra-reference. */
+export const largeRequestSendingEvent = z.looseObject({
+  type: z.literal('large_request_sending'),
+  reference: z.string().min(1),
+  expected_payloads: z.number().int().nonnegative(),
+  user: terraUser.nullish(),
+});
+
 export function isDataType(type: string): type is DataType {
   return (dataTypes as readonly string[]).includes(type);
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import { defaults } from '../shared/definitions';
@@ -14,15 +15,19 @@ const queueUrl = requiredEnv('QUEUE_URL');
 const signingSecretId = requiredEnv('SIGNING_SECRET_ID');
 const toleranceSeconds = numberEnv('TERRA_SIGNATURE_TOLERANCE_SECONDS', defaults.signatureToleranceSeconds);
 const secretsMaxAge = numberEnv('SIGNING_SECRET_MAX_AGE_SECONDS', defaults.secretsMaxAgeSeconds);
+const payloadBucket = requiredEnv('PAYLOAD_BUCKET');
 
 const logger = new Logger();
 const sqs = new SQSClient({});
+let s3: Promise<S3Client> | undefined;
+// Only bodies over 1 MiB need S3; the rest never load its client.
+const lazyS3Client = () => (s3 ??= import('@aws-sdk/client-s3').then(({ S3Client: Client }) => new Client({})));
 
 const acceptWebhook = createWebhookHandler({
   // Cached per container for secretsMaxAge, so a rotated secret is picked up without a deploy
   // and the hot path calls Secrets Manager at most once per window.
   signingSecrets: async () => parseSecretList(await getSecret<string>(signingSecretId, { maxAge: secretsMaxAge })),
-  enqueue: sqsEnqueue(sqs, queueUrl),
+  enqueue: sqsEnqueue(sqs, queueUrl, { bucket: payloadBucket, client: lazyS3Client }),
   toleranceSeconds,
   now: Date.now,
   logger,

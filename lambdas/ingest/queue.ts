@@ -1,9 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type Delivery, toSqsMessage } from '../shared/delivery';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { limits, payloadBucket } from '../shared/definitions';
+import { type Delivery, sqsMessageSize, toClaimCheckMessage, toSqsMessage } from '../shared/delivery';
+import { putObject, s3Url } from '../shared/s3';
 
-/** Enqueues a delivery; SendMessage resolving means SQS has stored it redundantly. */
-export function sqsEnqueue(client: SQSClient, queueUrl: string) {
+export interface LargeBodyStore {
+  bucket: string;
+  /** Resolved on first use: most deliveries never touch S3. */
+  client: () => Promise<S3Client>;
+}
+
+/**
+ * Enqueues a delivery; SendMessage resolving means SQS has stored it redundantly. A body too
+ * large for one message is written to S3 first and the message carries a pointer to it (claim
+ * check): only those deliveries pay for an S3 call.
+ */
+export function sqsEnqueue(client: SQSClient, queueUrl: string, largeBodies?: LargeBodyStore) {
   return async (delivery: Delivery): Promise<void> => {
-    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, ...toSqsMessage(delivery) }));
+    let message = toSqsMessage(delivery);
+    if (sqsMessageSize(message) > limits.sqsMessageBytes) {
+      if (!largeBodies) throw new Error(`body of ${delivery.body.length} bytes exceeds one SQS message and no bucket is configured`);
+      const url = s3Url(largeBodies.bucket, `${payloadBucket.prefixes.deliveries}${delivery.receivedAt.slice(0, 10)}/${randomUUID()}`);
+      await putObject(await largeBodies.client(), url, delivery.body);
+      message = toClaimCheckMessage(delivery, url);
+    }
+    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
   };
 }

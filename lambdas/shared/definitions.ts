@@ -65,8 +65,11 @@ export const eventsTable = {
 
 export const tables = { data: dataTable, users: usersTable, events: eventsTable } as const;
 
-/** The consumer's Lambda timeout; the queue's visibility timeout is derived from it. */
-export const consumerTimeoutSeconds = 30;
+/**
+ * The consumer's Lambda timeout; the queue's visibility timeout is derived from it. Room for a
+ * Ping-mode fetch of tens of MB plus the writes of a batch.
+ */
+export const consumerTimeoutSeconds = 60;
 
 export const queueSettings = {
   localName: 'terra-ingest-webhooks',
@@ -90,6 +93,20 @@ export const messageAttributes = {
   receivedAt: 'received_at',
   /** `base64` when the body is not text SQS can carry as is; absent for plain text. */
   bodyEncoding: 'body_encoding',
+  /** `s3://bucket/key` of the body when it was too large for a message (claim check). */
+  bodyS3: 'body_s3',
+} as const;
+
+/**
+ * One bucket, three prefixes with their own lifetimes: bodies too large for SQS (kept as long as
+ * a message can live, dead-letter queue included), the raw archive of every authenticated
+ * delivery (for replay), and records too large for a DynamoDB item (kept as long as the item).
+ */
+export const payloadBucket = {
+  localName: 'terra-ingest-payloads',
+  prefixes: { deliveries: 'deliveries/', archive: 'archive/', records: 'records/' },
+  deliveriesRetentionDays: 15,
+  archiveRetentionDays: 30,
 } as const;
 
 /** Terra's webhook headers, lower-cased (API Gateway v2 lower-cases header names). */
@@ -107,6 +124,10 @@ export const limits = {
   apiGatewayBodyBytes: 10 * 1024 * 1024,
   sqsMessageBytes: 1024 * 1024,
   dynamoDbItemBytes: 400 * 1024,
+  /** Largest Ping-mode (`s3_payload`) download the consumer accepts. */
+  pingMaxBytes: 128 * 1024 * 1024,
+  /** How long the consumer waits for a Ping-mode download. */
+  pingTimeoutMs: 30_000,
 } as const;
 
 export const defaults = {

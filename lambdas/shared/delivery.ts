@@ -20,6 +20,12 @@ export interface Delivery extends DeliveryMetadata {
   body: Buffer;
 }
 
+/** A delivery as the consumer first sees it: the body may still be in S3 (claim check). */
+export interface QueuedDelivery extends DeliveryMetadata {
+  body?: Buffer;
+  bodyS3?: string;
+}
+
 /** The ordering key for "newest wins": Terra's ordering timestamp, else the signature's, in ms. */
 export function orderingTimestampOf(metadata: DeliveryMetadata): number {
   return metadata.orderingTimestamp ?? metadata.signatureTimestamp * 1000;
@@ -37,7 +43,7 @@ export interface SqsMessageParts {
 const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
 const number = (value: number): MessageAttributeValue => ({ DataType: 'Number', StringValue: String(value) });
 
-export function toSqsMessage(delivery: Delivery): SqsMessageParts {
+function metadataAttributes(delivery: DeliveryMetadata): Record<string, MessageAttributeValue> {
   const attributes: Record<string, MessageAttributeValue> = {
     [messageAttributes.signatureTimestamp]: number(delivery.signatureTimestamp),
     [messageAttributes.receivedAt]: text(delivery.receivedAt),
@@ -47,7 +53,11 @@ export function toSqsMessage(delivery: Delivery): SqsMessageParts {
   }
   if (delivery.terraReference) attributes[messageAttributes.terraReference] = text(delivery.terraReference);
   if (delivery.traceId) attributes[messageAttributes.traceId] = text(delivery.traceId);
+  return attributes;
+}
 
+export function toSqsMessage(delivery: Delivery): SqsMessageParts {
+  const attributes = metadataAttributes(delivery);
   let messageBody: string | undefined;
   if (isUtf8(delivery.body)) {
     const decoded = delivery.body.toString('utf8');
@@ -58,6 +68,14 @@ export function toSqsMessage(delivery: Delivery): SqsMessageParts {
     attributes[messageAttributes.bodyEncoding] = text('base64');
   }
   return { MessageBody: messageBody, MessageAttributes: attributes };
+}
+
+/** The message for a body kept in S3: the metadata as usual, the body replaced by its location. */
+export function toClaimCheckMessage(delivery: DeliveryMetadata, bodyS3: string): SqsMessageParts {
+  return {
+    MessageBody: JSON.stringify({ claim_check: bodyS3 }),
+    MessageAttributes: { ...metadataAttributes(delivery), [messageAttributes.bodyS3]: text(bodyS3) },
+  };
 }
 
 /** Bytes SQS counts for a message: the body plus every attribute's name, type and value. */
@@ -80,11 +98,14 @@ function optionalNumber(value: string | undefined): number | undefined {
 }
 
 /** The consumer's view of a message the ingest function enqueued. */
-export function fromSqsRecord(record: SQSRecord): Delivery {
+export function fromSqsRecord(record: SQSRecord): QueuedDelivery {
   const encoding = attribute(record, messageAttributes.bodyEncoding);
+  const bodyS3 = attribute(record, messageAttributes.bodyS3);
   const signatureTimestamp = optionalNumber(attribute(record, messageAttributes.signatureTimestamp));
   return {
-    body: encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body, 'utf8'),
+    ...(bodyS3
+      ? { bodyS3 }
+      : { body: encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body, 'utf8') }),
     // A message without metadata did not come from the ingest function (e.g. a hand-sent
     // test message); SQS's own sent timestamp is the best ordering we have for it.
     signatureTimestamp: signatureTimestamp ?? Math.floor(Number(record.attributes.SentTimestamp) / 1000),

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createBatchHandler } from '../../lambdas/consumer/batch';
 import { sqsEnqueue } from '../../lambdas/ingest/queue';
@@ -11,7 +12,7 @@ import { createDocumentClient } from '../../lambdas/shared/dynamodb';
 import type { Logger } from '../../lambdas/shared/logger';
 import { localCredentials, localRegion, type RunningService, startDynamoDb, startSqsAndS3 } from './emulators';
 import { startHttpApi } from './http-api';
-import { ensureQueues, ensureTables, type LocalQueues, type QueueOverrides } from './provision';
+import { ensureBucket, ensureQueues, ensureTables, type LocalQueues, type QueueOverrides } from './provision';
 import { startSqsEventSource } from './sqs-event-source';
 
 /**
@@ -37,6 +38,8 @@ export interface LocalStackOptions {
   /** Lets a test put a failing client between the consumer and DynamoDB. */
   wrapDocumentClient?: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient;
   now?: () => number;
+  /** The consumer's HTTP client for Ping-mode downloads (tests put a failing one here). */
+  fetch?: typeof fetch;
 }
 
 export interface LocalStack {
@@ -48,8 +51,9 @@ export interface LocalStack {
   sqs: RunningService;
   queues: LocalQueues;
   tableNames: { data: string; users: string; events: string };
+  bucket: string;
   /** Clients pointed at the emulators, for tools and tests. */
-  clients: { dynamoDb: DynamoDBClient; documentClient: DynamoDBDocumentClient; sqs: SQSClient };
+  clients: { dynamoDb: DynamoDBClient; documentClient: DynamoDBDocumentClient; sqs: SQSClient; s3: S3Client };
   stop(): Promise<void>;
 }
 
@@ -86,14 +90,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const dynamoDbClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamoDb.endpoint });
     const documentClient = createDocumentClient({ ...clientConfig, endpoint: dynamoDb.endpoint });
     const sqs = new SQSClient({ ...clientConfig, endpoint: sqsServer.endpoint });
+    // fauxqs serves S3 on the same port, path-style.
+    const s3 = new S3Client({ ...clientConfig, endpoint: sqsServer.endpoint, forcePathStyle: true });
     stops.push(async () => {
       dynamoDbClient.destroy();
       documentClient.destroy();
       sqs.destroy();
+      s3.destroy();
     });
 
     await ensureTables(dynamoDbClient);
     const queues = await ensureQueues(sqs, options.queue);
+    const bucket = await ensureBucket(s3);
 
     const eventSource = startSqsEventSource({
       client: sqs,
@@ -103,6 +111,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       handler: createBatchHandler({
         documentClient: options.wrapDocumentClient?.(documentClient) ?? documentClient,
         tables: localTableNames,
+        s3,
+        bucket,
+        maxReceiveCount: options.queue?.maxReceiveCount,
+        fetch: options.fetch,
         logger,
       }),
       onError: (error) => logger.warn('consumer poll failed', { error: String(error) }),
@@ -111,7 +123,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const acceptWebhook = createWebhookHandler({
       signingSecrets: async () => options.signingSecrets,
-      enqueue: sqsEnqueue(sqs, queues.queueUrl),
+      enqueue: sqsEnqueue(sqs, queues.queueUrl, { bucket, client: async () => s3 }),
       toleranceSeconds: options.toleranceSeconds ?? defaults.signatureToleranceSeconds,
       now: options.now ?? Date.now,
       logger,
@@ -154,7 +166,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sqs: sqsServer,
       queues,
       tableNames: localTableNames,
-      clients: { dynamoDb: dynamoDbClient, documentClient, sqs },
+      bucket,
+      clients: { dynamoDb: dynamoDbClient, documentClient, sqs, s3 },
       stop: stopAll,
     };
   } catch (error) {

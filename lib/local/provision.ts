@@ -4,8 +4,9 @@ import {
   type DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
+import { limits, payloadBucket, queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
 
 /** Creates the local tables and queues from the same definitions the CDK stack uses. */
 
@@ -77,6 +78,7 @@ export async function ensureQueues(client: SQSClient, overrides: QueueOverrides 
       QueueName: queueSettings.localName,
       Attributes: {
         VisibilityTimeout: String(overrides.visibilityTimeoutSeconds ?? queueSettings.visibilityTimeoutSeconds),
+        MaximumMessageSize: String(limits.sqsMessageBytes),
         MessageRetentionPeriod: String(queueSettings.retentionPeriodSeconds),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: await arnOf(deadLetterQueueUrl),
@@ -86,4 +88,14 @@ export async function ensureQueues(client: SQSClient, overrides: QueueOverrides 
     }),
   );
   return { queueUrl: queue.QueueUrl!, queueArn: await arnOf(queue.QueueUrl!), deadLetterQueueUrl };
+}
+
+export async function ensureBucket(client: S3Client): Promise<string> {
+  const bucket = payloadBucket.localName;
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  }
+  return bucket;
 }

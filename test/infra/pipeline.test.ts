@@ -58,7 +58,7 @@ describe('queues', () => {
       RedrivePolicy: Match.anyValue(),
       VisibilityTimeout: queueSettings.visibilityTimeoutSeconds,
     });
-    expect(queueSettings.visibilityTimeoutSeconds).toBe(180);
+    expect(queueSettings.visibilityTimeoutSeconds).toBe(360);
   });
 
   test('the visibility timeout is at least six times the timeout of the function consuming the queue', () => {

@@ -34,7 +34,7 @@ describe('delivery ⇄ SQS message', () => {
     const delivery: Delivery = { ...metadata, body };
     const message = toSqsMessage(delivery);
     expect(message.MessageAttributes.body_encoding?.StringValue).toBe('base64');
-    expect(fromSqsRecord(asRecord(delivery)).body.equals(body)).toBe(true);
+    expect(fromSqsRecord(asRecord(delivery)).body?.equals(body)).toBe(true);
   });
 
   it('orders by Terra\'s ordering timestamp when present, else by the signature time in ms', () => {

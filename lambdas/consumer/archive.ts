@@ -1,0 +1,65 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { payloadBucket } from '../shared/definitions';
+import type { DeliveryMetadata } from '../shared/delivery';
+import { parseS3Url, putObject, s3Url } from '../shared/s3';
+
+/**
+ * The raw archive of every authenticated delivery, for replay. Keys sort by arrival and carry
+ * what replay filters on: `archive/YYYY/MM/DD/HH/<received>_<type>_<user_id>_<sha256 prefix>`.
+ * The key is a function of the delivery, so archiving the same message twice writes one object.
+ */
+
+const safe = (value: string) => value.replace(/[^A-Za-z0-9._-]/g, '-');
+
+export function archiveKey(delivery: DeliveryMetadata, bodySha256: string, type: string, userId?: string): string {
+  const received = delivery.receivedAt; // 2026-11-22T02:19:55.164Z
+  const hour = `${received.slice(0, 4)}/${received.slice(5, 7)}/${received.slice(8, 10)}/${received.slice(11, 13)}`;
+  const stamp = received.replace(/[-:.]/g, '');
+  return `${payloadBucket.prefixes.archive}${hour}/${stamp}_${safe(type)}_${safe(userId ?? 'none')}_${bodySha256.slice(0, 16)}`;
+}
+
+export function parseArchiveKey(key: string): { type: string; userId?: string } | undefined {
+  const match = /\/[^/_]+_([^_]+)_([^_]+)_[0-9a-f]{16}$/.exec(key);
+  if (!match) return undefined;
+  return { type: match[1], userId: match[2] === 'none' ? undefined : match[2] };
+}
+
+export function isArchived(url: string | undefined): boolean {
+  return url !== undefined && parseS3Url(url).key.startsWith(payloadBucket.prefixes.archive);
+}
+
+/** The delivery metadata travels with the object, so a replay orders copies as the original did. */
+export function archiveMetadata(delivery: DeliveryMetadata): Record<string, string> {
+  const metadata: Record<string, string> = {
+    'signature-timestamp': String(delivery.signatureTimestamp),
+    'received-at': delivery.receivedAt,
+  };
+  if (delivery.orderingTimestamp !== undefined) metadata['ordering-timestamp'] = String(delivery.orderingTimestamp);
+  if (delivery.terraReference) metadata['terra-reference'] = encodeURIComponent(delivery.terraReference);
+  if (delivery.traceId) metadata['trace-id'] = encodeURIComponent(delivery.traceId);
+  return metadata;
+}
+
+export function metadataFromArchive(metadata: Record<string, string>): DeliveryMetadata {
+  return {
+    signatureTimestamp: Number(metadata['signature-timestamp']),
+    receivedAt: metadata['received-at'],
+    orderingTimestamp: metadata['ordering-timestamp'] ? Number(metadata['ordering-timestamp']) : undefined,
+    terraReference: metadata['terra-reference'] ? decodeURIComponent(metadata['terra-reference']) : undefined,
+    traceId: metadata['trace-id'] ? decodeURIComponent(metadata['trace-id']) : undefined,
+  };
+}
+
+export async function archiveDelivery(
+  s3: S3Client,
+  bucket: string,
+  body: Buffer,
+  delivery: DeliveryMetadata,
+  bodySha256: string,
+  type: string,
+  userId?: string,
+): Promise<string> {
+  const url = s3Url(bucket, archiveKey(delivery, bodySha256, type, userId));
+  await putObject(s3, url, body, archiveMetadata(delivery));
+  return url;
+}

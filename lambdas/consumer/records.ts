@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { payloadBucket } from '../shared/definitions';
+import { readRecord } from '../shared/record-payload';
+import { deleteObject, putObject, s3Url } from '../shared/s3';
+import { conditionally } from './dynamodb-writes';
+import {
+  type DeliveryContext,
+  inlinePayloadMaxBytes,
+  type PayloadAttributes,
+  type RecordPutOptions,
+  recordPut,
+  type StoredCopyGuard,
+  tombstoneUpdate,
+} from './items';
+import type { DataRecord } from './route';
+import type { TerraUser } from './terra-events';
+
+/**
+ * Writes one Terra record, applying Terra's own rules on top of "newest wins":
+ * - a record too large for an item goes gzipped into the item, or to S3 (`payload_s3`);
+ * - `data_enrichment` scores that come back null in a newer copy do not erase stored ones;
+ * - an activity with `upload_type` 4 (delete) becomes a tombstone: still readable, marked deleted.
+ */
+
+export interface RecordStore {
+  documentClient: DynamoDBDocumentClient;
+  table: string;
+  s3?: S3Client;
+  bucket?: string;
+}
+
+/** Gzipped JSON above this goes to S3: the item keeps its other attributes under 400 KB. */
+export const gzipPayloadMaxBytes = 350 * 1024;
+const deleteUploadType = 4;
+const enrichmentRetries = 3;
+
+type Json = Record<string, unknown>;
+
+async function payloadFor(store: RecordStore, userId: string, record: DataRecord, context: DeliveryContext) {
+  const json = JSON.stringify(record.record);
+  if (Buffer.byteLength(json) <= inlinePayloadMaxBytes) return { attributes: { payload: record.record } as PayloadAttributes };
+  const compressed = gzipSync(json);
+  if (compressed.length <= gzipPayloadMaxBytes) return { attributes: { payload_gzip: compressed } as PayloadAttributes };
+  if (!store.s3 || !store.bucket) throw new Error(`record ${record.recordId} needs S3 (${compressed.length} bytes gzipped) but no bucket is configured`);
+  const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
+  const url = s3Url(store.bucket, `${payloadBucket.prefixes.records}${userId}/${record.recordId}/${context.orderingTs}-${digest}.json`);
+  await putObject(store.s3, url, json);
+  return { attributes: { payload_s3: url } as PayloadAttributes, objectWritten: url };
+}
+
+function hasMissingEnrichment(record: Json): boolean {
+  if (!('data_enrichment' in record)) return false;
+  const enrichment = record.data_enrichment;
+  return enrichment === null || Object.values(enrichment as Json).some((value) => value === null);
+}
+
+/** Terra may send a newer copy with null scores; the stored scores stay. */
+export function keepStoredEnrichment(incoming: Json, stored: Json | undefined): Json {
+  const previous = stored?.data_enrichment as Json | null | undefined;
+  if (!previous || typeof previous !== 'object') return incoming;
+  const next = (incoming.data_enrichment ?? {}) as Json;
+  const merged: Json = { ...next };
+  for (const [key, value] of Object.entries(previous)) {
+    if ((next[key] === null || next[key] === undefined) && value !== null && value !== undefined) merged[key] = value;
+  }
+  return { ...incoming, data_enrichment: merged };
+}
+
+async function put(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext, options?: RecordPutOptions) {
+  const { attributes, objectWritten } = await payloadFor(store, user.user_id, record, context);
+  const written = await conditionally(() =>
+    store.documentClient.send(new PutCommand(recordPut(store.table, type, user, record, context, attributes, options))),
+  );
+  // A stale copy's S3 object would only be an orphan.
+  if (!written && objectWritten && store.s3) await deleteObject(store.s3, objectWritten);
+  return written;
+}
+
+async function putKeepingEnrichment(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext) {
+  for (let attempt = 0; attempt < enrichmentRetries; attempt++) {
+    const { Item: stored } = await store.documentClient.send(
+      new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
+    );
+    if (stored && Number(stored.ordering_ts) >= context.orderingTs) {
+      return put(store, type, user, record, context); // decided by the usual condition
+    }
+    const merged = keepStoredEnrichment(record.record, stored ? ((await readRecord(stored, store.s3)) as Json) : undefined);
+    // Optimistic: written only if the copy we merged with is still the stored one; if another
+    // copy landed in between, read again.
+    const guard: StoredCopyGuard = stored ? { orderingTs: Number(stored.ordering_ts), bodySha256: String(stored.body_sha256) } : 'absent';
+    if (await put(store, type, user, { ...record, record: merged }, context, { guard })) return true;
+  }
+  throw new Error(`record ${record.recordId} kept changing while its enrichment was merged; will retry`);
+}
+
+async function tombstone(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext) {
+  // A delete marks the stored record; only when nothing is stored yet is the delete copy itself kept.
+  const marked = await conditionally(() => store.documentClient.send(new UpdateCommand(tombstoneUpdate(store.table, user, record, context))));
+  if (marked) return true;
+  return put(store, type, user, record, context, { guard: 'absent', extra: { deleted: true, deleted_at: context.receivedAt } });
+}
+
+export async function writeRecord(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext) {
+  const metadata = (record.record.metadata ?? {}) as Json;
+  if (type === 'activity' && metadata.upload_type === deleteUploadType) return tombstone(store, type, user, record, context);
+  if (hasMissingEnrichment(record.record)) return putKeepingEnrichment(store, type, user, record, context);
+  return put(store, type, user, record, context);
+}

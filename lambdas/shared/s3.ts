@@ -1,0 +1,41 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/** `s3://bucket/key` pointers, as stored in messages and items. */
+
+export function s3Url(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+export function parseS3Url(url: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
+  if (!match) throw new Error(`not an s3:// URL: ${url}`);
+  return { bucket: match[1], key: match[2] };
+}
+
+// The S3 client module is loaded on first use: most deliveries never need it, and the ingest
+// path's cold start should not pay for it.
+const s3Module = () => import('@aws-sdk/client-s3');
+
+export async function putObject(
+  client: S3Client,
+  url: string,
+  body: Buffer | string,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const { PutObjectCommand } = await s3Module();
+  const { bucket, key } = parseS3Url(url);
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
+}
+
+export async function getObject(client: S3Client, url: string): Promise<{ body: Buffer; metadata: Record<string, string> }> {
+  const { GetObjectCommand } = await s3Module();
+  const { bucket, key } = parseS3Url(url);
+  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return { body: Buffer.from(await response.Body!.transformToByteArray()), metadata: response.Metadata ?? {} };
+}
+
+export async function deleteObject(client: S3Client, url: string): Promise<void> {
+  const { DeleteObjectCommand } = await s3Module();
+  const { bucket, key } = parseS3Url(url);
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}

@@ -1,0 +1,229 @@
+import { parseArgs } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
+  type ListMessageMoveTasksResultEntry,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import { limits, queueSettings } from '../../lambdas/shared/definitions';
+import { sqsMessageSize } from '../../lambdas/shared/delivery';
+import { localCredentials, localRegion } from '../local/emulators';
+
+/**
+ * `npm run redrive`: puts dead-lettered deliveries back on the main queue once whatever made
+ * them fail is fixed. The consumer's writes are conditional, so a message moved twice is harmless.
+ */
+
+export interface LocalMoveResult {
+  moved: number;
+  /** Left in the dead-letter queue because the main queue refused them; they reappear there. */
+  failed: number;
+  /** Sent but not deleted from the dead-letter queue: they will be moved again (harmlessly). */
+  notDeleted: number;
+}
+
+/** Only the parts SendMessage accepts; list values are reserved and refused. */
+function attributesOf(message: Message): Record<string, MessageAttributeValue> | undefined {
+  const entries = Object.entries(message.MessageAttributes ?? {});
+  if (entries.length === 0) return undefined;
+  return Object.fromEntries(
+    entries.map(([name, value]) => [
+      name,
+      {
+        DataType: value.DataType,
+        ...(value.StringValue !== undefined && { StringValue: value.StringValue }),
+        ...(value.BinaryValue !== undefined && { BinaryValue: value.BinaryValue }),
+      },
+    ]),
+  );
+}
+
+/** Splits entries so no SendMessageBatch exceeds SQS's total payload limit. */
+export function packBySize(entries: SendMessageBatchRequestEntry[], maxBytes: number = limits.sqsMessageBytes): SendMessageBatchRequestEntry[][] {
+  const batches: SendMessageBatchRequestEntry[][] = [];
+  let current: SendMessageBatchRequestEntry[] = [];
+  let size = 0;
+  for (const entry of entries) {
+    const bytes = sqsMessageSize({ MessageBody: entry.MessageBody ?? '', MessageAttributes: entry.MessageAttributes ?? {} });
+    if (current.length > 0 && size + bytes > maxBytes) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(entry);
+    size += bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+async function visibleMessages(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0);
+}
+
+/**
+ * What StartMessageMoveTask does, for queues that lack it (fauxqs): receive from the dead-letter
+ * queue, send to the main queue with body and attributes unchanged, delete only what was sent.
+ */
+export async function moveDeadLetters(
+  sqs: SQSClient,
+  deadLetterQueueUrl: string,
+  queueUrl: string,
+  options: { onProgress?: (moved: number) => void; visibilityTimeoutSeconds?: number } = {},
+): Promise<LocalMoveResult> {
+  const result: LocalMoveResult = { moved: 0, failed: 0, notDeleted: 0 };
+  let emptyReads = 0;
+  for (;;) {
+    const { Messages: messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 0,
+        // Long enough to send and delete; a message that could not be sent comes back after it.
+        VisibilityTimeout: options.visibilityTimeoutSeconds ?? 30,
+      }),
+    );
+    if (messages.length === 0) {
+      // Messages that failed to send are in flight, not visible: they end the loop too.
+      if ((await visibleMessages(sqs, deadLetterQueueUrl)) === 0 || ++emptyReads >= 5) return result;
+      continue;
+    }
+    emptyReads = 0;
+    const handles = new Map(messages.map((message, index) => [String(index), message.ReceiptHandle!]));
+    const entries = messages.map((message, index) => ({
+      Id: String(index),
+      MessageBody: message.Body ?? '',
+      MessageAttributes: attributesOf(message),
+    }));
+    const sent: string[] = [];
+    for (const batch of packBySize(entries)) {
+      const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
+      sent.push(...(response.Successful ?? []).map((entry) => entry.Id!));
+      result.failed += response.Failed?.length ?? 0;
+    }
+    if (sent.length > 0) {
+      const deleted = await sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries: sent.map((id) => ({ Id: id, ReceiptHandle: handles.get(id)! })) }),
+      );
+      result.notDeleted += deleted.Failed?.length ?? 0;
+    }
+    result.moved += sent.length;
+    options.onProgress?.(result.moved);
+  }
+}
+
+export interface StackQueues {
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+}
+
+export async function stackQueues(cloudFormation: CloudFormationClient, stackName: string): Promise<StackQueues> {
+  const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+  const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
+  const output = (key: string) => {
+    const value = outputs.get(key);
+    if (!value) throw new Error(`stack ${stackName} has no output ${key}; was it deployed with this version?`);
+    return value;
+  };
+  return { queueUrl: output('QueueUrl'), deadLetterQueueUrl: output('DeadLetterQueueUrl') };
+}
+
+const terminal = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+/** Starts SQS's own redrive and polls it to the end; returns the task's last state. */
+export async function runMoveTask(
+  sqs: SQSClient,
+  queues: StackQueues,
+  deps: { sleep: (ms: number) => Promise<void>; write: (line: string) => void; pollMs?: number },
+): Promise<ListMessageMoveTasksResultEntry> {
+  const arnOf = async (QueueUrl: string) =>
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const [sourceArn, destinationArn] = [await arnOf(queues.deadLetterQueueUrl), await arnOf(queues.queueUrl)];
+  const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }));
+  deps.write(`Moving ${sourceArn} → ${destinationArn}`);
+  let lastMoved = -1;
+  for (;;) {
+    const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 }));
+    // Only running tasks carry their handle; once finished, ours is the most recent one.
+    const task = Results.find((result) => result.TaskHandle === TaskHandle) ?? Results[0];
+    if (!task) throw new Error('the move task disappeared from ListMessageMoveTasks');
+    const moved = task.ApproximateNumberOfMessagesMoved ?? 0;
+    if (moved !== lastMoved || terminal.has(task.Status ?? '')) {
+      deps.write(`  ${task.Status}: ${moved} of ${task.ApproximateNumberOfMessagesToMove ?? '?'} moved`);
+      lastMoved = moved;
+    }
+    if (terminal.has(task.Status ?? '')) return task;
+    await deps.sleep(deps.pollMs ?? 2_000);
+  }
+}
+
+export const usage = `Usage: npm run redrive [-- --stack STACK_NAME] [--region REGION]
+
+Moves dead-lettered deliveries back to the main queue, where the consumer processes them again.
+Local stack by default (SQS on \${SQS_PORT:-9324}); with --stack, the deployed stack's queues via
+SQS's StartMessageMoveTask, with your usual AWS credentials.`;
+
+export interface RedriveDeps {
+  env: Record<string, string | undefined>;
+  write: (line: string) => void;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The whole CLI; returns the exit code. */
+export async function runRedriveCli(argv: readonly string[], deps: RedriveDeps): Promise<number> {
+  let values: { stack?: string; region?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { stack: { type: 'string' }, region: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    deps.write(`${(error as Error).message}\n\n${usage}`);
+    return 1;
+  }
+  if (values.help) {
+    deps.write(usage);
+    return 0;
+  }
+
+  if (values.stack) {
+    const cloudFormation = new CloudFormationClient({ region: values.region });
+    const sqs = new SQSClient({ region: values.region });
+    try {
+      const task = await runMoveTask(sqs, await stackQueues(cloudFormation, values.stack), deps);
+      if (task.Status !== 'COMPLETED') deps.write(`The move task ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`);
+      return task.Status === 'COMPLETED' ? 0 : 1;
+    } finally {
+      cloudFormation.destroy();
+      sqs.destroy();
+    }
+  }
+
+  const endpoint = `http://127.0.0.1:${deps.env.SQS_PORT || 9324}`;
+  const sqs = new SQSClient({ endpoint, region: localRegion, credentials: localCredentials });
+  try {
+    const urlOf = async (QueueName: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl!;
+    const [deadLetterQueueUrl, queueUrl] = [await urlOf(queueSettings.deadLetterQueueLocalName), await urlOf(queueSettings.localName)];
+    deps.write(`Moving ${queueSettings.deadLetterQueueLocalName} → ${queueSettings.localName} on the local stack (${endpoint})`);
+    const result = await moveDeadLetters(sqs, deadLetterQueueUrl, queueUrl);
+    deps.write(`Moved ${result.moved} message${result.moved === 1 ? '' : 's'}.`);
+    if (result.failed > 0) deps.write(`${result.failed} could not be sent and stay in the dead-letter queue.`);
+    if (result.notDeleted > 0) deps.write(`${result.notDeleted} were sent but not deleted: they will be moved again, which is harmless.`);
+    return result.failed > 0 ? 1 : 0;
+  } finally {
+    sqs.destroy();
+  }
+}
