@@ -30,6 +30,7 @@ async function main() {
     if (values.events) console.log(`\n${formatEventCounts(await countEvents(target))}`);
   } finally {
     target.documentClient.destroy();
+    target.s3.destroy();
   }
 }
 

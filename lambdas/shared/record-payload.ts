@@ -17,6 +17,13 @@ export async function readRecord(item: Record<string, unknown>, s3?: S3Client): 
   throw new Error(`item ${String(item.user_id)}/${String(item.record_id)} holds no payload`);
 }
 
+/** A kept event's raw body, whichever way it was kept (`body` text or gzipped `body_gzip`). */
+export function eventBody(item: Record<string, unknown>): Buffer {
+  if (typeof item.body === 'string') return Buffer.from(item.body, 'utf8');
+  if (item.body_gzip instanceof Uint8Array) return gunzipSync(item.body_gzip);
+  throw new Error(`event ${String(item.event_id)} holds no body`);
+}
+
 /** How a record was kept, for people reading `inspect`'s table. */
 export function payloadStorage(item: Record<string, unknown>): string {
   if (item.payload !== undefined) return 'map';

@@ -1,5 +1,5 @@
 import { GetCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { payloadStorage, recordPayload } from './read-record';
+import { payloadStorage, readRecord } from '../../lambdas/shared/record-payload';
 import type { TableTarget } from './tables';
 
 /** `npm run inspect`: one user's connection state and records, as a person reads them. */
@@ -7,6 +7,8 @@ import type { TableTarget } from './tables';
 export interface UserReport {
   user?: Record<string, unknown>;
   records: Record<string, unknown>[];
+  /** The records' payloads, read whichever way they were kept. */
+  payloads: unknown[];
 }
 
 export async function loadUser(target: TableTarget, userId: string, type?: string): Promise<UserReport> {
@@ -22,7 +24,8 @@ export async function loadUser(target: TableTarget, userId: string, type?: strin
     },
   );
   for await (const page of pages) records.push(...(page.Items ?? []));
-  return { user, records };
+  const payloads = await Promise.all(records.map((record) => readRecord(record, target.s3)));
+  return { user, records, payloads };
 }
 
 /** How many kept events there are of each outcome: what `invalid` or `unknown_type` looks like. */
@@ -58,7 +61,7 @@ function sampleCount(payload: unknown): string {
   return Array.isArray(samples) ? String(samples.length) : '-';
 }
 
-export function formatUserReport(userId: string, { user, records }: UserReport, source: string): string {
+export function formatUserReport(userId: string, { user, records, payloads }: UserReport, source: string): string {
   const out: string[] = [`terra-ingest · ${source} · user ${userId}`, ''];
   if (user) {
     out.push('Connection (terra-users)');
@@ -70,8 +73,8 @@ export function formatUserReport(userId: string, { user, records }: UserReport, 
   out.push('', `Records (terra-data): ${records.length}`);
   if (records.length > 0) {
     const rows = [['  record_id', 'provider', 'start_time', 'end_time', 'samples', 'stored as', 'ordering_ts', 'received_at']];
-    for (const item of records) {
-      const payload = recordPayload(item);
+    for (const [index, item] of records.entries()) {
+      const payload = payloads[index];
       rows.push([
         `  ${text(item.record_id)}`,
         text(item.provider),

@@ -1,4 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../lambdas/shared/dynamodb';
 import { localCredentials, localRegion } from '../local/emulators';
@@ -7,6 +8,8 @@ import { localTableNames } from '../local/local-stack';
 /** Where the team tools read from: the local stack by default, or a deployed stack's tables. */
 export interface TableTarget {
   documentClient: DynamoDBDocumentClient;
+  /** Reads records kept in S3 (`payload_s3`). */
+  s3: S3Client;
   tableNames: { data: string; users: string; events: string };
   description: string;
 }
@@ -15,6 +18,12 @@ export function localTarget(env: NodeJS.ProcessEnv = process.env): TableTarget {
   const endpoint = `http://127.0.0.1:${env.DYNAMODB_PORT || 8000}`;
   return {
     documentClient: createDocumentClient({ endpoint, region: localRegion, credentials: localCredentials }),
+    s3: new S3Client({
+      endpoint: `http://127.0.0.1:${env.SQS_PORT || 9324}`,
+      forcePathStyle: true,
+      region: localRegion,
+      credentials: localCredentials,
+    }),
     tableNames: localTableNames,
     description: `local stack (${endpoint})`,
   };
@@ -33,6 +42,7 @@ export async function deployedTarget(stackName: string, region?: string): Promis
   cloudFormation.destroy();
   return {
     documentClient: createDocumentClient({ region }),
+    s3: new S3Client({ region }),
     tableNames: { data: name('DataTableName'), users: name('UsersTableName'), events: name('EventsTableName') },
     description: `stack ${stackName}`,
   };

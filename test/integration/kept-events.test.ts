@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { eventId } from '../../lambdas/consumer/items';
 import type { LocalStack } from '../../lib/local/local-stack';
-import { eventBody } from '../../lib/tools/read-record';
+import { eventBody } from '../../lambdas/shared/record-payload';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { signatureHeader } from '../../lambdas/shared/signature';
 import { deliver, startTestStack, testSecret, waitFor } from '../support/local';

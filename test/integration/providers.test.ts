@@ -1,6 +1,6 @@
 import type { LocalStack } from '../../lib/local/local-stack';
 import { simulationScenario } from '../../lib/tools/fixtures';
-import { recordPayload } from '../../lib/tools/read-record';
+import { readRecord } from '../../lambdas/shared/record-payload';
 import { deliver, drained, getUser, startTestStack, userRecords } from '../support/local';
 
 /** Every provider of the product brief, every type it sends, through the whole local pipeline. */
@@ -33,7 +33,7 @@ describe('every provider and type is stored, whole', () => {
     const [sent] = sentRecords.get(`${scenario.userIds.dexcom}/body`) as { metadata: { start_time: string } }[];
     const stored = records.get(`body#${sent.metadata.start_time.slice(0, 10)}`);
     expect(stored).toMatchObject({ type: 'body', provider: 'DEXCOM', start_time: sent.metadata.start_time });
-    const payload = recordPayload(stored!) as { glucose_data: { blood_glucose_samples: unknown[] } };
+    const payload = (await readRecord(stored!)) as { glucose_data: { blood_glucose_samples: unknown[] } };
     expect(payload.glucose_data.blood_glucose_samples).toHaveLength(288);
     expect(payload).toEqual(sent);
   });
@@ -43,7 +43,7 @@ describe('every provider and type is stored, whole', () => {
     const [sent] = sentRecords.get(`${userId}/activity`) as { metadata: { summary_id: string } }[];
     const stored = byId(await userRecords(stack, userId)).get(`activity#${sent.metadata.summary_id}`);
     expect(stored).toMatchObject({ type: 'activity', provider: key.toUpperCase(), summary_id: sent.metadata.summary_id });
-    expect(recordPayload(stored!)).toEqual(sent);
+    expect((await readRecord(stored!))).toEqual(sent);
   });
 
   it('Xert: a record too large for one DynamoDB item is kept compressed and reads back equal', async () => {
@@ -53,7 +53,7 @@ describe('every provider and type is stored, whole', () => {
     const stored = byId(await userRecords(stack, userId)).get(`activity#${sent.metadata.summary_id}`)!;
     expect(stored.payload).toBeUndefined();
     expect(stored.payload_gzip).toBeInstanceOf(Uint8Array);
-    expect(recordPayload(stored)).toEqual(sent);
+    expect((await readRecord(stored))).toEqual(sent);
   });
 
   it('Withings: activity, body, daily, sleep and the athlete profile', async () => {
@@ -62,7 +62,7 @@ describe('every provider and type is stored, whole', () => {
     expect(records.map((record) => record.type).sort()).toEqual(['activity', 'athlete', 'body', 'daily', 'sleep']);
     for (const type of ['activity', 'body', 'daily', 'sleep']) {
       const stored = records.find((record) => record.type === type)!;
-      expect(recordPayload(stored)).toEqual(sentRecords.get(`${userId}/${type}`)?.[0]);
+      expect((await readRecord(stored))).toEqual(sentRecords.get(`${userId}/${type}`)?.[0]);
     }
     expect(records.find((record) => record.type === 'athlete')?.record_id).toBe('athlete#profile');
   });

@@ -155,10 +155,10 @@ describe('helpers', () => {
     expect(percentile([], 99)).toBe(0);
   });
 
-  it('reads the version from the stored payload, whichever way it was kept', () => {
-    const stored = toStoredItem({ user_id: 'u', record_id: 'daily#x', ordering_ts: 5, payload: { loadtest: { version: 2 } } });
+  it('reads the version from the stored payload, whichever way it was kept', async () => {
+    const stored = await toStoredItem({ user_id: 'u', record_id: 'daily#x', ordering_ts: 5, payload: { loadtest: { version: 2 } } });
     expect(stored).toEqual({ userId: 'u', recordId: 'daily#x', orderingTs: 5, version: 2 });
-    expect(toStoredItem({ user_id: 'u', record_id: 'daily#x', ordering_ts: 5 }).version).toBeUndefined();
+    expect((await toStoredItem({ user_id: 'u', record_id: 'daily#x', ordering_ts: 5 })).version).toBeUndefined();
   });
 
   it('retries 5xx and network errors with backoff, stops on a 4xx, signs each attempt', async () => {

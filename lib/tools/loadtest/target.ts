@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamod
 import { queueSettings } from '../../../lambdas/shared/definitions';
 import { localCredentials, localRegion } from '../../local/emulators';
 import type { LocalStack } from '../../local/local-stack';
-import { recordPayload } from '../read-record';
+import { readRecord } from '../../../lambdas/shared/record-payload';
 import { resolveSigningSecret } from '../simulate';
 import { localTarget } from '../tables';
 import type { StoredItem } from './verdict';
@@ -130,10 +130,11 @@ export async function waitForDrain(
   }
 }
 
-export function toStoredItem(item: Record<string, unknown>): StoredItem {
+export async function toStoredItem(item: Record<string, unknown>): Promise<StoredItem> {
   let version: number | undefined;
   try {
-    const value = (recordPayload(item) as { loadtest?: { version?: unknown } })?.loadtest?.version;
+    // The load test's records are small: always inline, so no S3 client is needed.
+    const value = ((await readRecord(item)) as { loadtest?: { version?: unknown } })?.loadtest?.version;
     if (typeof value === 'number') version = value;
   } catch {
     // No readable payload: the verdict counts it as stale.
@@ -152,7 +153,7 @@ export async function readUsers(db: DynamoDBDocumentClient, tableName: string, u
         { client: db },
         { TableName: tableName, KeyConditionExpression: 'user_id = :u', ExpressionAttributeValues: { ':u': userId }, ConsistentRead: true },
       );
-      for await (const page of pages) items.push(...(page.Items ?? []).map(toStoredItem));
+      for await (const page of pages) items.push(...(await Promise.all((page.Items ?? []).map(toStoredItem))));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
