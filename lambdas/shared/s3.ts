@@ -16,6 +16,12 @@ export function parseS3Url(url: string): { bucket: string; key: string } {
 // path's cold start should not pay for it.
 const s3Module = () => import('@aws-sdk/client-s3');
 
+/**
+ * Above this an object is uploaded in parts: S3 takes 5 GB in one PUT, but request bodies that
+ * large are slow to retry, and the local emulator accepts ~11 MiB per request.
+ */
+export const multipartThresholdBytes = 8 * 1024 * 1024;
+
 export async function putObject(
   client: S3Client,
   url: string,
@@ -24,7 +30,29 @@ export async function putObject(
 ): Promise<void> {
   const { PutObjectCommand } = await s3Module();
   const { bucket, key } = parseS3Url(url);
-  await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  if (bytes.length <= multipartThresholdBytes) {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, Metadata: metadata }));
+    return;
+  }
+  await putMultipart(client, bucket, key, bytes, metadata);
+}
+
+async function putMultipart(client: S3Client, bucket: string, key: string, bytes: Buffer, metadata?: Record<string, string>) {
+  const { CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand } = await s3Module();
+  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metadata }));
+  try {
+    const parts: { ETag?: string; PartNumber: number }[] = [];
+    for (let offset = 0, part = 1; offset < bytes.length; offset += multipartThresholdBytes, part++) {
+      const chunk = bytes.subarray(offset, offset + multipartThresholdBytes);
+      const { ETag } = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: part, Body: chunk }));
+      parts.push({ ETag, PartNumber: part });
+    }
+    await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+  } catch (error) {
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId })).catch(() => undefined);
+    throw error;
+  }
 }
 
 export async function getObject(client: S3Client, url: string): Promise<{ body: Buffer; metadata: Record<string, string> }> {

@@ -13,6 +13,26 @@ export interface RunningService {
   endpoint: string;
   port: number;
   stop(): Promise<void>;
+  /** Starts it again on the same port and data directory (tests use it to simulate an outage). */
+  start(): Promise<void>;
+}
+
+/** Keeps a stoppable server behind a stable endpoint, so it can be taken down and brought back. */
+async function restartable(port: number, launch: (port: number) => Promise<{ port: number; stop(): Promise<void> }>): Promise<RunningService> {
+  let current: { port: number; stop(): Promise<void> } | undefined = await launch(port);
+  const fixedPort = current.port;
+  return {
+    endpoint: `http://127.0.0.1:${fixedPort}`,
+    port: fixedPort,
+    async stop() {
+      const running = current;
+      current = undefined;
+      await running?.stop();
+    },
+    async start() {
+      if (!current) current = await launch(fixedPort);
+    },
+  };
 }
 
 /** Credentials the SDK clients need to sign requests; the emulators accept any. */
@@ -25,22 +45,22 @@ export async function startDynamoDb(port: number, dataDir?: string): Promise<Run
     path = join(dataDir, 'dynamodb');
     mkdirSync(path, { recursive: true });
   }
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+  return restartable(port, async (listenPort) => {
+    const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listenPort, '127.0.0.1', () => resolve());
+    });
+    return {
+      port: (server.address() as AddressInfo).port,
+      stop: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections?.();
+          // dynalite closes its LevelDB store on the server's close event.
+          server.close(() => resolve());
+        }),
+    };
   });
-  const actualPort = (server.address() as AddressInfo).port;
-  return {
-    endpoint: `http://127.0.0.1:${actualPort}`,
-    port: actualPort,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        // dynalite closes its LevelDB store on the server's close event.
-        server.close(() => resolve());
-      }),
-  };
 }
 
 export async function startSqsAndS3(port: number, dataDir?: string): Promise<RunningService> {
@@ -49,6 +69,8 @@ export async function startSqsAndS3(port: number, dataDir?: string): Promise<Run
     fauxqsDir = join(dataDir, 'sqs-s3');
     mkdirSync(fauxqsDir, { recursive: true });
   }
-  const server = await startFauxqs({ port, logger: false, dataDir: fauxqsDir, defaultRegion: localRegion });
-  return { endpoint: `http://127.0.0.1:${server.port}`, port: server.port, stop: () => server.stop() };
+  return restartable(port, async (listenPort) => {
+    const server = await startFauxqs({ port: listenPort, logger: false, dataDir: fauxqsDir, defaultRegion: localRegion });
+    return { port: server.port, stop: () => server.stop() };
+  });
 }

@@ -1,0 +1,62 @@
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { putObject } from '../../lambdas/shared/s3';
+import { readRecord } from '../../lambdas/shared/record-payload';
+import type { LocalStack } from '../../lib/local/local-stack';
+import { terraUser, xertActivity } from '../../lib/tools/fixtures';
+import { deliver, drained, getRecord, startTestStack, waitFor } from '../support/local';
+
+/** Proof that every size arrives whole: pushed directly, and by Terra's Ping mode. */
+
+const start = Date.parse('2026-11-20T06:00:00Z');
+const pingBucket = 'terra-ping-mode';
+
+function longActivity(userId: string, durationSeconds: number) {
+  const event = xertActivity({ user: terraUser({ userId, provider: 'XERT' }), start, durationSeconds, sampleIntervalSeconds: 1, seed: userId });
+  return { event, record: event.data[0] as { metadata: { summary_id: string } }, raw: JSON.stringify(event) };
+}
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+  await stack.clients.s3.send(new CreateBucketCommand({ Bucket: pingBucket }));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function storedRecord(userId: string, summaryId: string) {
+  return waitFor(() => getRecord(stack, userId, `activity#${summaryId}`), `activity ${summaryId}`, 60_000);
+}
+
+describe('any size arrives whole', () => {
+  it('a 3 MB activity pushed directly goes through S3 (claim check) and reads back equal', async () => {
+    const { record, raw } = longActivity('user-3mb', 17_000);
+    expect(Buffer.byteLength(raw)).toBeGreaterThan(3_000_000);
+    expect((await deliver(stack, raw)).status).toBe(200);
+    const item = await storedRecord('user-3mb', record.metadata.summary_id);
+    expect(await readRecord(item, stack.clients.s3)).toEqual(record);
+    const { KeyCount } = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: 'deliveries/' }));
+    expect(KeyCount).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a small body never touches S3 on the ingest path', async () => {
+    const before = (await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: 'deliveries/' }))).KeyCount ?? 0;
+    const { raw } = longActivity('user-small', 60);
+    expect((await deliver(stack, raw)).status).toBe(200);
+    await drained(stack);
+    const after = (await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: 'deliveries/' }))).KeyCount ?? 0;
+    expect(after).toBe(before);
+  });
+
+  it('a 25 MB activity delivered by s3_payload (Ping mode) is fetched and reads back equal', async () => {
+    const { record, raw } = longActivity('user-25mb', 138_500);
+    expect(Buffer.byteLength(raw)).toBeGreaterThan(25_000_000);
+    // Terra's side: the full event waits in a bucket behind a URL that expires in minutes.
+    await putObject(stack.clients.s3, `s3://${pingBucket}/payloads/25mb.json`, raw);
+    const ping = { type: 's3_payload', status: 'success', url: `${stack.sqs.endpoint}/${pingBucket}/payloads/25mb.json`, expires_in: 600 };
+    expect((await deliver(stack, ping)).status).toBe(200);
+    const item = await storedRecord('user-25mb', record.metadata.summary_id);
+    expect(item.payload_s3).toMatch(/^s3:\/\/terra-ingest-payloads\/records\//);
+    expect(await readRecord(item, stack.clients.s3)).toEqual(record);
+  }, 120_000);
+});
