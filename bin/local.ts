@@ -4,7 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { numberEnv } from '../lambdas/shared/config';
-import { defaults } from '../lambdas/shared/definitions';
+import { defaults, queueSettings } from '../lambdas/shared/definitions';
 import { parseSecretList } from '../lambdas/shared/signature';
 import { loadOrCreateDevSecret } from '../lib/local/dev-secret';
 import { startLocalStack } from '../lib/local/local-stack';
@@ -24,6 +24,8 @@ async function main() {
     dataDir,
     signingSecrets,
     toleranceSeconds: numberEnv('TERRA_SIGNATURE_TOLERANCE_SECONDS', defaults.signatureToleranceSeconds),
+    queue: { visibilityTimeoutSeconds: numberEnv('QUEUE_VISIBILITY_TIMEOUT_SECONDS', queueSettings.visibilityTimeoutSeconds) },
+    consumerConcurrency: numberEnv('CONSUMER_CONCURRENCY', 2),
     logger,
   });
 

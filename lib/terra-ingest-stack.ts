@@ -2,13 +2,14 @@ import { CfnOutput, Stack, type RemovalPolicy, type StackProps } from 'aws-cdk-l
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
 import { queueSettings } from '../lambdas/shared/definitions';
+import { PayloadBucket } from './constructs/payload-bucket';
 import { IngestPipeline } from './constructs/pipeline';
 import { TerraStorage } from './constructs/storage';
 import { WebhookApi } from './constructs/webhook-api';
 
 export interface TerraIngestStackProps extends StackProps {
   /**
-   * What happens to the DynamoDB tables when they leave the stack.
+   * What happens to the DynamoDB tables and the payload bucket when they leave the stack.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -22,11 +23,17 @@ export interface TerraIngestStackProps extends StackProps {
    * @default { burstLimit: 500, rateLimit: 1000 }
    */
   readonly throttle?: ThrottleSettings;
+  /**
+   * Days the raw archive of deliveries (`archive/` in the payload bucket) is kept, for replay.
+   * @default payloadBucket.archiveRetentionDays from lambdas/shared/definitions.ts
+   */
+  readonly archiveRetentionDays?: number;
 }
 
-/** Terra webhooks → API Gateway → ingest Lambda → SQS → consumer Lambda → DynamoDB. */
+/** Terra webhooks → API Gateway → ingest Lambda → SQS → consumer Lambda → DynamoDB (and S3). */
 export class TerraIngestStack extends Stack {
   readonly storage: TerraStorage;
+  readonly payloads: PayloadBucket;
   readonly pipeline: IngestPipeline;
   readonly webhook: WebhookApi;
 
@@ -34,13 +41,19 @@ export class TerraIngestStack extends Stack {
     super(scope, id, props);
 
     this.storage = new TerraStorage(this, 'Storage', { removalPolicy: props.removalPolicy });
+    this.payloads = new PayloadBucket(this, 'Payloads', {
+      archiveRetentionDays: props.archiveRetentionDays,
+      removalPolicy: props.removalPolicy,
+    });
     this.pipeline = new IngestPipeline(this, 'Pipeline', {
       dataTable: this.storage.dataTable,
       usersTable: this.storage.usersTable,
       eventsTable: this.storage.eventsTable,
+      payloadBucket: this.payloads,
     });
     this.webhook = new WebhookApi(this, 'Webhook', {
       queue: this.pipeline.queue,
+      payloadBucket: this.payloads,
       signatureToleranceSeconds: props.signatureToleranceSeconds,
       throttle: props.throttle,
     });
@@ -60,6 +73,10 @@ export class TerraIngestStack extends Stack {
       DeadLetterQueueUrl: {
         value: this.pipeline.deadLetterQueue.queueUrl,
         description: `Deliveries the consumer failed on ${queueSettings.maxReceiveCount} times`,
+      },
+      PayloadBucketName: {
+        value: this.payloads.bucket.bucketName,
+        description: 'Large bodies (deliveries/), the raw archive for replay (archive/), large records (records/)',
       },
     };
     for (const [name, output] of Object.entries(outputs)) new CfnOutput(this, name, output);

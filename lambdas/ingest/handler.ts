@@ -18,7 +18,8 @@ const secretsMaxAge = numberEnv('SIGNING_SECRET_MAX_AGE_SECONDS', defaults.secre
 const payloadBucket = requiredEnv('PAYLOAD_BUCKET');
 
 const logger = new Logger();
-const sqs = new SQSClient({});
+// Terra waits ~8 s: fail fast enough to answer 503 within that, so Terra retries.
+const sqs = new SQSClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
 let s3: Promise<S3Client> | undefined;
 // Only bodies over 1 MiB need S3; the rest never load its client.
 const lazyS3Client = () => (s3 ??= import('@aws-sdk/client-s3').then(({ S3Client: Client }) => new Client({})));

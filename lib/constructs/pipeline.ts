@@ -5,13 +5,19 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumerTimeoutSeconds, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerTimeoutSeconds, limits, queueSettings } from '../../lambdas/shared/definitions';
 import { NodeFunction } from './node-function';
+import type { PayloadBucket } from './payload-bucket';
 
 export interface IngestPipelineProps {
   readonly dataTable: dynamodb.ITable;
   readonly usersTable: dynamodb.ITable;
   readonly eventsTable: dynamodb.ITable;
+  /**
+   * Where the consumer reads claim-checked bodies (`deliveries/`), archives every delivery
+   * (`archive/`) and keeps records too large for an item (`records/`).
+   */
+  readonly payloadBucket: PayloadBucket;
   /**
    * Memory of the consumer function in MB.
    * @default 1024
@@ -23,7 +29,7 @@ export interface IngestPipelineProps {
 
 /**
  * The queue between the webhook and the tables, its dead-letter queue, and the consumer that
- * writes each message into DynamoDB.
+ * writes each message into DynamoDB (and the payload bucket).
  */
 export class IngestPipeline extends Construct {
   readonly queue: sqs.Queue;
@@ -33,7 +39,10 @@ export class IngestPipeline extends Construct {
   constructor(scope: Construct, id: string, props: IngestPipelineProps) {
     super(scope, id);
 
+    // Both queues take the largest message SQS allows: the ingest function claim-checks only what
+    // exceeds it, and a message redriven from the dead-letter queue must fit the queue again.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      maxMessageSizeBytes: limits.sqsMessageBytes,
       retentionPeriod: Duration.seconds(queueSettings.deadLetterRetentionPeriodSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -41,6 +50,7 @@ export class IngestPipeline extends Construct {
 
     this.queue = new sqs.Queue(this, 'Queue', {
       visibilityTimeout: Duration.seconds(queueSettings.visibilityTimeoutSeconds),
+      maxMessageSizeBytes: limits.sqsMessageBytes,
       retentionPeriod: Duration.seconds(queueSettings.retentionPeriodSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -57,6 +67,7 @@ export class IngestPipeline extends Construct {
         DATA_TABLE: props.dataTable.tableName,
         USERS_TABLE: props.usersTable.tableName,
         EVENTS_TABLE: props.eventsTable.tableName,
+        PAYLOAD_BUCKET: props.payloadBucket.bucket.bucketName,
         POWERTOOLS_SERVICE_NAME: 'terra-ingest-consumer',
         POWERTOOLS_METRICS_NAMESPACE: 'TerraIngest',
       },
@@ -74,6 +85,13 @@ export class IngestPipeline extends Construct {
         reason: 'Table.grant adds the table indexes; GetItem, PutItem and UpdateItem cannot act on an index',
       });
     }
+
+    // Claim-checked bodies and the archive (replay) are read; the archive and large records are
+    // written; a large record's object is read back (enrichment merge) and deleted when its item
+    // loses to a newer copy.
+    props.payloadBucket.grantObjects(this.consumerFunction, 'deliveries', 's3:GetObject');
+    props.payloadBucket.grantObjects(this.consumerFunction, 'archive', 's3:GetObject', 's3:PutObject');
+    props.payloadBucket.grantObjects(this.consumerFunction, 'records', 's3:GetObject', 's3:PutObject', 's3:DeleteObject');
 
     this.consumerFunction.addEventSource(
       new SqsEventSource(this.queue, {

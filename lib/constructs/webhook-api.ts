@@ -9,10 +9,13 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { defaults } from '../../lambdas/shared/definitions';
 import { NodeFunction } from './node-function';
+import type { PayloadBucket } from './payload-bucket';
 
 export interface WebhookApiProps {
   /** The queue the ingest function sends each verified delivery to. */
   readonly queue: sqs.IQueue;
+  /** Where the ingest function puts bodies too large for one message (`deliveries/` only). */
+  readonly payloadBucket: PayloadBucket;
   /**
    * How far the signature's timestamp may be from the function's clock, in seconds.
    * @default defaults.signatureToleranceSeconds (300)
@@ -66,6 +69,7 @@ export class WebhookApi extends Construct {
       logRetention: props.logRetention,
       environment: {
         QUEUE_URL: props.queue.queueUrl,
+        PAYLOAD_BUCKET: props.payloadBucket.bucket.bucketName,
         // The ARN, never the value: the function reads the value at run time.
         SIGNING_SECRET_ID: this.signingSecret.secretArn,
         TERRA_SIGNATURE_TOLERANCE_SECONDS: String(
@@ -77,6 +81,7 @@ export class WebhookApi extends Construct {
     this.ingestFunction = ingest.function;
     props.queue.grantSendMessages(this.ingestFunction);
     this.signingSecret.grantRead(this.ingestFunction);
+    props.payloadBucket.grantObjects(this.ingestFunction, 'deliveries', 's3:PutObject');
 
     // The default stage is declared separately because HttpApi's own cannot log access.
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {

@@ -5,7 +5,13 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { limits, payloadBucket, queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
 
 /** Creates the local tables and queues from the same definitions the CDK stack uses. */
@@ -73,21 +79,25 @@ export async function ensureQueues(client: SQSClient, overrides: QueueOverrides 
     }),
   );
   const deadLetterQueueUrl = dlq.QueueUrl!;
-  const queue = await client.send(
-    new CreateQueueCommand({
-      QueueName: queueSettings.localName,
-      Attributes: {
-        VisibilityTimeout: String(overrides.visibilityTimeoutSeconds ?? queueSettings.visibilityTimeoutSeconds),
-        MaximumMessageSize: String(limits.sqsMessageBytes),
-        MessageRetentionPeriod: String(queueSettings.retentionPeriodSeconds),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: await arnOf(deadLetterQueueUrl),
-          maxReceiveCount: overrides.maxReceiveCount ?? queueSettings.maxReceiveCount,
-        }),
-      },
+  const attributes = {
+    VisibilityTimeout: String(overrides.visibilityTimeoutSeconds ?? queueSettings.visibilityTimeoutSeconds),
+    MaximumMessageSize: String(limits.sqsMessageBytes),
+    MessageRetentionPeriod: String(queueSettings.retentionPeriodSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: await arnOf(deadLetterQueueUrl),
+      maxReceiveCount: overrides.maxReceiveCount ?? queueSettings.maxReceiveCount,
     }),
-  );
-  return { queueUrl: queue.QueueUrl!, queueArn: await arnOf(queue.QueueUrl!), deadLetterQueueUrl };
+  };
+  let queueUrl: string;
+  try {
+    queueUrl = (await client.send(new CreateQueueCommand({ QueueName: queueSettings.localName, Attributes: attributes }))).QueueUrl!;
+  } catch (error) {
+    // A queue kept in LOCAL_DATA_DIR from a run with other settings: keep its messages, update it.
+    if ((error as Error).name !== 'QueueAlreadyExists' && !/already exists/i.test((error as Error).message)) throw error;
+    queueUrl = (await client.send(new GetQueueUrlCommand({ QueueName: queueSettings.localName }))).QueueUrl!;
+    await client.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: attributes }));
+  }
+  return { queueUrl, queueArn: await arnOf(queueUrl), deadLetterQueueUrl };
 }
 
 export async function ensureBucket(client: S3Client): Promise<string> {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { consumerTimeoutSeconds, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerTimeoutSeconds, limits, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 
 // cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
@@ -19,15 +19,33 @@ const queueId = id(stack.pipeline.queue);
 const deadLetterQueueId = id(stack.pipeline.deadLetterQueue);
 const consumerId = id(stack.pipeline.consumerFunction);
 const consumerRoleId = id(stack.pipeline.consumerFunction.role!);
+const bucketId = id(stack.payloads.bucket);
 
-/** Every action the consumer's role allows, from all the policies attached to it. */
-function consumerActions(): string[] {
+/** Every statement allowed to the consumer's role, from all the policies attached to it. */
+function consumerStatements(): Array<{ Action: string | string[]; Resource: unknown }> {
   return Object.values(resources)
     .filter((r) => r.Type === 'AWS::IAM::Policy')
     .filter((r) => r.Properties.Roles.some((role: { Ref?: string }) => role.Ref === consumerRoleId))
     .flatMap((r) => r.Properties.PolicyDocument.Statement)
-    .filter((statement) => statement.Effect === 'Allow')
-    .flatMap((statement) => [statement.Action].flat() as string[]);
+    .filter((statement) => statement.Effect === 'Allow');
+}
+
+/** Every action the consumer's role allows. */
+function consumerActions(): string[] {
+  return consumerStatements().flatMap((statement) => [statement.Action].flat());
+}
+
+/** `<bucket ARN>/<suffix>` as the template spells it. */
+const objectsArn = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${suffix}`]] });
+
+/** Each S3 action the consumer may take, paired with each resource it may take it on. */
+function consumerS3Grants(): string[] {
+  return consumerStatements().flatMap((statement) =>
+    [statement.Action]
+      .flat()
+      .filter((action) => action.startsWith('s3:'))
+      .flatMap((action) => [statement.Resource].flat().map((resource) => `${action} ${JSON.stringify(resource)}`)),
+  );
 }
 
 describe('queues', () => {
@@ -58,7 +76,14 @@ describe('queues', () => {
       RedrivePolicy: Match.anyValue(),
       VisibilityTimeout: queueSettings.visibilityTimeoutSeconds,
     });
-    expect(queueSettings.visibilityTimeoutSeconds).toBe(360);
+    expect(queueSettings.visibilityTimeoutSeconds).toBe(6 * consumerTimeoutSeconds);
+  });
+
+  test('both accept messages up to limits.sqsMessageBytes, the largest SQS allows', () => {
+    for (const logicalId of [queueId, deadLetterQueueId]) {
+      expect(resources[logicalId]!.Properties.MaximumMessageSize).toBe(limits.sqsMessageBytes);
+    }
+    expect(limits.sqsMessageBytes).toBe(1048576);
   });
 
   test('the visibility timeout is at least six times the timeout of the function consuming the queue', () => {
@@ -103,11 +128,12 @@ describe('consumer', () => {
     expect(resources[consumerId]!.Properties).toMatchObject({ Timeout: consumerTimeoutSeconds, MemorySize: 1024 });
   });
 
-  test('knows the three tables by name, and its Powertools service and namespace', () => {
+  test('knows the three tables and the payload bucket by name, and its Powertools service and namespace', () => {
     expect(resources[consumerId]!.Properties.Environment.Variables).toEqual({
       DATA_TABLE: { Ref: id(stack.storage.dataTable) },
       USERS_TABLE: { Ref: id(stack.storage.usersTable) },
       EVENTS_TABLE: { Ref: id(stack.storage.eventsTable) },
+      PAYLOAD_BUCKET: { Ref: bucketId },
       POWERTOOLS_SERVICE_NAME: 'terra-ingest-consumer',
       POWERTOOLS_METRICS_NAMESPACE: 'TerraIngest',
       NODE_OPTIONS: '--enable-source-maps',
@@ -142,6 +168,24 @@ describe('consumer', () => {
   test('may not send to the queue or read secrets', () => {
     expect(consumerActions()).not.toContain('sqs:SendMessage');
     expect(consumerActions().filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  test('may read claim-checked bodies and the archive, write the archive and large records, and read and delete those records, nothing more', () => {
+    const { deliveries, archive, records } = payloadBucket.prefixes;
+    const expected = [
+      ['s3:GetObject', deliveries],
+      ['s3:GetObject', archive],
+      ['s3:PutObject', archive],
+      ['s3:PutObject', records],
+      ['s3:GetObject', records],
+      ['s3:DeleteObject', records],
+    ].map(([action, prefix]) => `${action} ${JSON.stringify(objectsArn(`${prefix}*`))}`);
+    expect(consumerS3Grants().sort()).toEqual(expected.sort());
+  });
+
+  test('has no S3 wildcard action and no bucket-wide object grant', () => {
+    expect(consumerActions()).not.toContain('s3:*');
+    expect(consumerS3Grants().filter((grant) => grant.includes('"/*"'))).toEqual([]);
   });
 
   test('writes its logs to its own log group, kept for a month', () => {

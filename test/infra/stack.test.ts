@@ -21,6 +21,7 @@ const outputNames = [
   'SigningSecretName',
   'QueueUrl',
   'DeadLetterQueueUrl',
+  'PayloadBucketName',
 ];
 
 test.each(outputNames)('outputs %s', (name) => {
@@ -29,6 +30,23 @@ test.each(outputNames)('outputs %s', (name) => {
 
 test('outputs nothing else', () => {
   expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([...outputNames].sort());
+  expect(outputNames).toHaveLength(8);
+});
+
+test('outputs the payload bucket by name', () => {
+  template.hasOutput('PayloadBucketName', {
+    Value: { Ref: stack.getLogicalId(stack.payloads.bucket.node.defaultChild as never) },
+  });
+});
+
+test('every function knows the payload bucket by name', () => {
+  template.allResourcesProperties('AWS::Lambda::Function', {
+    Environment: {
+      Variables: Match.objectLike({
+        PAYLOAD_BUCKET: { Ref: stack.getLogicalId(stack.payloads.bucket.node.defaultChild as never) },
+      }),
+    },
+  });
 });
 
 test('has exactly two functions', () => {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { defaults } from '../../lambdas/shared/definitions';
+import { defaults, payloadBucket } from '../../lambdas/shared/definitions';
+import { PayloadBucket } from '../../lib/constructs/payload-bucket';
 import { WebhookApi } from '../../lib/constructs/webhook-api';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 
@@ -20,20 +21,38 @@ const id = (construct: { node: { defaultChild?: unknown } }) =>
 const secretId = id(stack.webhook.signingSecret);
 const ingestId = id(stack.webhook.ingestFunction);
 const ingestRoleId = id(stack.webhook.ingestFunction.role!);
+const bucketId = id(stack.payloads.bucket);
 
-function ingestActions(): string[] {
+function ingestStatements(): Array<{ Action: string | string[]; Resource: unknown }> {
   return Object.values(resources)
     .filter((r) => r.Type === 'AWS::IAM::Policy')
     .filter((r) => r.Properties.Roles.some((role: { Ref?: string }) => role.Ref === ingestRoleId))
     .flatMap((r) => r.Properties.PolicyDocument.Statement)
-    .filter((statement) => statement.Effect === 'Allow')
-    .flatMap((statement) => [statement.Action].flat() as string[]);
+    .filter((statement) => statement.Effect === 'Allow');
+}
+
+function ingestActions(): string[] {
+  return ingestStatements().flatMap((statement) => [statement.Action].flat());
+}
+
+/** Each S3 action the ingest function may take, paired with each resource it may take it on. */
+function ingestS3Grants(): string[] {
+  return ingestStatements().flatMap((statement) =>
+    [statement.Action]
+      .flat()
+      .filter((action) => action.startsWith('s3:'))
+      .flatMap((action) => [statement.Resource].flat().map((resource) => `${action} ${JSON.stringify(resource)}`)),
+  );
 }
 
 /** A stack with only the webhook, for props the full stack does not expose. */
 function webhookOnly(props: Partial<ConstructorParameters<typeof WebhookApi>[2]> = {}): Template {
   const scratch = new Stack(newApp(), 'Scratch');
-  new WebhookApi(scratch, 'Webhook', { queue: new sqs.Queue(scratch, 'Queue'), ...props });
+  new WebhookApi(scratch, 'Webhook', {
+    queue: new sqs.Queue(scratch, 'Queue'),
+    payloadBucket: new PayloadBucket(scratch, 'Payloads'),
+    ...props,
+  });
   return Template.fromStack(scratch);
 }
 
@@ -76,9 +95,10 @@ describe('signing secret', () => {
 });
 
 describe('ingest function', () => {
-  test('gets the queue, the secret, the tolerance and its Powertools service name', () => {
+  test('gets the queue, the payload bucket, the secret, the tolerance and its Powertools service name', () => {
     expect(resources[ingestId]!.Properties.Environment.Variables).toEqual({
       QUEUE_URL: { Ref: id(stack.pipeline.queue) },
+      PAYLOAD_BUCKET: { Ref: bucketId },
       SIGNING_SECRET_ID: { Ref: secretId },
       TERRA_SIGNATURE_TOLERANCE_SECONDS: String(defaults.signatureToleranceSeconds),
       POWERTOOLS_SERVICE_NAME: 'terra-ingest-webhook',
@@ -124,6 +144,17 @@ describe('ingest function', () => {
         ]),
       },
     });
+  });
+
+  test('may put objects under deliveries/ and nowhere else in the bucket', () => {
+    const deliveries = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${payloadBucket.prefixes.deliveries}*`]] };
+    expect(ingestS3Grants()).toEqual([`s3:PutObject ${JSON.stringify(deliveries)}`]);
+  });
+
+  test('may not read or delete objects', () => {
+    expect(ingestActions()).not.toContain('s3:GetObject');
+    expect(ingestActions()).not.toContain('s3:DeleteObject');
+    expect(ingestActions()).not.toContain('s3:*');
   });
 
   test('has no DynamoDB permission', () => {

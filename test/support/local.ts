@@ -101,9 +101,23 @@ export async function scanAll(stack: LocalStack, table: 'data' | 'users' | 'even
   return items;
 }
 
+/** Peeks at the dead-letter queue: the messages stay visible for the next reader (a redrive). */
 export async function deadLetters(stack: LocalStack) {
   const { Messages = [] } = await stack.clients.sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: stack.queues.deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+    new ReceiveMessageCommand({
+      QueueUrl: stack.queues.deadLetterQueueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 0,
+      VisibilityTimeout: 0,
+      MessageAttributeNames: ['All'],
+    }),
   );
   return Messages;
+}
+
+export async function deadLetterCount(stack: LocalStack): Promise<number> {
+  const { Attributes = {} } = await stack.clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: stack.queues.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
