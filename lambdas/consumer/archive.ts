@@ -9,19 +9,25 @@ import { parseS3Url, putObject, s3Url } from '../shared/s3';
  * The key is a function of the delivery, so archiving the same message twice writes one object.
  */
 
-const safe = (value: string) => value.replace(/[^A-Za-z0-9._-]/g, '-');
+// Types may hold `_` (large_request_sending); user ids may not, so the key parses unambiguously.
+const safeType = (value: string) => value.replace(/[^A-Za-z0-9._-]/g, '-');
+const safeUser = (value: string) => value.replace(/[^A-Za-z0-9.-]/g, '-');
 
 export function archiveKey(delivery: DeliveryMetadata, bodySha256: string, type: string, userId?: string): string {
   const received = delivery.receivedAt; // 2026-11-22T02:19:55.164Z
   const hour = `${received.slice(0, 4)}/${received.slice(5, 7)}/${received.slice(8, 10)}/${received.slice(11, 13)}`;
   const stamp = received.replace(/[-:.]/g, '');
-  return `${payloadBucket.prefixes.archive}${hour}/${stamp}_${safe(type)}_${safe(userId ?? 'none')}_${bodySha256.slice(0, 16)}`;
+  return `${payloadBucket.prefixes.archive}${hour}/${stamp}_${safeType(type)}_${safeUser(userId ?? 'none')}_${bodySha256.slice(0, 16)}`;
 }
 
-export function parseArchiveKey(key: string): { type: string; userId?: string } | undefined {
-  const match = /\/[^/_]+_([^_]+)_([^_]+)_[0-9a-f]{16}$/.exec(key);
+/** Reads a key back: when the delivery arrived, its type and its user. */
+export function parseArchiveKey(key: string): { receivedAt: Date; type: string; userId?: string } | undefined {
+  const match = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z_(.+)_([^_]+)_[0-9a-f]{16}$/.exec(key);
   if (!match) return undefined;
-  return { type: match[1], userId: match[2] === 'none' ? undefined : match[2] };
+  const [, year, month, day, hour, minute, second, ms, type, user] = match;
+  const receivedAt = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${ms}Z`);
+  if (Number.isNaN(receivedAt.getTime())) return undefined;
+  return { receivedAt, type, userId: user === 'none' ? undefined : user };
 }
 
 export function isArchived(url: string | undefined): boolean {
