@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -16,6 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { limits, queueSettings } from '../../lambdas/shared/definitions';
 import { sqsMessageSize } from '../../lambdas/shared/delivery';
+import { readStackOutputs } from './stack-outputs';
 import { localCredentials, localRegion } from '../local/emulators';
 
 /**
@@ -128,14 +128,8 @@ export interface StackQueues {
   deadLetterQueueUrl: string;
 }
 
-export async function stackQueues(cloudFormation: CloudFormationClient, stackName: string): Promise<StackQueues> {
-  const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
-  const output = (key: string) => {
-    const value = outputs.get(key);
-    if (!value) throw new Error(`stack ${stackName} has no output ${key}; was it deployed with this version?`);
-    return value;
-  };
+export async function stackQueues(stackName: string, region?: string): Promise<StackQueues> {
+  const output = await readStackOutputs(stackName, region);
   return { queueUrl: output('QueueUrl'), deadLetterQueueUrl: output('DeadLetterQueueUrl') };
 }
 
@@ -200,14 +194,12 @@ export async function runRedriveCli(argv: readonly string[], deps: RedriveDeps):
   }
 
   if (values.stack) {
-    const cloudFormation = new CloudFormationClient({ region: values.region });
     const sqs = new SQSClient({ region: values.region });
     try {
-      const task = await runMoveTask(sqs, await stackQueues(cloudFormation, values.stack), deps);
+      const task = await runMoveTask(sqs, await stackQueues(values.stack, values.region), deps);
       if (task.Status !== 'COMPLETED') deps.write(`The move task ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`);
       return task.Status === 'COMPLETED' ? 0 : 1;
     } finally {
-      cloudFormation.destroy();
       sqs.destroy();
     }
   }

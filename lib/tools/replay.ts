@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { HeadObjectCommand, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { readStackOutputs } from './stack-outputs';
 import { metadataFromArchive, parseArchiveKey } from '../../lambdas/consumer/archive';
 import { payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
 import { toClaimCheckMessage } from '../../lambdas/shared/delivery';
@@ -48,7 +48,7 @@ export function parseRange(from: string | undefined, to: string | undefined, max
   }
   const days = (range.to.getTime() - range.from.getTime()) / (24 * hourMs);
   if (days > maxDays) {
-    throw new Error(`the range spans ${Math.ceil(days)} days; replay at most ${maxDays} days at a time (the archive keeps ${payloadBucket.archiveRetentionDays})`);
+    throw new Error(`the range spans ${Math.ceil(days)} days; replay at most ${maxDays} days at a time (the archive keeps ${payloadBucket.archiveRetentionDays} days by default)`);
   }
   return range;
 }
@@ -195,20 +195,9 @@ export async function localReplayTarget(env: Record<string, string | undefined>)
 
 /** The bucket and queue from the stack's outputs, with the caller's usual AWS credentials. */
 export async function deployedReplayTarget(stackName: string, region?: string): Promise<ReplayTarget> {
-  const cloudFormation = new CloudFormationClient({ region });
-  try {
-    const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-    const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
-    const output = (key: string) => {
-      const value = outputs.get(key);
-      if (!value) throw new Error(`stack ${stackName} has no output ${key}; was it deployed with this version?`);
-      return value;
-    };
-    const [bucket, queueUrl] = [output('PayloadBucketName'), output('QueueUrl')];
-    return { s3: new S3Client({ region }), sqs: new SQSClient({ region }), bucket, queueUrl, description: `stack ${stackName}` };
-  } finally {
-    cloudFormation.destroy();
-  }
+  const output = await readStackOutputs(stackName, region);
+  const [bucket, queueUrl] = [output('PayloadBucketName'), output('QueueUrl')];
+  return { s3: new S3Client({ region }), sqs: new SQSClient({ region }), bucket, queueUrl, description: `stack ${stackName}` };
 }
 
 export const usage = `Usage: npm run replay -- --from <date|ISO time> --to <date|ISO time> [--user USER_ID] [--type TYPE] [--dry-run] [--stack STACK_NAME --region REGION]

@@ -1,9 +1,9 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../lambdas/shared/dynamodb';
 import { localCredentials, localRegion } from '../local/emulators';
 import { localTableNames } from '../local/local-stack';
+import { readStackOutputs } from './stack-outputs';
 
 /** Where the team tools read from: the local stack by default, or a deployed stack's tables. */
 export interface TableTarget {
@@ -31,15 +31,7 @@ export function localTarget(env: NodeJS.ProcessEnv = process.env): TableTarget {
 
 /** Reads the table names from the stack's outputs, with the caller's usual AWS credentials. */
 export async function deployedTarget(stackName: string, region?: string): Promise<TableTarget> {
-  const cloudFormation = new CloudFormationClient({ region });
-  const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
-  const name = (key: string) => {
-    const value = outputs[key];
-    if (!value) throw new Error(`stack ${stackName} has no output ${key}; was it deployed with this version?`);
-    return value;
-  };
-  cloudFormation.destroy();
+  const name = await readStackOutputs(stackName, region);
   return {
     documentClient: createDocumentClient({ region }),
     s3: new S3Client({ region }),

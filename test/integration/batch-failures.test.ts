@@ -1,32 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../lib/local/local-stack';
+import { failWritesFor } from '../support/failing-client';
 import { deadLetters, deliver, drained, startTestStack, userRecords, waitFor } from '../support/local';
-
-/**
- * A client that fails on command: writes for the users in `failing` throw a throttling error,
- * as DynamoDB does under load. Everything else goes to the real (embedded) DynamoDB.
- */
-function failOnCommand(failing: Map<string, number>) {
-  return (client: DynamoDBDocumentClient): DynamoDBDocumentClient => {
-    const send = client.send.bind(client);
-    return new Proxy(client, {
-      get(target, property, receiver) {
-        if (property !== 'send') return Reflect.get(target, property, receiver);
-        return async (command: { input: { Item?: { user_id?: string } } }, ...rest: unknown[]) => {
-          const userId = command.input.Item?.user_id;
-          const remaining = userId ? failing.get(userId) : undefined;
-          if (remaining !== undefined && remaining !== 0) {
-            failing.set(userId!, remaining - 1);
-            throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
-          }
-          return (send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
-        };
-      },
-    });
-  };
-}
 
 const activity = (userId: string) => ({
   type: 'activity',
@@ -38,7 +14,7 @@ const activity = (userId: string) => ({
 const failing = new Map<string, number>();
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startTestStack({ wrapDocumentClient: failOnCommand(failing), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 }, consumerConcurrency: 1 });
+  stack = await startTestStack({ wrapDocumentClient: failWritesFor(failing), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 }, consumerConcurrency: 1 });
 });
 afterAll(async () => {
   await stack?.stop();

@@ -1,33 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { moveDeadLetters } from '../../lib/tools/redrive';
+import { failWritesFor } from '../support/failing-client';
 import { deadLetters, deliver, drained, startTestStack, userRecords, waitFor } from '../support/local';
 
 /**
  * A delivery that failed until it was dead-lettered is brought back by the local redrive and
  * stored once the failure is gone: the operator's recovery path, end to end.
  */
-
-/** Writes for users in `failing` throw a throttling error, as DynamoDB does under load. */
-function failFor(failing: Set<string>) {
-  return (client: DynamoDBDocumentClient): DynamoDBDocumentClient => {
-    const send = client.send.bind(client);
-    return new Proxy(client, {
-      get(target, property, receiver) {
-        if (property !== 'send') return Reflect.get(target, property, receiver);
-        return async (command: { input: { Item?: { user_id?: string } } }, ...rest: unknown[]) => {
-          const userId = command.input.Item?.user_id;
-          if (userId && failing.has(userId)) {
-            throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
-          }
-          return (send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
-        };
-      },
-    });
-  };
-}
 
 const activity = (userId: string) => ({
   type: 'activity',
@@ -43,10 +24,10 @@ async function depth(stack: LocalStack, queueUrl: string): Promise<number> {
   return Object.values(Attributes).reduce((sum, value) => sum + Number(value), 0);
 }
 
-const failing = new Set<string>();
+const failing = new Map<string, number>();
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startTestStack({ wrapDocumentClient: failFor(failing), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 } });
+  stack = await startTestStack({ wrapDocumentClient: failWritesFor(failing), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -55,7 +36,7 @@ afterAll(async () => {
 describe('local redrive', () => {
   it('moves a dead-lettered delivery back, with its metadata, and it is stored exactly once', async () => {
     const userId = randomUUID();
-    failing.add(userId);
+    failing.set(userId, -1);
     const orderingTimestamp = Date.now();
     expect((await deliver(stack, activity(userId), { orderingTimestamp, terraReference: 'ref-redrive' })).status).toBe(200);
     await waitFor(async () => ((await depth(stack, stack.queues.deadLetterQueueUrl)) > 0 ? true : undefined), 'the dead-letter queue', 20_000);
