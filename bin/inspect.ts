@@ -3,10 +3,10 @@
  * Local stack by default; with --stack, the deployed stack's tables (usual AWS credentials).
  */
 import { parseArgs } from 'node:util';
-import { countEvents, formatEventCounts, formatUserReport, loadUser } from '../lib/tools/inspect';
+import { countEvents, formatEventCounts, formatRequest, formatUserReport, loadRequest, loadUser } from '../lib/tools/inspect';
 import { deployedTarget, localTarget } from '../lib/tools/tables';
 
-const usage = 'usage: npm run inspect -- <user_id> [--type TYPE] [--events] [--stack STACK_NAME] [--region REGION]';
+const usage = 'usage: npm run inspect -- <user_id> [--type TYPE] [--events] [--request TERRA_REFERENCE] [--stack STACK_NAME] [--region REGION]';
 
 async function main() {
   const { values, positionals } = parseArgs({
@@ -14,13 +14,14 @@ async function main() {
     options: {
       type: { type: 'string' },
       events: { type: 'boolean', default: false },
+      request: { type: 'string' },
       stack: { type: 'string' },
       region: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const [userId] = positionals;
-  if (values.help || (!userId && !values.events)) {
+  if (values.help || (!userId && !values.events && !values.request)) {
     console.log(usage);
     process.exit(values.help ? 0 : 2);
   }
@@ -28,6 +29,7 @@ async function main() {
   try {
     if (userId) console.log(formatUserReport(userId, await loadUser(target, userId, values.type), target.description));
     if (values.events) console.log(`\n${formatEventCounts(await countEvents(target))}`);
+    if (values.request) console.log(`\n${formatRequest(values.request, await loadRequest(target, values.request))}`);
   } finally {
     target.documentClient.destroy();
     target.s3.destroy();

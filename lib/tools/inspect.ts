@@ -1,4 +1,5 @@
 import { GetCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { largeRequestId } from '../../lambdas/consumer/items';
 import { payloadStorage, readRecord } from '../../lambdas/shared/record-payload';
 import type { TableTarget } from './tables';
 
@@ -95,4 +96,30 @@ export function formatEventCounts(counts: Record<string, number>): string {
   const entries = Object.entries(counts).sort();
   if (entries.length === 0) return 'Kept events (terra-events): none';
   return ['Kept events (terra-events), by outcome', table(entries.map(([key, count]) => [`  ${key}`, String(count)]))].join('\n');
+}
+
+/** A historical request (terra-reference): how many of its data events have arrived. */
+export async function loadRequest(target: TableTarget, reference: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await target.documentClient.send(
+    new GetCommand({ TableName: target.tableNames.events, Key: { event_id: largeRequestId(reference) } }),
+  );
+  return Item;
+}
+
+export function formatRequest(reference: string, tracker: Record<string, unknown> | undefined): string {
+  if (!tracker) return `Request ${reference}: nothing received with this terra-reference yet`;
+  const received = (tracker.received_payloads as Set<string> | undefined)?.size ?? 0;
+  const expected = tracker.expected_payloads as number | undefined;
+  const state = expected === undefined ? 'large_request_sending not received (expected count unknown)' : received >= expected ? 'complete' : `waiting for ${expected - received} more`;
+  return [
+    `Request ${reference} (terra-events ${String(tracker.event_id)})`,
+    table([
+      ['  user_id', text(tracker.user_id)],
+      ['  expected_payloads', text(expected)],
+      ['  received_payloads', String(received)],
+      ['  state', state],
+      ['  first seen', text(tracker.received_at)],
+      ['  last update', text(tracker.updated_at)],
+    ]),
+  ].join('\n');
 }
