@@ -202,7 +202,13 @@ export function eventPut(tableName: string, event: KeptEvent, body: Buffer, deli
 /** The id of the item that tracks one historical request in terra-events. */
 export const largeRequestId = (reference: string) => `large_request#${reference}`;
 
-function trackerUpdate(tableName: string, reference: string, delivery: DeliveryContext, set: Record<string, unknown>, add?: Record<string, unknown>): UpdateCommandInput {
+function trackerUpdate(
+  tableName: string,
+  reference: string,
+  delivery: DeliveryContext,
+  set: Record<string, unknown>,
+  add?: Record<string, unknown>,
+): UpdateCommandInput {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const fields = { type: 'large_request', outcome: 'tracking', reference, updated_at: delivery.receivedAt, ...set };
@@ -228,19 +234,27 @@ function trackerUpdate(tableName: string, reference: string, delivery: DeliveryC
   };
 }
 
-/** `large_request_sending`: how many data events the backfill will bring. */
-export function largeRequestExpected(tableName: string, reference: string, expectedPayloads: number, delivery: DeliveryContext, userId?: string) {
+/**
+ * `large_request_processing` / `large_request_sending`: opens the tracker, with how many data
+ * events the backfill will bring once Terra says so.
+ */
+export function largeRequestAnnounced(tableName: string, reference: string, delivery: DeliveryContext, userId?: string, expectedPayloads?: number) {
   return trackerUpdate(tableName, reference, delivery, {
-    expected_payloads: expectedPayloads,
-    reason: `backfill of ${expectedPayloads} data events announced`,
+    reason: expectedPayloads === undefined ? 'backfill announced, still processing' : `backfill of ${expectedPayloads} data events announced`,
+    ...(expectedPayloads !== undefined && { expected_payloads: expectedPayloads }),
     ...(userId && { user_id: userId }),
   });
 }
 
 /**
- * A data event carrying the terra-reference: its body hash joins a set, so a redelivered chunk
- * is counted once and `received_payloads` can be compared with `expected_payloads`.
+ * A data event carrying the terra-reference of an announced backfill: its body hash joins a set,
+ * so a redelivered chunk counts once and `received_payloads` compares with `expected_payloads`.
+ * Conditional on the tracker existing: Terra puts a terra-reference on other deliveries too,
+ * and those are not tracked.
  */
-export function largeRequestReceived(tableName: string, reference: string, delivery: DeliveryContext, userId: string) {
-  return trackerUpdate(tableName, reference, delivery, { user_id: userId }, { received_payloads: new Set([delivery.bodySha256.slice(0, 16)]) });
+export function largeRequestReceived(tableName: string, reference: string, delivery: DeliveryContext, userId: string): UpdateCommandInput {
+  return {
+    ...trackerUpdate(tableName, reference, delivery, { user_id: userId }, { received_payloads: new Set([delivery.bodySha256.slice(0, 16)]) }),
+    ConditionExpression: 'attribute_exists(event_id)',
+  };
 }

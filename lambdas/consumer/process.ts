@@ -10,14 +10,14 @@ import {
   eventId,
   eventPut,
   type KeptEvent,
-  largeRequestExpected,
+  largeRequestAnnounced,
   largeRequestReceived,
   userUpdate,
 } from './items';
 import { fetchPingPayload } from './ping';
 import { writeRecord } from './records';
 import { type Route, routeBody } from './route';
-import { describeIssues, largeRequestSendingEvent, s3PayloadEvent } from './terra-events';
+import { describeIssues, largeRequestEvent, s3PayloadEvent } from './terra-events';
 
 export interface TableNames {
   data: string;
@@ -69,7 +69,10 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
           writeRecord({ documentClient: db, table: tables.data, s3: deps.s3, bucket: deps.bucket }, route.type, route.user, record, context),
         );
         if (context.terraReference) {
-          await db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference, context, route.user.user_id)));
+          // Counted only for a request Terra announced as large; other references are not tracked.
+          await conditionally(() =>
+            db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference!, context, route.user.user_id))),
+          );
         }
         const written = results.filter(Boolean).length;
         return { route: 'data', type: route.type, written, skipped: results.length - written };
@@ -89,11 +92,11 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
       return { route: 'connection', type: route.type, written, skipped: route.changes.length - written };
     }
     case 'event': {
-      if (route.type === 'large_request_sending') {
-        const announced = largeRequestSendingEvent.safeParse(JSON.parse(body.toString('utf8')));
+      if (route.type === 'large_request_processing' || route.type === 'large_request_sending') {
+        const announced = largeRequestEvent.safeParse(JSON.parse(body.toString('utf8')));
         if (announced.success) {
-          const { reference, expected_payloads: expected } = announced.data;
-          await db.send(new UpdateCommand(largeRequestExpected(tables.events, reference, expected, context, announced.data.user?.user_id)));
+          const { reference, expected_payloads: expected, user } = announced.data;
+          await db.send(new UpdateCommand(largeRequestAnnounced(tables.events, reference, context, user?.user_id, expected ?? undefined)));
         }
       }
       return keep(deps, route, body, context);

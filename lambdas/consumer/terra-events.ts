@@ -110,11 +110,14 @@ export const s3PayloadEvent = z.looseObject({
   expires_in: z.number().nullish(),
 });
 
-/** Announces a historical backfill: `expected_payloads` data events with the same terra-reference. */
-export const largeRequestSendingEvent = z.looseObject({
-  type: z.literal('large_request_sending'),
+/**
+ * Announces a historical backfill: `large_request_processing` first, then `large_request_sending`
+ * with `expected_payloads`, the number of data events that follow with the same terra-reference.
+ */
+export const largeRequestEvent = z.looseObject({
+  type: z.enum(['large_request_processing', 'large_request_sending']),
   reference: z.string().min(1),
-  expected_payloads: z.number().int().nonnegative(),
+  expected_payloads: z.number().int().nonnegative().nullish(),
   user: terraUser.nullish(),
 });
 

@@ -105,7 +105,9 @@ describe('a historical backfill (large_request_sending) is tracked per terra-ref
   it('counts distinct data events received against expected_payloads', async () => {
     const userId = randomUUID();
     const reference = randomUUID();
+    await deliver(stack, { type: 'large_request_processing', status: 'processing', user: user(userId), reference, message: 'm' }, { terraReference: reference });
     await deliver(stack, { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 3 }, { terraReference: reference });
+    await drained(stack);
     const chunk = (day: number) => ({ ...dailyEvent(userId, day, null), data: [{ ...dailyEvent(userId, day, null).data[0], metadata: { start_time: `2026-10-0${day}T00:00:00+00:00`, end_time: null } }] });
     await deliver(stack, chunk(1), { terraReference: reference });
     await deliver(stack, chunk(2), { terraReference: reference });
@@ -118,6 +120,17 @@ describe('a historical backfill (large_request_sending) is tracked per terra-ref
     await deliver(stack, chunk(3), { terraReference: reference });
     await drained(stack);
     expect((await tracker()).received_payloads.size).toBe(3);
+  });
+});
+
+describe('terra-references that were never announced as a backfill', () => {
+  it('are not tracked', async () => {
+    const userId = randomUUID();
+    const reference = randomUUID();
+    await deliver(stack, dailyEvent(userId, 10, null), { terraReference: reference });
+    await waitFor(() => getRecord(stack, userId, 'daily#2026-11-21'), 'the record');
+    const { Item } = await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }));
+    expect(Item).toBeUndefined();
   });
 });
 
