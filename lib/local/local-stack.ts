@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   logger: Logger;
   /** Lets a test put a failing client between the consumer and DynamoDB. */
   wrapDocumentClient?: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient;
+  /** Lets a test put a failing client between the consumer and S3. */
+  wrapS3Client?: (client: S3Client) => S3Client;
   now?: () => number;
   /** The consumer's HTTP client for Ping-mode downloads (tests put a failing one here). */
   fetch?: typeof fetch;
@@ -111,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       handler: createBatchHandler({
         documentClient: options.wrapDocumentClient?.(documentClient) ?? documentClient,
         tables: localTableNames,
-        s3,
+        s3: options.wrapS3Client?.(s3) ?? s3,
         bucket,
         maxReceiveCount: options.queue?.maxReceiveCount,
         fetch: options.fetch,

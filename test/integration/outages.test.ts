@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { moveDeadLetters } from '../../lib/tools/redrive';
+import { failS3WritesWhile } from '../support/failing-client';
 import { deadLetterCount, deliver, drained, startTestStack, userRecords, waitFor } from '../support/local';
 
 /**
@@ -20,9 +21,14 @@ const activity = (userId: string) => ({
 
 let stack: LocalStack;
 let dataDir: string;
+let s3Failing = false;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'terra-ingest-outages-'));
-  stack = await startTestStack({ dataDir, queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 } });
+  stack = await startTestStack({
+    dataDir,
+    queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 },
+    wrapS3Client: failS3WritesWhile(() => s3Failing),
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -61,5 +67,20 @@ describe('outages', () => {
     await drained(stack);
     for (const userId of userIds) expect(await userRecords(stack, userId)).toHaveLength(1);
     expect(await deadLetterCount(stack)).toBe(0);
+  }, 60_000);
+
+  it('retries a delivery while S3 refuses the consumer\'s writes, dead-letters it, and a redrive stores it', async () => {
+    const userId = randomUUID();
+    s3Failing = true;
+    try {
+      expect((await deliver(stack, activity(userId))).status).toBe(200);
+      await waitFor(async () => ((await deadLetterCount(stack)) === 1 ? true : undefined), 'the dead-letter queue', 30_000);
+      expect(await userRecords(stack, userId)).toHaveLength(0);
+    } finally {
+      s3Failing = false;
+    }
+    expect(await moveDeadLetters(stack.clients.sqs, stack.queues.deadLetterQueueUrl, stack.queues.queueUrl)).toMatchObject({ moved: 1 });
+    await drained(stack);
+    expect(await userRecords(stack, userId)).toHaveLength(1);
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -17,6 +18,24 @@ export function failWritesFor(failures: Map<string, number>) {
           if (remaining !== undefined && remaining !== 0) {
             failures.set(userId!, remaining - 1);
             throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+          }
+          return send(command, ...rest);
+        };
+      },
+    });
+  };
+}
+
+/** An S3 client whose writes fail while `failing()` says so, as S3 does when it answers 503 SlowDown. */
+export function failS3WritesWhile(failing: () => boolean) {
+  return (client: S3Client): S3Client => {
+    const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    return new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { constructor: { name: string } }, ...rest: unknown[]) => {
+          if (failing() && /Put|Upload/.test(command.constructor.name)) {
+            throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
           }
           return send(command, ...rest);
         };
