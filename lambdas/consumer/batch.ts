@@ -23,5 +23,10 @@ export function createBatchHandler(deps: ConsumerDependencies & { logger: Logger
     deps.logger.info('delivery processed', { messageId: record.messageId, ...outcome });
   };
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+    processPartialResponse(event, handleRecord, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+      // One message at a time: a batch may hold several Ping-mode payloads of tens of MB each.
+      processInParallel: false,
+    });
 }

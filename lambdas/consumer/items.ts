@@ -173,13 +173,27 @@ export interface KeptEvent {
   userId?: string;
 }
 
-export function eventPut(tableName: string, event: KeptEvent, body: Buffer, delivery: DeliveryContext): PutCommandInput {
-  // event_id is the body's hash, which the delivery context already holds.
+export type EventBodyAttributes = { body: string } | { body_gzip: Uint8Array } | { body_s3: string };
+
+/** The raw body as text when it is small UTF-8, else gzipped; undefined when even that is too large for an item. */
+export function inlineEventBody(body: Buffer): EventBodyAttributes | undefined {
   const text = body.toString('utf8');
-  const bodyAttributes =
-    body.length <= inlinePayloadMaxBytes && Buffer.from(text, 'utf8').equals(body)
-      ? { body: text }
-      : { body_gzip: gzipSync(body) };
+  if (body.length <= inlinePayloadMaxBytes && Buffer.from(text, 'utf8').equals(body)) return { body: text };
+  const compressed = gzipSync(body);
+  return compressed.length <= gzipBodyMaxBytes ? { body_gzip: compressed } : undefined;
+}
+
+/** Gzipped bodies above this go to S3 (`body_s3`), keeping the item under 400 KB. */
+export const gzipBodyMaxBytes = 350 * 1024;
+
+export function eventPut(
+  tableName: string,
+  event: KeptEvent,
+  body: Buffer,
+  delivery: DeliveryContext,
+  bodyAttributes: EventBodyAttributes = inlineEventBody(body) ?? { body_gzip: gzipSync(body) },
+): PutCommandInput {
+  // event_id is the body's hash, which the delivery context already holds.
   return {
     TableName: tableName,
     Item: {

@@ -1,14 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { limits, queueSettings } from '../shared/definitions';
+import { limits, payloadBucket, queueSettings } from '../shared/definitions';
 import { orderingTimestampOf, type QueuedDelivery } from '../shared/delivery';
-import { getObject } from '../shared/s3';
+import { getObject, putObject, s3Url } from '../shared/s3';
 import { archiveDelivery, isArchived } from './archive';
 import { conditionally, isItemRejected, mapLimit } from './dynamodb-writes';
 import {
   type DeliveryContext,
+  type EventBodyAttributes,
   eventId,
   eventPut,
+  inlineEventBody,
   type KeptEvent,
   largeRequestAnnounced,
   largeRequestReceived,
@@ -55,8 +57,21 @@ export interface DeliveryOutcome {
 // per-partition throughput (one user's records share a partition).
 const writeConcurrency = 8;
 
+/** A kept body too large for an item goes to S3, under a prefix that never expires: kept is kept. */
+async function eventBodyAttributes(deps: ConsumerDependencies, body: Buffer, context: DeliveryContext): Promise<EventBodyAttributes> {
+  const inline = inlineEventBody(body);
+  if (inline) return inline;
+  if (!deps.s3 || !deps.bucket) throw new Error(`a kept body of ${body.length} bytes needs S3 but no bucket is configured`);
+  const url = s3Url(deps.bucket, `${payloadBucket.prefixes.events}${context.bodySha256}`);
+  await putObject(deps.s3, url, body);
+  return { body_s3: url };
+}
+
 async function keep(deps: ConsumerDependencies, event: KeptEvent, body: Buffer, context: DeliveryContext): Promise<DeliveryOutcome> {
-  const written = await conditionally(() => deps.documentClient.send(new PutCommand(eventPut(deps.tables.events, event, body, context))));
+  const attributes = await eventBodyAttributes(deps, body, context);
+  const written = await conditionally(() =>
+    deps.documentClient.send(new PutCommand(eventPut(deps.tables.events, event, body, context, attributes))),
+  );
   return { route: 'event', type: event.type, outcome: event.outcome, written: written ? 1 : 0, skipped: written ? 0 : 1 };
 }
 
@@ -64,30 +79,40 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
   const { documentClient: db, tables } = deps;
   switch (route.kind) {
     case 'data': {
-      try {
-        const results = await mapLimit(route.records, writeConcurrency, (record) =>
-          writeRecord({ documentClient: db, table: tables.data, s3: deps.s3, bucket: deps.bucket }, route.type, route.user, record, context),
-        );
-        if (context.terraReference) {
-          // Counted only for a request Terra announced as large; other references are not tracked.
-          await conditionally(() =>
-            db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference!, context, route.user.user_id))),
-          );
+      const rejected: string[] = [];
+      const results = await mapLimit(route.records, writeConcurrency, async (record) => {
+        try {
+          return await writeRecord({ documentClient: db, table: tables.data, s3: deps.s3, bucket: deps.bucket }, route.type, route.user, record, context);
+        } catch (error) {
+          if (!isItemRejected(error)) throw error;
+          rejected.push(`${record.recordId}: ${(error as Error).message}`);
+          return false;
         }
-        const written = results.filter(Boolean).length;
-        return { route: 'data', type: route.type, written, skipped: results.length - written };
-      } catch (error) {
-        if (!isItemRejected(error)) throw error;
-        const reason = `DynamoDB refused a record: ${(error as Error).message}`;
-        return keep(deps, { type: route.type, outcome: 'rejected_by_storage', reason, userId: route.user.user_id }, body, context);
+      });
+      if (context.terraReference) {
+        // Counted only for a request Terra announced as large; other references are not tracked.
+        await conditionally(() => db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference!, context, route.user.user_id))));
       }
+      const written = results.filter(Boolean).length;
+      if (rejected.length > 0) {
+        // The records DynamoDB took are stored; the delivery is kept whole for the ones it refused.
+        const reason = `DynamoDB refused ${rejected.length} of ${results.length} records: ${rejected.slice(0, 3).join('; ')}`;
+        await keep(deps, { type: route.type, outcome: 'rejected_by_storage', reason, userId: route.user.user_id }, body, context);
+      }
+      return { route: 'data', type: route.type, written, skipped: results.length - written - rejected.length };
     }
     case 'connection': {
       // The old user of a user_reauth is written after the new one, so "replaced_by" always
       // points at a user that exists.
       let written = 0;
-      for (const change of route.changes) {
-        if (await conditionally(() => db.send(new UpdateCommand(userUpdate(tables.users, route.type, change, context))))) written++;
+      try {
+        for (const change of route.changes) {
+          if (await conditionally(() => db.send(new UpdateCommand(userUpdate(tables.users, route.type, change, context))))) written++;
+        }
+      } catch (error) {
+        if (!isItemRejected(error)) throw error;
+        const reason = `DynamoDB refused the user state: ${(error as Error).message}`;
+        return keep(deps, { type: route.type, outcome: 'rejected_by_storage', reason, userId: route.changes[0]?.userId }, body, context);
       }
       return { route: 'connection', type: route.type, written, skipped: route.changes.length - written };
     }
@@ -96,7 +121,12 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         const announced = largeRequestEvent.safeParse(JSON.parse(body.toString('utf8')));
         if (announced.success) {
           const { reference, expected_payloads: expected, user } = announced.data;
-          await db.send(new UpdateCommand(largeRequestAnnounced(tables.events, reference, context, user?.user_id, expected ?? undefined)));
+          try {
+            await db.send(new UpdateCommand(largeRequestAnnounced(tables.events, reference, context, user?.user_id, expected ?? undefined)));
+          } catch (error) {
+            // An unusable reference (too long for a key, say) still leaves the event itself kept.
+            if (!isItemRejected(error)) throw error;
+          }
         }
       }
       return keep(deps, route, body, context);
@@ -110,22 +140,29 @@ async function archive(deps: ConsumerDependencies, body: Buffer, context: Delive
   await archiveDelivery(deps.s3, deps.bucket, body, context, context.bodySha256, route.type, userId);
 }
 
+const pingRetryPausesMs = [1_000, 3_000];
+
+const download = (deps: ConsumerDependencies, url: string) =>
+  fetchPingPayload(url, { fetch: deps.fetch ?? fetch, timeoutMs: limits.pingTimeoutMs, maxBytes: limits.pingMaxBytes });
+
 /** Ping mode: fetch the full event and process it exactly like a pushed one. */
 async function processPing(deps: ConsumerDependencies, body: Buffer, context: DeliveryContext, attempt: number): Promise<DeliveryOutcome> {
   const parsed = s3PayloadEvent.safeParse(JSON.parse(body.toString('utf8')));
   if (!parsed.success) {
     return keep(deps, { type: 's3_payload', outcome: 'invalid', reason: describeIssues(parsed.error) }, body, context);
   }
-  const fetched = await fetchPingPayload(parsed.data.url, {
-    fetch: deps.fetch ?? fetch,
-    timeoutMs: limits.pingTimeoutMs,
-    maxBytes: limits.pingMaxBytes,
-  });
+  const now = deps.now ?? Date.now;
+  const expiresAt = parsed.data.expires_in == null ? Infinity : Date.parse(context.receivedAt) + parsed.data.expires_in * 1000;
+  let fetched = await download(deps, parsed.data.url);
+  // The URL will have expired long before SQS redelivers (visibility timeout): retry here first.
+  for (const pause of pingRetryPausesMs) {
+    if (fetched.ok || fetched.permanent || now() + pause > expiresAt) break;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    fetched = await download(deps, parsed.data.url);
+  }
   if (!fetched.ok) {
-    const expiresAt = Date.parse(context.receivedAt) + (parsed.data.expires_in ?? 0) * 1000;
-    const expired = parsed.data.expires_in != null && (deps.now ?? Date.now)() > expiresAt;
     const lastTry = attempt >= (deps.maxReceiveCount ?? queueSettings.maxReceiveCount);
-    if (!fetched.permanent && !expired && !lastTry) throw new Error(`Ping-mode ${fetched.reason}; will retry`);
+    if (!fetched.permanent && now() < expiresAt && !lastTry) throw new Error(`Ping-mode ${fetched.reason}; will retry`);
     return keep(deps, { type: 's3_payload', outcome: 'ping_fetch_failed', reason: fetched.reason }, body, context);
   }
   const pinged: DeliveryContext = { ...context, bodySha256: eventId(fetched.body) };

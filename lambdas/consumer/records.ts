@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { payloadBucket } from '../shared/definitions';
 import { readRecord } from '../shared/record-payload';
 import { deleteObject, putObject, s3Url } from '../shared/s3';
-import { conditionally } from './dynamodb-writes';
+import { conditionally, isItemRejected } from './dynamodb-writes';
 import {
   type DeliveryContext,
   inlinePayloadMaxBytes,
@@ -35,18 +35,22 @@ export interface RecordStore {
 /** Gzipped JSON above this goes to S3: the item keeps its other attributes under 400 KB. */
 export const gzipPayloadMaxBytes = 350 * 1024;
 const deleteUploadType = 4;
-const enrichmentRetries = 3;
+// How often a guarded read-then-write is tried again when another copy lands in between.
+const guardedRetries = 3;
 
 type Json = Record<string, unknown>;
 
-async function payloadFor(store: RecordStore, userId: string, record: DataRecord, context: DeliveryContext) {
+type Storage = 'map' | 'gzip';
+
+async function payloadFor(store: RecordStore, userId: string, record: DataRecord, context: DeliveryContext, atLeast: Storage = 'map') {
   const json = JSON.stringify(record.record);
-  if (Buffer.byteLength(json) <= inlinePayloadMaxBytes) return { attributes: { payload: record.record } as PayloadAttributes };
+  if (atLeast === 'map' && Buffer.byteLength(json) <= inlinePayloadMaxBytes) return { attributes: { payload: record.record } as PayloadAttributes };
   const compressed = gzipSync(json);
   if (compressed.length <= gzipPayloadMaxBytes) return { attributes: { payload_gzip: compressed } as PayloadAttributes };
   if (!store.s3 || !store.bucket) throw new Error(`record ${record.recordId} needs S3 (${compressed.length} bytes gzipped) but no bucket is configured`);
-  const digest = createHash('sha256').update(json).digest('hex').slice(0, 16);
-  const url = s3Url(store.bucket, `${payloadBucket.prefixes.records}${userId}/${record.recordId}/${context.orderingTs}-${digest}.json`);
+  // Unique per attempt: a repeat of the same copy must never name (and then delete) the object
+  // the stored item points to.
+  const url = s3Url(store.bucket, `${payloadBucket.prefixes.records}${userId}/${record.recordId}/${context.orderingTs}-${randomUUID()}.json`);
   await putObject(store.s3, url, json);
   return { attributes: { payload_s3: url } as PayloadAttributes, objectWritten: url };
 }
@@ -70,17 +74,42 @@ export function keepStoredEnrichment(incoming: Json, stored: Json | undefined): 
 }
 
 async function put(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext, options?: RecordPutOptions) {
-  const { attributes, objectWritten } = await payloadFor(store, user.user_id, record, context);
-  const written = await conditionally(() =>
-    store.documentClient.send(new PutCommand(recordPut(store.table, type, user, record, context, attributes, options))),
-  );
-  // A stale copy's S3 object would only be an orphan.
-  if (!written && objectWritten && store.s3) await deleteObject(store.s3, objectWritten);
+  try {
+    return await putAs('map', store, type, user, record, context, options);
+  } catch (error) {
+    // DynamoDB refused the map itself (a value outside its number range, say): the same record
+    // as gzipped JSON is kept byte for byte.
+    if (!isItemRejected(error)) throw error;
+    return putAs('gzip', store, type, user, record, context, options);
+  }
+}
+
+async function putAs(
+  storage: Storage,
+  store: RecordStore,
+  type: string,
+  user: TerraUser,
+  record: DataRecord,
+  context: DeliveryContext,
+  options?: RecordPutOptions,
+) {
+  const { attributes, objectWritten } = await payloadFor(store, user.user_id, record, context, storage);
+  const input = recordPut(store.table, type, user, record, context, attributes, options);
+  let replaced: Record<string, unknown> | undefined;
+  const written = await conditionally(async () => {
+    // Only a copy kept in S3 asks for the item it replaces, to remove the object that one used.
+    const output = await store.documentClient.send(new PutCommand(objectWritten ? { ...input, ReturnValues: 'ALL_OLD' } : input));
+    replaced = output.Attributes;
+  });
+  if (!store.s3) return written;
+  if (!written && objectWritten) await deleteObject(store.s3, objectWritten); // a stale copy's object: an orphan
+  const previous = replaced?.payload_s3;
+  if (written && typeof previous === 'string' && previous !== objectWritten) await deleteObject(store.s3, previous);
   return written;
 }
 
 async function putKeepingEnrichment(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext) {
-  for (let attempt = 0; attempt < enrichmentRetries; attempt++) {
+  for (let attempt = 0; attempt < guardedRetries; attempt++) {
     const { Item: stored } = await store.documentClient.send(
       new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
     );
@@ -97,10 +126,21 @@ async function putKeepingEnrichment(store: RecordStore, type: string, user: Terr
 }
 
 async function tombstone(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext) {
-  // A delete marks the stored record; only when nothing is stored yet is the delete copy itself kept.
-  const marked = await conditionally(() => store.documentClient.send(new UpdateCommand(tombstoneUpdate(store.table, user, record, context))));
-  if (marked) return true;
-  return put(store, type, user, record, context, { guard: 'absent', extra: { deleted: true, deleted_at: context.receivedAt } });
+  // A delete marks the stored record; only when nothing is stored yet is the delete copy itself
+  // kept. Between the two writes another copy may land: then mark that one, and so on.
+  for (let attempt = 0; attempt < guardedRetries; attempt++) {
+    const marked = await conditionally(() => store.documentClient.send(new UpdateCommand(tombstoneUpdate(store.table, user, record, context))));
+    if (marked) return true;
+    const { Item: stored } = await store.documentClient.send(
+      new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
+    );
+    if (stored) {
+      if (Number(stored.ordering_ts) >= context.orderingTs) return false; // a newer (or the same) copy is stored
+      continue; // an older copy landed in between: mark it
+    }
+    if (await put(store, type, user, record, context, { guard: 'absent', extra: { deleted: true, deleted_at: context.receivedAt } })) return true;
+  }
+  throw new Error(`record ${record.recordId} kept changing while its delete was applied; will retry`);
 }
 
 export async function writeRecord(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext) {

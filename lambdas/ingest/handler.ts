@@ -19,10 +19,12 @@ const payloadBucket = requiredEnv('PAYLOAD_BUCKET');
 
 const logger = new Logger();
 // Terra waits ~8 s: fail fast enough to answer 503 within that, so Terra retries.
-const sqs = new SQSClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
+const requestHandler = { connectionTimeout: 1_000, requestTimeout: 2_500 };
+const sqs = new SQSClient({ maxAttempts: 2, requestHandler });
 let s3: Promise<S3Client> | undefined;
 // Only bodies over 1 MiB need S3; the rest never load its client.
-const lazyS3Client = () => (s3 ??= import('@aws-sdk/client-s3').then(({ S3Client: Client }) => new Client({})));
+const lazyS3Client = () =>
+  (s3 ??= import('@aws-sdk/client-s3').then(({ S3Client: Client }) => new Client({ maxAttempts: 2, requestHandler })));
 
 const acceptWebhook = createWebhookHandler({
   // Cached per container for secretsMaxAge, so a rotated secret is picked up without a deploy

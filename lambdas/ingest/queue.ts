@@ -18,8 +18,9 @@ export interface LargeBodyStore {
  */
 export function sqsEnqueue(client: SQSClient, queueUrl: string, largeBodies?: LargeBodyStore) {
   return async (delivery: Delivery): Promise<void> => {
-    let message = toSqsMessage(delivery);
-    if (sqsMessageSize(message) > limits.sqsMessageBytes) {
+    // A body over the limit on its own skips the UTF-8 and character checks of toSqsMessage.
+    let message = delivery.body.length > limits.sqsMessageBytes ? undefined : toSqsMessage(delivery);
+    if (!message || sqsMessageSize(message) > limits.sqsMessageBytes) {
       if (!largeBodies) throw new Error(`body of ${delivery.body.length} bytes exceeds one SQS message and no bucket is configured`);
       const url = s3Url(largeBodies.bucket, `${payloadBucket.prefixes.deliveries}${delivery.receivedAt.slice(0, 10)}/${randomUUID()}`);
       await putObject(await largeBodies.client(), url, delivery.body);

@@ -45,9 +45,15 @@ function signatureHeaderOf(headers: APIGatewayProxyEventV2['headers']): string |
   return undefined;
 }
 
-function parseOrderingTimestamp(value: string | undefined): number | undefined {
+/**
+ * `x-terra-ordering-timestamp` is not covered by the signature. A value later than the signature
+ * window allows is ignored, so a replayed request with a forged far-future value cannot pin a
+ * record against every newer copy.
+ */
+function parseOrderingTimestamp(value: string | undefined, signatureTimestamp: number, toleranceSeconds: number): number | undefined {
   if (value === undefined || !/^\d{1,16}$/.test(value.trim())) return undefined;
-  return Number(value.trim());
+  const orderingTimestamp = Number(value.trim());
+  return orderingTimestamp > (signatureTimestamp + toleranceSeconds) * 1000 ? undefined : orderingTimestamp;
 }
 
 export function rawBodyOf(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): Buffer {
@@ -84,7 +90,11 @@ export function createWebhookHandler(deps: IngestDependencies) {
     const delivery: Delivery = {
       body,
       signatureTimestamp: verdict.timestamp,
-      orderingTimestamp: parseOrderingTimestamp(headerValue(event.headers, terraHeaders.orderingTimestamp)),
+      orderingTimestamp: parseOrderingTimestamp(
+        headerValue(event.headers, terraHeaders.orderingTimestamp),
+        verdict.timestamp,
+        deps.toleranceSeconds,
+      ),
       terraReference: headerValue(event.headers, terraHeaders.reference),
       traceId: headerValue(event.headers, terraHeaders.traceId),
       receivedAt: new Date(nowMs).toISOString(),

@@ -71,6 +71,9 @@ export const tables = { data: dataTable, users: usersTable, events: eventsTable 
  */
 export const consumerTimeoutSeconds = 60;
 
+/** Room for one Ping-mode payload at the size guard, parsed, beside the batch's other records. */
+export const consumerMemoryMb = 1536;
+
 export const queueSettings = {
   localName: 'terra-ingest-webhooks',
   deadLetterQueueLocalName: 'terra-ingest-webhooks-dlq',
@@ -98,13 +101,14 @@ export const messageAttributes = {
 } as const;
 
 /**
- * One bucket, three prefixes with their own lifetimes: bodies too large for SQS (kept as long as
- * a message can live, dead-letter queue included), the raw archive of every authenticated
- * delivery (for replay), and records too large for a DynamoDB item (kept as long as the item).
+ * One bucket, prefixes with their own lifetimes: bodies too large for SQS (kept as long as a
+ * message can live, dead-letter queue included), the raw archive of every authenticated delivery
+ * (for replay), and records and kept event bodies too large for a DynamoDB item (kept as long as
+ * the item).
  */
 export const payloadBucket = {
   localName: 'terra-ingest-payloads',
-  prefixes: { deliveries: 'deliveries/', archive: 'archive/', records: 'records/' },
+  prefixes: { deliveries: 'deliveries/', archive: 'archive/', records: 'records/', events: 'events/' },
   deliveriesRetentionDays: 15,
   archiveRetentionDays: 30,
 } as const;
@@ -124,10 +128,13 @@ export const limits = {
   apiGatewayBodyBytes: 10 * 1024 * 1024,
   sqsMessageBytes: 1024 * 1024,
   dynamoDbItemBytes: 400 * 1024,
-  /** Largest Ping-mode (`s3_payload`) download the consumer accepts. */
-  pingMaxBytes: 128 * 1024 * 1024,
-  /** How long the consumer waits for a Ping-mode download. */
-  pingTimeoutMs: 30_000,
+  /**
+   * Largest Ping-mode (`s3_payload`) download the consumer accepts: parsed, a payload takes
+   * several times its size in memory (see consumerMemoryMb).
+   */
+  pingMaxBytes: 64 * 1024 * 1024,
+  /** How long the consumer waits for one Ping-mode download; three tries must fit its timeout. */
+  pingTimeoutMs: 15_000,
 } as const;
 
 export const defaults = {

@@ -17,10 +17,14 @@ export async function readRecord(item: Record<string, unknown>, s3?: S3Client): 
   throw new Error(`item ${String(item.user_id)}/${String(item.record_id)} holds no payload`);
 }
 
-/** A kept event's raw body, whichever way it was kept (`body` text or gzipped `body_gzip`). */
-export function eventBody(item: Record<string, unknown>): Buffer {
+/** A kept event's raw body, whichever way it was kept: `body` text, gzipped `body_gzip`, or S3 `body_s3`. */
+export async function eventBody(item: Record<string, unknown>, s3?: S3Client): Promise<Buffer> {
   if (typeof item.body === 'string') return Buffer.from(item.body, 'utf8');
   if (item.body_gzip instanceof Uint8Array) return gunzipSync(item.body_gzip);
+  if (typeof item.body_s3 === 'string') {
+    if (!s3) throw new Error(`event ${String(item.event_id)} keeps its body in S3 (${item.body_s3}); an S3 client is needed to read it`);
+    return (await getObject(s3, item.body_s3)).body;
+  }
   throw new Error(`event ${String(item.event_id)} holds no body`);
 }
 

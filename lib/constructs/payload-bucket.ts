@@ -9,7 +9,7 @@ import { payloadBucket } from '../../lambdas/shared/definitions';
 export type PayloadPrefix = keyof typeof payloadBucket.prefixes;
 
 /** Object-level actions a function may be granted on one prefix. */
-export type PayloadObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject';
+export type PayloadObjectAction = 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject' | 's3:AbortMultipartUpload';
 
 export interface PayloadBucketProps {
   /**

@@ -5,7 +5,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumerTimeoutSeconds, limits, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerMemoryMb, consumerTimeoutSeconds, limits, queueSettings } from '../../lambdas/shared/definitions';
 import { NodeFunction } from './node-function';
 import type { PayloadBucket } from './payload-bucket';
 
@@ -20,7 +20,7 @@ export interface IngestPipelineProps {
   readonly payloadBucket: PayloadBucket;
   /**
    * Memory of the consumer function in MB.
-   * @default 1024
+   * @default consumerMemoryMb from lambdas/shared/definitions.ts (1536)
    */
   readonly consumerMemorySize?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -60,7 +60,7 @@ export class IngestPipeline extends Construct {
     const consumer = new NodeFunction(this, 'Consumer', {
       lambda: 'consumer',
       description: 'Writes queued Terra webhook deliveries into DynamoDB',
-      memorySize: props.consumerMemorySize ?? 1024,
+      memorySize: props.consumerMemorySize ?? consumerMemoryMb,
       timeout: Duration.seconds(consumerTimeoutSeconds),
       logRetention: props.logRetention,
       environment: {
@@ -74,8 +74,19 @@ export class IngestPipeline extends Construct {
     });
     this.consumerFunction = consumer.function;
 
-    for (const table of [props.dataTable, props.usersTable, props.eventsTable]) {
-      table.grant(this.consumerFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+    // Each table gets exactly the item calls the consumer makes on it.
+    const itemActions: [dynamodb.ITable, string[]][] = [
+      // put: a record; get: the stored copy for an enrichment merge or a delete; update: a tombstone
+      [props.dataTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
+      // update: a connection change
+      [props.usersTable, ['dynamodb:UpdateItem']],
+      // put: a kept event; update: a backfill tracker
+      [props.eventsTable, ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
+    ];
+    for (const [table, actions] of itemActions) {
+      table.grant(this.consumerFunction, ...actions);
+      // Table.grant adds no key permissions; a table with a customer-managed key needs them.
+      table.encryptionKey?.grantEncryptDecrypt(this.consumerFunction);
       // Table.grant also lists `<table>/index/*`; item reads and writes cannot target an index,
       // so those resources grant nothing beyond the table itself.
       const cfnTable = table.node.defaultChild;
@@ -86,12 +97,14 @@ export class IngestPipeline extends Construct {
       });
     }
 
-    // Claim-checked bodies and the archive (replay) are read; the archive and large records are
-    // written; a large record's object is read back (enrichment merge) and deleted when its item
-    // loses to a newer copy.
-    props.payloadBucket.grantObjects(this.consumerFunction, 'deliveries', 's3:GetObject');
-    props.payloadBucket.grantObjects(this.consumerFunction, 'archive', 's3:GetObject', 's3:PutObject');
-    props.payloadBucket.grantObjects(this.consumerFunction, 'records', 's3:GetObject', 's3:PutObject', 's3:DeleteObject');
+    // Claim-checked bodies and the archive (replay) are read; the archive, large records and large
+    // kept bodies are written (in parts above 8 MiB, hence the abort); a large record's object is
+    // read back (enrichment merge) and deleted when it is stale or replaced.
+    const { consumerFunction } = this;
+    props.payloadBucket.grantObjects(consumerFunction, 'deliveries', 's3:GetObject');
+    props.payloadBucket.grantObjects(consumerFunction, 'archive', 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload');
+    props.payloadBucket.grantObjects(consumerFunction, 'records', 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload');
+    props.payloadBucket.grantObjects(consumerFunction, 'events', 's3:PutObject', 's3:AbortMultipartUpload');
 
     this.consumerFunction.addEventSource(
       new SqsEventSource(this.queue, {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { consumerTimeoutSeconds, limits, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerMemoryMb, consumerTimeoutSeconds, limits, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 
 // cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
@@ -125,7 +125,7 @@ describe('consumer', () => {
   });
 
   test('runs with the timeout definitions.ts gives and 1 GB of memory', () => {
-    expect(resources[consumerId]!.Properties).toMatchObject({ Timeout: consumerTimeoutSeconds, MemorySize: 1024 });
+    expect(resources[consumerId]!.Properties).toMatchObject({ Timeout: consumerTimeoutSeconds, MemorySize: consumerMemoryMb });
   });
 
   test('knows the three tables and the payload bucket by name, and its Powertools service and namespace', () => {
@@ -140,21 +140,24 @@ describe('consumer', () => {
     });
   });
 
-  test('may get, put and update items in each table', () => {
-    for (const table of [stack.storage.dataTable, stack.storage.usersTable, stack.storage.eventsTable]) {
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: [{ Ref: consumerRoleId }],
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Allow',
-              Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-              Resource: Match.arrayWith([{ 'Fn::GetAtt': [id(table), 'Arn'] }]),
-            }),
-          ]),
-        },
-      });
-    }
+  test.each([
+    ['data', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
+    ['users', ['dynamodb:UpdateItem']],
+    ['events', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
+  ] as const)('may make exactly the item calls it needs on the %s table', (name, actions) => {
+    const table = { data: stack.storage.dataTable, users: stack.storage.usersTable, events: stack.storage.eventsTable }[name];
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: consumerRoleId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: actions.length === 1 ? actions[0] : [...actions],
+            Resource: Match.arrayWith([{ 'Fn::GetAtt': [id(table), 'Arn'] }]),
+          }),
+        ]),
+      },
+    });
   });
 
   test('has no DynamoDB permission beyond GetItem, PutItem and UpdateItem', () => {
@@ -171,14 +174,18 @@ describe('consumer', () => {
   });
 
   test('may read claim-checked bodies and the archive, write the archive and large records, and read and delete those records, nothing more', () => {
-    const { deliveries, archive, records } = payloadBucket.prefixes;
+    const { deliveries, archive, records, events } = payloadBucket.prefixes;
     const expected = [
       ['s3:GetObject', deliveries],
       ['s3:GetObject', archive],
       ['s3:PutObject', archive],
+      ['s3:AbortMultipartUpload', archive],
       ['s3:PutObject', records],
       ['s3:GetObject', records],
       ['s3:DeleteObject', records],
+      ['s3:AbortMultipartUpload', records],
+      ['s3:PutObject', events],
+      ['s3:AbortMultipartUpload', events],
     ].map(([action, prefix]) => `${action} ${JSON.stringify(objectsArn(`${prefix}*`))}`);
     expect(consumerS3Grants().sort()).toEqual(expected.sort());
   });

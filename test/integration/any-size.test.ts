@@ -59,4 +59,27 @@ describe('any size arrives whole', () => {
     expect(item.payload_s3).toMatch(/^s3:\/\/terra-ingest-payloads\/records\//);
     expect(await readRecord(item, stack.clients.s3)).toEqual(record);
   }, 120_000);
+
+  it('keeps a record too large even gzipped in S3; a repeat keeps it readable, a newer copy replaces its object', async () => {
+    const userId = 'user-s3-record';
+    const { record, raw } = longActivity(userId, 30_000);
+    const recordId = `activity#${record.metadata.summary_id}`;
+    expect((await deliver(stack, raw, { orderingTimestamp: 1000 })).status).toBe(200);
+    const first = await storedRecord(userId, record.metadata.summary_id);
+    expect(first.payload_s3).toMatch(/^s3:\/\/terra-ingest-payloads\/records\//);
+    // The same copy again (a Terra retry): nothing changes, the object stays readable.
+    expect((await deliver(stack, raw, { orderingTimestamp: 1000 })).status).toBe(200);
+    await drained(stack, 30_000);
+    expect(await getRecord(stack, userId, recordId)).toEqual(first);
+    expect(await readRecord(first, stack.clients.s3)).toEqual(record);
+    // A newer copy: its own object, and the replaced one is removed.
+    expect((await deliver(stack, raw, { orderingTimestamp: 2000 })).status).toBe(200);
+    const second = await waitFor(async () => {
+      const item = await getRecord(stack, userId, recordId);
+      return item?.ordering_ts === 2000 ? item : undefined;
+    }, 'the newer copy', 30_000);
+    expect(second.payload_s3).not.toBe(first.payload_s3);
+    expect(await readRecord(second, stack.clients.s3)).toEqual(record);
+    await expect(readRecord(first, stack.clients.s3)).rejects.toThrow();
+  }, 60_000);
 });

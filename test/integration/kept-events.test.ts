@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { eventId } from '../../lambdas/consumer/items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { eventBody } from '../../lambdas/shared/record-payload';
@@ -35,7 +35,7 @@ describe('authenticated bodies that are not records are kept, with a reason', ()
     expect((await deliver(stack, raw)).status).toBe(200);
     const item = await keptEvent(raw);
     expect(item).toMatchObject({ outcome, type: body.type, reason: expect.any(String), received_at: expect.any(String) });
-    expect(eventBody(item).toString()).toBe(raw);
+    expect((await eventBody(item)).toString()).toBe(raw);
   });
 
   it('keeps a body that is not JSON as unparseable, byte for byte', async () => {
@@ -43,7 +43,7 @@ describe('authenticated bodies that are not records are kept, with a reason', ()
     expect((await deliver(stack, raw)).status).toBe(200);
     const item = await keptEvent(raw);
     expect(item).toMatchObject({ outcome: 'unparseable', reason: expect.stringMatching(/not JSON/) });
-    expect(eventBody(item).toString()).toBe(raw);
+    expect((await eventBody(item)).toString()).toBe(raw);
   });
 
   it('keeps a body that is not even UTF-8', async () => {
@@ -55,6 +55,18 @@ describe('authenticated bodies that are not records are kept, with a reason', ()
     });
     expect(response.status).toBe(200);
     const item = await keptEvent(raw);
-    expect(eventBody(item).equals(raw)).toBe(true);
+    expect((await eventBody(item)).equals(raw)).toBe(true);
+  });
+
+  it('keeps an invalid body too large for an item in S3, readable whole', async () => {
+    const raw = JSON.stringify({
+      type: 'activity',
+      user: { user_id: 'u-large', provider: 'XOSS' },
+      data: [{ metadata: { start_time: '2026-11-21T07:00:00+00:00' }, noise: randomBytes(600 * 1024).toString('hex') }],
+    });
+    expect((await deliver(stack, raw)).status).toBe(200);
+    const item = await keptEvent(raw);
+    expect(item).toMatchObject({ outcome: 'invalid', body_s3: expect.stringMatching(/^s3:\/\/terra-ingest-payloads\/events\//) });
+    expect((await eventBody(item, stack.clients.s3)).toString()).toBe(raw);
   });
 });

@@ -2,14 +2,25 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { largeRequestId } from '../../lambdas/consumer/items';
 import { readRecord } from '../../lambdas/shared/record-payload';
+import { putObject } from '../../lambdas/shared/s3';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { deliver, drained, getRecord, startTestStack, waitFor } from '../support/local';
 
 /** Terra's own rules (terra-contract.md §3, §5, §6) on top of "newest wins". */
 
+// Ping-mode downloads through a network that drops the first attempt at any URL marked "flaky".
+const attempts = new Map<string, number>();
+const flakyFetch: typeof fetch = async (input, init) => {
+  const url = String(input);
+  attempts.set(url, (attempts.get(url) ?? 0) + 1);
+  if (url.includes('flaky') && attempts.get(url) === 1) throw new TypeError('fetch failed: socket hang up');
+  return fetch(input, init);
+};
+
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startTestStack();
+  // The visibility timeout as in AWS: a Ping retry through SQS would come far too late.
+  stack = await startTestStack({ fetch: flakyFetch, queue: { visibilityTimeoutSeconds: 360 } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -143,5 +154,17 @@ describe('Ping mode failures are kept, not lost', () => {
     const id = createHash('sha256').update(raw).digest('hex');
     const item = await waitFor(async () => (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: id } }))).Item, 'the kept event');
     expect(item).toMatchObject({ type: 's3_payload', outcome: 'ping_fetch_failed', reason: expect.stringMatching(/HTTP 4\d\d/) });
+  });
+});
+
+describe('a Ping-mode download that fails once', () => {
+  it('is tried again at once, within the same invocation, and the event is stored', async () => {
+    const userId = randomUUID();
+    const key = `flaky/${randomUUID()}.json`;
+    await putObject(stack.clients.s3, `s3://${stack.bucket}/${key}`, JSON.stringify(activityEvent(userId, 1, 'Ride')));
+    const url = `${stack.sqs.endpoint}/${stack.bucket}/${key}`;
+    expect((await deliver(stack, { type: 's3_payload', status: 'success', url, expires_in: 300 })).status).toBe(200);
+    await waitFor(() => getRecord(stack, userId, 'activity#run-1'), 'the fetched activity', 10_000);
+    expect(attempts.get(url)).toBe(2);
   });
 });

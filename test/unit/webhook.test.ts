@@ -114,6 +114,14 @@ describe('ingest webhook handler', () => {
     expect(enqueued[0].orderingTimestamp).toBeUndefined();
   });
 
+  it('ignores an ordering timestamp later than the signature window allows (it is not signed)', async () => {
+    const { handler, enqueued } = setup();
+    const header = signatureHeader(secret, body, nowSeconds);
+    await handler(apiEvent({ 'terra-signature': header, 'x-terra-ordering-timestamp': String((nowSeconds + 301) * 1000) }));
+    await handler(apiEvent({ 'terra-signature': header, 'x-terra-ordering-timestamp': String((nowSeconds + 300) * 1000) }));
+    expect(enqueued.map((delivery) => delivery.orderingTimestamp)).toEqual([undefined, (nowSeconds + 300) * 1000]);
+  });
+
   it('accepts an authenticated body whatever it contains', async () => {
     const { handler, enqueued } = setup();
     const garbage = 'not json at all \u0001';
