@@ -34,7 +34,7 @@ async function main() {
     `  webhook        POST ${stack.webhookUrl}`,
     `  health         GET  ${stack.healthUrl}`,
     `  DynamoDB       ${stack.dynamoDb.endpoint}  (tables ${Object.values(stack.tableNames).join(', ')})`,
-    `  SQS and S3     ${stack.sqs.endpoint}  (queue ${stack.queues.queueUrl})`,
+    `  SQS and S3     ${stack.sqs.endpoint}  (queue ${stack.queues.queueUrl}, bucket ${stack.bucket})`,
     `  tables in a browser  ${stack.adminUrl}`,
     `  state          ${dataDir}/`,
     configured.length > 0
