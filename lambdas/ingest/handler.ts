@@ -29,7 +29,8 @@ const lazyS3Client = () =>
 const acceptWebhook = createWebhookHandler({
   // Cached per container for secretsMaxAge, so a rotated secret is picked up without a deploy
   // and the hot path calls Secrets Manager at most once per window.
-  signingSecrets: async () => parseSecretList(await getSecret<string>(signingSecretId, { maxAge: secretsMaxAge })),
+  signingSecrets: async (fresh) =>
+    parseSecretList(await getSecret<string>(signingSecretId, { maxAge: secretsMaxAge, forceFetch: fresh ?? false })),
   enqueue: sqsEnqueue(sqs, queueUrl, { bucket: payloadBucket, client: lazyS3Client }),
   toleranceSeconds,
   now: Date.now,

@@ -11,8 +11,11 @@ import { type SignatureFailure, verifySignature } from '../shared/signature';
  */
 
 export interface IngestDependencies {
-  /** The accepted signing secrets (current and, during rotation, previous). */
-  signingSecrets: () => Promise<readonly string[]>;
+  /**
+   * The accepted signing secrets (current and, during rotation, previous); `fresh` bypasses the
+   * cache, so a secret rotated a moment ago verifies without waiting for the cache to expire.
+   */
+  signingSecrets: (fresh?: boolean) => Promise<readonly string[]>;
   /** Resolves once the delivery is durably enqueued; rejects otherwise. */
   enqueue: (delivery: Delivery) => Promise<void>;
   toleranceSeconds: number;
@@ -61,27 +64,42 @@ export function rawBodyOf(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
+const freshReadIntervalMs = 60_000;
+
 export function createWebhookHandler(deps: IngestDependencies) {
-  return async function acceptWebhook(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-    const nowMs = deps.now();
-    let secrets: readonly string[];
+  // A mismatch may mean the secret was just rotated: read it afresh, but at most once a minute,
+  // so unauthenticated traffic cannot drive calls to Secrets Manager.
+  let lastFreshReadMs = -Infinity;
+  const loadSecrets = async (fresh: boolean): Promise<readonly string[]> => {
     try {
-      secrets = await deps.signingSecrets();
+      return await deps.signingSecrets(fresh);
     } catch (error) {
       deps.logger.error('signing secrets unavailable', { error: (error as Error).message });
-      secrets = [];
+      return [];
     }
+  };
+
+  return async function acceptWebhook(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const nowMs = deps.now();
+    let secrets = await loadSecrets(false);
     if (secrets.length === 0) {
       // 503, not 401: Terra retries, so nothing is lost while the operator sets the secret.
       return errorResponse(503, 'signing_secret_unavailable', 'No signing secret is configured yet; Terra will retry.');
     }
 
     const body = rawBodyOf(event);
-    const verdict = verifySignature(signatureHeaderOf(event.headers), body, {
-      secrets,
-      toleranceSeconds: deps.toleranceSeconds,
-      nowSeconds: Math.floor(nowMs / 1000),
-    });
+    const header = signatureHeaderOf(event.headers);
+    const verify = () =>
+      verifySignature(header, body, { secrets, toleranceSeconds: deps.toleranceSeconds, nowSeconds: Math.floor(nowMs / 1000) });
+    let verdict = verify();
+    if (!verdict.valid && verdict.reason === 'signature_mismatch' && nowMs - lastFreshReadMs >= freshReadIntervalMs) {
+      lastFreshReadMs = nowMs;
+      const fresh = await loadSecrets(true);
+      if (fresh.length > 0) {
+        secrets = fresh;
+        verdict = verify();
+      }
+    }
     if (!verdict.valid) {
       deps.logger.warn('webhook rejected', { reason: verdict.reason, sourceIp: event.requestContext?.http?.sourceIp });
       return errorResponse(401, verdict.reason, signatureMessages[verdict.reason]);

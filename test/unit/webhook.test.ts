@@ -13,7 +13,7 @@ function apiEvent(headers: Record<string, string>, payload = body, isBase64Encod
   return { headers, body: payload, isBase64Encoded, requestContext: { http: { sourceIp: '203.0.113.9' } } } as unknown as APIGatewayProxyEventV2;
 }
 
-function setup(overrides: { enqueue?: (delivery: Delivery) => Promise<void>; secrets?: () => Promise<readonly string[]> } = {}) {
+function setup(overrides: { enqueue?: (delivery: Delivery) => Promise<void>; secrets?: (fresh?: boolean) => Promise<readonly string[]> } = {}) {
   const enqueued: Delivery[] = [];
   const handler = createWebhookHandler({
     signingSecrets: overrides.secrets ?? (async () => [secret]),
@@ -120,6 +120,24 @@ describe('ingest webhook handler', () => {
     await handler(apiEvent({ 'terra-signature': header, 'x-terra-ordering-timestamp': String((nowSeconds + 301) * 1000) }));
     await handler(apiEvent({ 'terra-signature': header, 'x-terra-ordering-timestamp': String((nowSeconds + 300) * 1000) }));
     expect(enqueued.map((delivery) => delivery.orderingTimestamp)).toEqual([undefined, (nowSeconds + 300) * 1000]);
+  });
+
+  it('reads the secrets afresh when a signature does not match, so a rotation takes effect at once', async () => {
+    const reads: boolean[] = [];
+    let stored = ['old-secret'];
+    const { handler, enqueued } = setup({ secrets: async (fresh) => (reads.push(Boolean(fresh)), fresh ? ['new-secret', 'old-secret'] : stored) });
+    stored = ['old-secret']; // the cache still holds the old value
+    const result = await handler(apiEvent({ 'terra-signature': signatureHeader('new-secret', body, nowSeconds) }));
+    expect(result.statusCode).toBe(200);
+    expect(enqueued).toHaveLength(1);
+    expect(reads).toEqual([false, true]);
+  });
+
+  it('reads afresh at most once a minute, however many bad signatures arrive', async () => {
+    const reads: boolean[] = [];
+    const { handler } = setup({ secrets: async (fresh) => (reads.push(Boolean(fresh)), [secret]) });
+    for (let n = 0; n < 5; n++) await handler(apiEvent({ 'terra-signature': signatureHeader('forged', body, nowSeconds) }));
+    expect(reads.filter(Boolean)).toHaveLength(1);
   });
 
   it('accepts an authenticated body whatever it contains', async () => {
