@@ -27,10 +27,10 @@ const processBatch = createBatchHandler({
   bucket,
   logger,
   counter: {
-    count: ({ route, outcome, written, skipped }) => {
+    count: ({ outcome, written, skipped }) => {
       metrics.addMetric('ItemsWritten', MetricUnit.Count, written);
       metrics.addMetric('StaleOrRepeatedSkipped', MetricUnit.Count, skipped);
-      if (route === 'event' && outcome) {
+      if (outcome) {
         // One metric per outcome, so "invalid" or "unknown_type" can be alarmed on.
         metrics.singleMetric().addDimension('outcome', outcome).addMetric('EventsKept', MetricUnit.Count, 1);
       }

@@ -40,12 +40,6 @@ const optional = <T>(name: string, value: T | undefined | null) =>
 
 export type PayloadAttributes = { payload: unknown } | { payload_gzip: Uint8Array } | { payload_s3: string };
 
-/** The record as a map when it fits an item comfortably, else gzipped JSON in `payload_gzip`. */
-export function payloadAttributes(record: unknown): PayloadAttributes {
-  const json = JSON.stringify(record);
-  if (Buffer.byteLength(json) <= inlinePayloadMaxBytes) return { payload: record };
-  return { payload_gzip: gzipSync(json) };
-}
 
 /**
  * Instead of "newer than the stored copy": write only if nothing is stored (`absent`), or only if
@@ -85,7 +79,7 @@ export function recordPut(
   user: TerraUser,
   record: DataRecord,
   delivery: DeliveryContext,
-  payload: PayloadAttributes = payloadAttributes(record.record),
+  payload: PayloadAttributes,
   options: RecordPutOptions = {},
 ): PutCommandInput {
   return {

@@ -43,7 +43,10 @@ export interface ConsumerDependencies {
 export interface DeliveryOutcome {
   route: Route['kind'];
   type: string;
-  /** For kept events: recorded, unknown_type, invalid, unparseable, rejected_by_storage, ping_fetch_failed. */
+  /**
+   * Set when (part of) the delivery was kept in terra-events: recorded, unknown_type, invalid,
+   * unparseable, rejected_by_storage, ping_fetch_failed. Counted as EventsKept by outcome.
+   */
   outcome?: string;
   /** Items written because they were new or newer. */
   written: number;
@@ -99,7 +102,13 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         const reason = `DynamoDB refused ${rejected.length} of ${results.length} records: ${rejected.slice(0, 3).join('; ')}`;
         await keep(deps, { type: route.type, outcome: 'rejected_by_storage', reason, userId: route.user.user_id }, body, context);
       }
-      return { route: 'data', type: route.type, written, skipped: results.length - written - rejected.length };
+      return {
+        route: 'data',
+        type: route.type,
+        ...(rejected.length > 0 && { outcome: 'rejected_by_storage' }),
+        written,
+        skipped: results.length - written - rejected.length,
+      };
     }
     case 'connection': {
       // The old user of a user_reauth is written after the new one, so "replaced_by" always

@@ -124,7 +124,7 @@ describe('consumer', () => {
     });
   });
 
-  test('runs with the timeout definitions.ts gives and 1 GB of memory', () => {
+  test('runs with the timeout and memory definitions.ts gives (room for a Ping-mode payload)', () => {
     expect(resources[consumerId]!.Properties).toMatchObject({ Timeout: consumerTimeoutSeconds, MemorySize: consumerMemoryMb });
   });
 

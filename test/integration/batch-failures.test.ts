@@ -12,9 +12,10 @@ const activity = (userId: string) => ({
 });
 
 const failing = new Map<string, number>();
+const calls = new Map<string, number>();
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startTestStack({ wrapDocumentClient: failWritesFor(failing), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 }, consumerConcurrency: 1 });
+  stack = await startTestStack({ wrapDocumentClient: failWritesFor(failing, calls), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 }, consumerConcurrency: 1 });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -42,6 +43,9 @@ describe('a failing message in a batch', () => {
     await drained(stack);
     for (const userId of users) expect(await userRecords(stack, userId)).toHaveLength(1);
     expect(failing.get(users[1])).toBe(0);
+    // Only the failed message was processed again: had the whole batch been retried, the healthy
+    // ones would have been written (and refused by the condition) a second time.
+    expect(users.map((userId) => calls.get(userId))).toEqual([1, 2, 1]);
     // The healthy ones did not wait for the failed one's visibility timeout (1 s).
     expect(healthyAfter).toBeLessThan(1000);
   });

@@ -23,9 +23,12 @@ describe('the local API Gateway', () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 
-  it('accepts a body just under the limit', async () => {
-    const body = JSON.stringify({ type: 'healthcheck', padding: 'x'.repeat(900 * 1024) });
-    expect((await deliver(stack, body)).status).toBe(200);
+  it('measures the limit on the whole invocation event: 6.2 MB of body passes, 6.3 MB does not', async () => {
+    // 6 MiB is 6,291,456 bytes: the event around a 6.2 MB body (headers, context) stays under it.
+    const under = JSON.stringify({ type: 'healthcheck', padding: 'x'.repeat(6_200_000) });
+    const over = JSON.stringify({ type: 'healthcheck', padding: 'x'.repeat(6_300_000) });
+    expect((await deliver(stack, under)).status).toBe(200);
+    expect((await deliver(stack, over)).status).toBe(413);
   });
 
   it.each([

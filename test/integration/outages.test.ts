@@ -46,6 +46,8 @@ describe('outages', () => {
     } finally {
       await stack.sqs.start();
     }
+    // Nothing of the refused delivery was queued: once the consumer has had its chance, no record.
+    await drained(stack);
     expect(await userRecords(stack, userId)).toHaveLength(0);
     // Terra's retry.
     expect((await deliver(stack, activity(userId))).status).toBe(200);
