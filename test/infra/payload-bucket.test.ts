@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,11 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { payloadBucket } from '../../lambdas/shared/definitions';
 import { PayloadBucket, type PayloadBucketProps } from '../../lib/constructs/payload-bucket';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
+import { newApp } from '../support/cdk';
 
-// cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
-// template, not at the Lambda code.
-const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
-const newApp = () => new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
 
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);

@@ -1,13 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { consumerMemoryMb, consumerTimeoutSeconds, limits, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
+import { actionsOf, newApp, roleStatements, s3GrantsOf } from '../support/cdk';
 
-// cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
-// template, not at the Lambda code.
-const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
-const newApp = () => new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
 
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
@@ -21,32 +16,14 @@ const consumerId = id(stack.pipeline.consumerFunction);
 const consumerRoleId = id(stack.pipeline.consumerFunction.role!);
 const bucketId = id(stack.payloads.bucket);
 
-/** Every statement allowed to the consumer's role, from all the policies attached to it. */
-function consumerStatements(): Array<{ Action: string | string[]; Resource: unknown }> {
-  return Object.values(resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy')
-    .filter((r) => r.Properties.Roles.some((role: { Ref?: string }) => role.Ref === consumerRoleId))
-    .flatMap((r) => r.Properties.PolicyDocument.Statement)
-    .filter((statement) => statement.Effect === 'Allow');
-}
-
-/** Every action the consumer's role allows. */
-function consumerActions(): string[] {
-  return consumerStatements().flatMap((statement) => [statement.Action].flat());
-}
+const consumerStatements = () => roleStatements(resources, consumerRoleId);
+const consumerActions = () => actionsOf(consumerStatements());
+const consumerS3Grants = () => s3GrantsOf(consumerStatements());
 
 /** `<bucket ARN>/<suffix>` as the template spells it. */
 const objectsArn = (suffix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${suffix}`]] });
 
 /** Each S3 action the consumer may take, paired with each resource it may take it on. */
-function consumerS3Grants(): string[] {
-  return consumerStatements().flatMap((statement) =>
-    [statement.Action]
-      .flat()
-      .filter((action) => action.startsWith('s3:'))
-      .flatMap((action) => [statement.Resource].flat().map((resource) => `${action} ${JSON.stringify(resource)}`)),
-  );
-}
 
 describe('queues', () => {
   test('both are encrypted with SQS-managed keys', () => {

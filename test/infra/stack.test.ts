@@ -1,13 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
+import { newApp } from '../support/cdk';
 
-// cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
-// template, not at the Lambda code.
-const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
-const newApp = () => new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
 
 const app = newApp();
 const stack = new TerraIngestStack(app, 'TerraIngest');

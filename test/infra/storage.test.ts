@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { projectedNonKeyAttributes, TerraStorage } from '../../lib/constructs/storage';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
+import { newApp } from '../support/cdk';
 import { tables, type TableDefinition } from '../../lambdas/shared/definitions';
 
-// cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
-// template, not at the Lambda code.
-const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
-const newApp = () => new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
 
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);

@@ -1,16 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { defaults, payloadBucket } from '../../lambdas/shared/definitions';
 import { PayloadBucket } from '../../lib/constructs/payload-bucket';
 import { WebhookApi } from '../../lib/constructs/webhook-api';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
+import { actionsOf, newApp, roleStatements, s3GrantsOf } from '../support/cdk';
 
-// cdk.json's feature flags, as `cdk synth` uses them; bundling is skipped: these tests look at the
-// template, not at the Lambda code.
-const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
-const newApp = () => new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
 
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
@@ -23,27 +19,9 @@ const ingestId = id(stack.webhook.ingestFunction);
 const ingestRoleId = id(stack.webhook.ingestFunction.role!);
 const bucketId = id(stack.payloads.bucket);
 
-function ingestStatements(): Array<{ Action: string | string[]; Resource: unknown }> {
-  return Object.values(resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy')
-    .filter((r) => r.Properties.Roles.some((role: { Ref?: string }) => role.Ref === ingestRoleId))
-    .flatMap((r) => r.Properties.PolicyDocument.Statement)
-    .filter((statement) => statement.Effect === 'Allow');
-}
-
-function ingestActions(): string[] {
-  return ingestStatements().flatMap((statement) => [statement.Action].flat());
-}
-
-/** Each S3 action the ingest function may take, paired with each resource it may take it on. */
-function ingestS3Grants(): string[] {
-  return ingestStatements().flatMap((statement) =>
-    [statement.Action]
-      .flat()
-      .filter((action) => action.startsWith('s3:'))
-      .flatMap((action) => [statement.Resource].flat().map((resource) => `${action} ${JSON.stringify(resource)}`)),
-  );
-}
+const ingestStatements = () => roleStatements(resources, ingestRoleId);
+const ingestActions = () => actionsOf(ingestStatements());
+const ingestS3Grants = () => s3GrantsOf(ingestStatements());
 
 /** A stack with only the webhook, for props the full stack does not expose. */
 function webhookOnly(props: Partial<ConstructorParameters<typeof WebhookApi>[2]> = {}): Template {
