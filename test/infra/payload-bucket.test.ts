@@ -8,7 +8,6 @@ import { PayloadBucket, type PayloadBucketProps } from '../../lib/constructs/pay
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 import { newApp } from '../support/cdk';
 
-
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
 const bucketId = stack.getLogicalId(stack.payloads.bucket.node.defaultChild as s3.CfnBucket);

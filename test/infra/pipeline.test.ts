@@ -3,7 +3,6 @@ import { consumerMemoryMb, consumerTimeoutSeconds, limits, payloadBucket, queueS
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 import { actionsOf, newApp, roleStatements, s3GrantsOf } from '../support/cdk';
 
-
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;

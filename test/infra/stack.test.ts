@@ -3,7 +3,6 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 import { newApp } from '../support/cdk';
 
-
 const app = newApp();
 const stack = new TerraIngestStack(app, 'TerraIngest');
 const template = Template.fromStack(stack);

@@ -6,7 +6,6 @@ import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 import { newApp } from '../support/cdk';
 import { tables, type TableDefinition } from '../../lambdas/shared/definitions';
 
-
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
 

@@ -7,7 +7,6 @@ import { WebhookApi } from '../../lib/constructs/webhook-api';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 import { actionsOf, newApp, roleStatements, s3GrantsOf } from '../support/cdk';
 
-
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
