@@ -11,19 +11,30 @@ import type { TerraUser } from './terra-events';
  * Newest wins, stale never: an item is written only when none exists yet or the stored copy's
  * `ordering_ts` is strictly older. A late older copy fails the condition and changes nothing.
  * Two different copies with the same ordering_ts (the signature fallback has 1 s resolution) are
- * told apart by arrival: the later-received one wins, unless it is the very same body (a
- * repeat), which changes nothing.
+ * told apart by a tie-breaker: arrival (`received_at`; `updated_at` on users) for the webhook and
+ * SQS doors, the S3 event's `sequencer` (`s3_sequencer`) for the S3 door. The later one wins,
+ * unless it is the very same body (a repeat), which changes nothing.
  */
 export const newerCopyCondition = [
   'attribute_not_exists(#ordering_ts)',
   '#ordering_ts < :ordering_ts',
-  '(#ordering_ts = :ordering_ts AND #received_at < :received_at AND #body_sha256 <> :body_sha256)',
+  '(#ordering_ts = :ordering_ts AND #tie < :tie AND #body_sha256 <> :body_sha256)',
 ].join(' OR ');
 
-const newerCopyNames = { '#ordering_ts': 'ordering_ts', '#received_at': 'received_at', '#body_sha256': 'body_sha256' };
+/** The attribute that breaks a tie of ordering_ts, and this delivery's value of it. */
+function tieBreaker(delivery: DeliveryContext, arrivalAttribute: string): { name: string; value: string } {
+  return delivery.s3Sequencer !== undefined
+    ? { name: 's3_sequencer', value: delivery.s3Sequencer }
+    : { name: arrivalAttribute, value: delivery.receivedAt };
+}
 
-function newerCopyValues(delivery: DeliveryContext) {
-  return { ':ordering_ts': delivery.orderingTs, ':received_at': delivery.receivedAt, ':body_sha256': delivery.bodySha256 };
+function newerCopy(delivery: DeliveryContext, arrivalAttribute = 'received_at'): Condition & { ExpressionAttributeValues: Record<string, unknown> } {
+  const tie = tieBreaker(delivery, arrivalAttribute);
+  return {
+    ConditionExpression: newerCopyCondition,
+    ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts', '#tie': tie.name, '#body_sha256': 'body_sha256' },
+    ExpressionAttributeValues: { ':ordering_ts': delivery.orderingTs, ':tie': tie.value, ':body_sha256': delivery.bodySha256 },
+  };
 }
 
 /** JSON larger than this is stored gzipped: DynamoDB items stop at 400 KB, keys and attributes included. */
@@ -60,9 +71,7 @@ interface Condition {
 }
 
 function guardCondition(guard: StoredCopyGuard | undefined, delivery: DeliveryContext): Condition {
-  if (guard === undefined) {
-    return { ConditionExpression: newerCopyCondition, ExpressionAttributeNames: newerCopyNames, ExpressionAttributeValues: newerCopyValues(delivery) };
-  }
+  if (guard === undefined) return newerCopy(delivery);
   if (guard === 'absent') {
     return { ConditionExpression: 'attribute_not_exists(#ordering_ts)', ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts' } };
   }
@@ -98,6 +107,7 @@ export function recordPut(
       received_at: delivery.receivedAt,
       body_sha256: delivery.bodySha256,
       ...optional('terra_reference', delivery.terraReference),
+      ...optional('s3_sequencer', delivery.s3Sequencer),
       ...options.extra,
       ...payload,
     },
@@ -107,14 +117,29 @@ export function recordPut(
 
 /** Marks a stored record deleted (activity `upload_type` 4), keeping its last full copy readable. */
 export function tombstoneUpdate(tableName: string, user: TerraUser, record: DataRecord, delivery: DeliveryContext): UpdateCommandInput {
+  const condition = newerCopy(delivery);
+  // The S3 door's tie-breaker travels with the copy; a copy from another door clears it.
+  const sequencer = delivery.s3Sequencer !== undefined ? ', #s3_sequencer = :s3_sequencer' : '';
   return {
     TableName: tableName,
     Key: { user_id: user.user_id, record_id: record.recordId },
     UpdateExpression:
-      'SET #deleted = :deleted, #deleted_at = :received_at, #ordering_ts = :ordering_ts, #received_at = :received_at, #body_sha256 = :body_sha256',
-    ConditionExpression: `attribute_exists(#ordering_ts) AND (${newerCopyCondition})`,
-    ExpressionAttributeNames: { ...newerCopyNames, '#deleted': 'deleted', '#deleted_at': 'deleted_at' },
-    ExpressionAttributeValues: { ...newerCopyValues(delivery), ':deleted': true },
+      `SET #deleted = :deleted, #deleted_at = :received_at, #ordering_ts = :ordering_ts, #received_at = :received_at, #body_sha256 = :body_sha256${sequencer}` +
+      (sequencer ? '' : ' REMOVE #s3_sequencer'),
+    ConditionExpression: `attribute_exists(#ordering_ts) AND (${condition.ConditionExpression})`,
+    ExpressionAttributeNames: {
+      ...condition.ExpressionAttributeNames,
+      '#received_at': 'received_at',
+      '#s3_sequencer': 's3_sequencer',
+      '#deleted': 'deleted',
+      '#deleted_at': 'deleted_at',
+    },
+    ExpressionAttributeValues: {
+      ...condition.ExpressionAttributeValues,
+      ':received_at': delivery.receivedAt,
+      ':deleted': true,
+      ...(sequencer && { ':s3_sequencer': delivery.s3Sequencer }),
+    },
   };
 }
 
@@ -144,14 +169,16 @@ export function userUpdate(tableName: string, type: string, change: UserChange, 
   set('updated_at', delivery.receivedAt);
   set('body_sha256', delivery.bodySha256);
   set('ordering_ts', delivery.orderingTs);
+  set('s3_sequencer', delivery.s3Sequencer);
+  // A user's arrival time is its updated_at.
+  const condition = newerCopy(delivery, 'updated_at');
   return {
     TableName: tableName,
     Key: { user_id: change.userId },
     UpdateExpression: `SET ${assignments.join(', ')}`,
-    ConditionExpression: newerCopyCondition,
-    // A user's arrival time is its updated_at.
-    ExpressionAttributeNames: { ...names, ...newerCopyNames, '#received_at': 'updated_at' },
-    ExpressionAttributeValues: { ...values, ...newerCopyValues(delivery) },
+    ConditionExpression: condition.ConditionExpression,
+    ExpressionAttributeNames: { ...names, ...condition.ExpressionAttributeNames },
+    ExpressionAttributeValues: { ...values, ...condition.ExpressionAttributeValues },
   };
 }
 

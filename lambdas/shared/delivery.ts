@@ -13,6 +13,11 @@ export interface DeliveryMetadata {
   traceId?: string;
   /** ISO 8601, when the ingest function accepted it. */
   receivedAt: string;
+  /**
+   * S3 destination only: the object-created event's `sequencer` (hex, left-padded to a fixed
+   * width), which orders two writes of one key within the same millisecond.
+   */
+  s3Sequencer?: string;
 }
 
 export interface Delivery extends DeliveryMetadata {
@@ -106,10 +111,14 @@ export function fromSqsRecord(record: SQSRecord): QueuedDelivery {
     ...(bodyS3
       ? { bodyS3 }
       : { body: encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body, 'utf8') }),
-    // A message without metadata did not come from the ingest function (e.g. a hand-sent
-    // test message); SQS's own sent timestamp is the best ordering we have for it.
+    // A message without metadata did not come through the webhook: Terra's SQS destination (or a
+    // hand-sent test message). No ordering header exists there, so SQS's SentTimestamp, in ms,
+    // is the ordering key (terra-contract.md §10).
     signatureTimestamp: signatureTimestamp ?? Math.floor(Number(record.attributes.SentTimestamp) / 1000),
-    orderingTimestamp: optionalNumber(attribute(record, messageAttributes.orderingTimestamp)),
+    orderingTimestamp:
+      signatureTimestamp === undefined
+        ? Number(record.attributes.SentTimestamp)
+        : optionalNumber(attribute(record, messageAttributes.orderingTimestamp)),
     terraReference: attribute(record, messageAttributes.terraReference),
     traceId: attribute(record, messageAttributes.traceId),
     receivedAt:

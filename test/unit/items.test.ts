@@ -5,23 +5,28 @@ const user = { user_id: 'u-1', provider: 'XOSS', reference_id: null };
 const record = { recordId: 'activity#a', startTime: '2026-11-21T07:00:00+00:00', endTime: '2026-11-21T08:00:00+00:00', summaryId: 'a', record: { metadata: { summary_id: 'a' } } };
 
 describe('the conditional-write decision (its effect is proven against DynamoDB in test/integration/ordering)', () => {
-  it('puts a record under the documented condition, with the values it compares', () => {
+  it('puts a record under the newer-copy condition, with arrival as the tie-breaker', () => {
     const put = recordPut('terra-data', 'activity', user, record, delivery, { payload: record.record });
     expect(put.ConditionExpression).toBe(newerCopyCondition);
-    expect(newerCopyCondition).toBe(
-      'attribute_not_exists(#ordering_ts) OR #ordering_ts < :ordering_ts OR ' +
-        '(#ordering_ts = :ordering_ts AND #received_at < :received_at AND #body_sha256 <> :body_sha256)',
-    );
-    expect(put.ExpressionAttributeNames).toEqual({ '#ordering_ts': 'ordering_ts', '#received_at': 'received_at', '#body_sha256': 'body_sha256' });
-    expect(put.ExpressionAttributeValues).toEqual({ ':ordering_ts': 1_700_000_000_500, ':received_at': delivery.receivedAt, ':body_sha256': delivery.bodySha256 });
+    expect(put.ExpressionAttributeNames).toEqual({ '#ordering_ts': 'ordering_ts', '#tie': 'received_at', '#body_sha256': 'body_sha256' });
+    expect(put.ExpressionAttributeValues).toEqual({ ':ordering_ts': 1_700_000_000_500, ':tie': delivery.receivedAt, ':body_sha256': delivery.bodySha256 });
     expect(put.Item).toMatchObject({ ordering_ts: 1_700_000_000_500, received_at: delivery.receivedAt, body_sha256: delivery.bodySha256 });
+    expect(put.Item).not.toHaveProperty('s3_sequencer');
+  });
+
+  it('breaks a tie of a copy from the S3 destination by its sequencer, and stores it', () => {
+    const fromS3 = { ...delivery, s3Sequencer: '00000000000000000055AED6DCD90281E5' };
+    const put = recordPut('terra-data', 'activity', user, record, fromS3, { payload: record.record });
+    expect(put.ExpressionAttributeNames).toMatchObject({ '#tie': 's3_sequencer' });
+    expect(put.ExpressionAttributeValues).toMatchObject({ ':tie': fromS3.s3Sequencer });
+    expect(put.Item).toMatchObject({ s3_sequencer: fromS3.s3Sequencer, received_at: delivery.receivedAt });
   });
 
   it('applies the same rule to a user\'s connection state', () => {
     const update = userUpdate('terra-users', 'deauth', { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false }, delivery);
     expect(update.ConditionExpression).toBe(newerCopyCondition);
     // For a user, the arrival time is its updated_at.
-    expect(update.ExpressionAttributeNames).toMatchObject({ '#received_at': 'updated_at', '#body_sha256': 'body_sha256' });
+    expect(update.ExpressionAttributeNames).toMatchObject({ '#tie': 'updated_at', '#body_sha256': 'body_sha256' });
     expect(update.ExpressionAttributeValues).toMatchObject({ ':ordering_ts': 1_700_000_000_500, ':status': 'deauthenticated', ':active': false });
   });
 
