@@ -113,6 +113,36 @@ export const payloadBucket = {
   archiveRetentionDays: 30,
 } as const;
 
+/**
+ * Terra's own AWS destinations (terra-contract.md §10), opt-in beside the webhook. Locally
+ * `npm start` always creates them, under these names, on the SQS/S3 server.
+ */
+export const destinations = {
+  /** Terra sends `s3_payload` (and `healthcheck`) messages here. */
+  queue: {
+    localName: 'terra-ingest-destination',
+    deadLetterQueueLocalName: 'terra-ingest-destination-dlq',
+    /** The IAM actions Terra's access key needs on the queue, and nothing more. */
+    terraActions: ['sqs:SendMessage', 'sqs:GetQueueUrl'],
+  },
+  /** Terra writes whole events here; ObjectCreated notifications reach the consumer through a queue. */
+  bucket: {
+    localName: 'terra-ingest-destination',
+    notificationQueueLocalName: 'terra-ingest-destination-events',
+    notificationDeadLetterQueueLocalName: 'terra-ingest-destination-events-dlq',
+    /** What Terra's IAM user may do: write objects, nothing else. */
+    terraUserActions: ['s3:PutObject'],
+    /** What Terra's role may do when a bucket policy names it instead (older docs). */
+    terraRoleActions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+    /** Terra's role in its older documentation. */
+    terraRoleArn: 'arn:aws:iam::760292141147:role/EC2_Instance_Perms',
+    /** Objects are copied into the tables and the archive; the bucket keeps them this long. */
+    retentionDays: 30,
+    /** An activity's raw FIT file sits beside its JSON under the same name. */
+    fitSuffix: '.fit',
+  },
+} as const;
+
 /** Terra's webhook headers, lower-cased (API Gateway v2 lower-cases header names). */
 export const terraHeaders = {
   signature: ['terra-signature', 'x-terra-signature'],
