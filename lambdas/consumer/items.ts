@@ -98,7 +98,7 @@ export function recordPut(
       record_id: record.recordId,
       user_type: `${user.user_id}#${type}`,
       type,
-      provider: user.provider,
+      ...optional('provider', user.provider),
       ...optional('reference_id', user.reference_id),
       ...optional('start_time', record.startTime),
       ...optional('end_time', record.endTime),
@@ -192,6 +192,8 @@ export interface KeptEvent {
   outcome: EventOutcome;
   reason: string;
   userId?: string;
+  /** More attributes, e.g. a lab report's `session_id` and `reference_id`. */
+  attributes?: Record<string, string>;
 }
 
 export type EventBodyAttributes = { body: string } | { body_gzip: Uint8Array } | { body_s3: string };
@@ -218,6 +220,7 @@ export function eventPut(
   return {
     TableName: tableName,
     Item: {
+      ...event.attributes,
       event_id: delivery.bodySha256,
       type: event.type,
       outcome: event.outcome,

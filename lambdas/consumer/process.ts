@@ -18,7 +18,7 @@ import {
 } from './items';
 import { fetchPingPayload } from './ping';
 import { writeRecord } from './records';
-import { type Route, routeBody } from './route';
+import { type EventOutcome, type Route, routeBody } from './route';
 import { describeIssues, largeRequestEvent, s3PayloadEvent } from './terra-events';
 
 export interface TableNames {
@@ -97,15 +97,17 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         await conditionally(() => db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference!, context, route.user.user_id))));
       }
       const written = results.filter(Boolean).length;
-      if (rejected.length > 0) {
-        // The records DynamoDB took are stored; the delivery is kept whole for the ones it refused.
-        const reason = `DynamoDB refused ${rejected.length} of ${results.length} records: ${rejected.slice(0, 3).join('; ')}`;
-        await keep(deps, { type: route.type, outcome: 'rejected_by_storage', reason, userId: route.user.user_id }, body, context);
-      }
+      // The records that could be stored are; the delivery is kept whole, with the reason, for
+      // the ones that could not: refused for a missing identifier, or refused by DynamoDB.
+      const reasons: string[] = [];
+      if (rejected.length > 0) reasons.push(`DynamoDB refused ${rejected.length} of ${results.length} records: ${rejected.slice(0, 3).join('; ')}`);
+      if (route.refused) reasons.push(route.refused.reason);
+      const outcome: EventOutcome | undefined = rejected.length > 0 ? 'rejected_by_storage' : route.refused ? 'invalid' : undefined;
+      if (outcome) await keep(deps, { type: route.type, outcome, reason: reasons.join('; '), userId: route.user.user_id }, body, context);
       return {
         route: 'data',
         type: route.type,
-        ...(rejected.length > 0 && { outcome: 'rejected_by_storage' }),
+        ...(outcome && { outcome }),
         written,
         skipped: results.length - written - rejected.length,
       };

@@ -1,12 +1,15 @@
+import { identify, isRecordType, type RecordType } from './record-identity';
 import {
+  athleteEvent,
   connectionEventSchemas,
   type DataType,
-  dataEventSchemas,
+  dataEvent,
   describeIssues,
   envelope,
   isConnectionType,
   isDataType,
   isRecordedType,
+  labReportEvent,
   type TerraUser,
 } from './terra-events';
 
@@ -27,7 +30,7 @@ export interface DataRecord {
 
 export interface UserChange {
   userId: string;
-  provider: string;
+  provider?: string;
   referenceId?: string;
   /** Undefined keeps the stored status (e.g. a permission change). */
   status?: string;
@@ -39,30 +42,24 @@ export interface UserChange {
 
 export type EventOutcome = 'recorded' | 'unknown_type' | 'invalid' | 'unparseable' | 'rejected_by_storage' | 'ping_fetch_failed';
 
-export type Route =
-  | { kind: 'data'; type: DataType; user: TerraUser; records: DataRecord[] }
-  | { kind: 'connection'; type: string; changes: UserChange[] }
-  | { kind: 'event'; type: string; outcome: EventOutcome; reason: string; userId?: string };
-
-type Metadata = { summary_id?: string | null; id?: string | null; start_time?: string | null; end_time?: string | null };
-
-/** Terra's unique identifier of a record within a user (terra-contract.md §4). */
-export function recordIdentifier(type: Exclude<DataType, 'athlete'>, metadata: Metadata): string {
-  switch (type) {
-    case 'activity':
-    case 'sleep':
-      return metadata.summary_id as string;
-    case 'planned_workout':
-      return (metadata.summary_id ?? metadata.id) as string;
-    case 'daily':
-    case 'body':
-    case 'menstruation':
-      // The date part as Terra wrote it, before any timezone conversion.
-      return (metadata.start_time as string).slice(0, 10);
-    case 'nutrition':
-      return metadata.start_time as string;
-  }
+/** Records of a delivery that have no usable identifier: `data.<index>.<field>: <why>` each. */
+export interface RefusedRecords {
+  count: number;
+  reason: string;
 }
+
+export type Route =
+  | { kind: 'data'; type: DataType; user: TerraUser; records: DataRecord[]; refused?: RefusedRecords }
+  | { kind: 'connection'; type: string; changes: UserChange[] }
+  | {
+      kind: 'event';
+      type: string;
+      outcome: EventOutcome;
+      reason: string;
+      userId?: string;
+      /** More attributes of the kept event, e.g. a lab report's `session_id`. */
+      attributes?: Record<string, string>;
+    };
 
 const presentString = (value: unknown): string | undefined =>
   typeof value === 'string' && value.length > 0 ? value : undefined;
@@ -70,33 +67,68 @@ const presentString = (value: unknown): string | undefined =>
 function userOf(user: TerraUser): Pick<UserChange, 'userId' | 'provider' | 'referenceId' | 'scopes'> {
   return {
     userId: user.user_id,
-    provider: user.provider,
+    provider: presentString(user.provider),
     referenceId: presentString(user.reference_id),
     scopes: presentString(user.scopes),
   };
 }
 
-function routeData(type: DataType, body: unknown): Route {
-  const parsed = dataEventSchemas[type].safeParse(body);
+// A reason names the first few refused records; the count says how many there were.
+const refusedShown = 5;
+
+function routeRecords(type: RecordType, body: unknown): Route {
+  const parsed = dataEvent.safeParse(body);
   if (!parsed.success) return invalid(type, describeIssues(parsed.error), body);
-  const event = parsed.data as { user: TerraUser; data?: { metadata: Metadata }[]; athlete?: Record<string, unknown> };
-  if (type === 'athlete') {
-    return { kind: 'data', type, user: event.user, records: [{ recordId: 'athlete#profile', record: event.athlete ?? {} }] };
-  }
-  const records = (event.data ?? []).map((record): DataRecord => {
-    const { metadata } = record;
-    return {
-      recordId: `${type}#${recordIdentifier(type, metadata)}`,
-      startTime: presentString(metadata.start_time),
-      endTime: presentString(metadata.end_time),
-      summaryId: presentString(metadata.summary_id),
-      record: record as Record<string, unknown>,
-    };
+  const { user, data } = parsed.data;
+  const records: DataRecord[] = [];
+  const refused: string[] = [];
+  data.forEach((record, index) => {
+    const identity = identify(type, record);
+    if (!identity.ok) {
+      refused.push(`${['data', index, identity.field].filter((part) => part !== '').join('.')}: ${identity.message}`);
+      return;
+    }
+    const { identifier, startTime, endTime, summaryId } = identity;
+    records.push({ recordId: `${type}#${identifier}`, startTime, endTime, summaryId, record: record as Record<string, unknown> });
   });
   if (records.length === 0) {
-    return { kind: 'event', type, outcome: 'recorded', reason: 'data event with no records', userId: event.user.user_id };
+    if (refused.length > 0) return invalid(type, refusedReason(refused, data.length), body);
+    return { kind: 'event', type, outcome: 'recorded', reason: 'data event with no records', userId: user.user_id };
   }
-  return { kind: 'data', type, user: event.user, records };
+  return {
+    kind: 'data',
+    type,
+    user,
+    records,
+    ...(refused.length > 0 && { refused: { count: refused.length, reason: refusedReason(refused, data.length) } }),
+  };
+}
+
+function refusedReason(refused: string[], total: number): string {
+  const more = refused.length > refusedShown ? `; and ${refused.length - refusedShown} more` : '';
+  return `${refused.length} of ${total} records refused: ${refused.slice(0, refusedShown).join('; ')}${more}`;
+}
+
+function routeAthlete(body: unknown): Route {
+  const parsed = athleteEvent.safeParse(body);
+  if (!parsed.success) return invalid('athlete', describeIssues(parsed.error), body);
+  return { kind: 'data', type: 'athlete', user: parsed.data.user, records: [{ recordId: 'athlete#profile', record: parsed.data.athlete }] };
+}
+
+function routeData(type: DataType, body: unknown): Route {
+  return isRecordType(type) ? routeRecords(type, body) : routeAthlete(body);
+}
+
+/** Identifiers a lab report carries, as strings (Terra's are strings; numbers are tolerated). */
+function labReportAttributes(body: unknown): Record<string, string> {
+  const parsed = labReportEvent.safeParse(body);
+  const data = parsed.success ? parsed.data.data : undefined;
+  const attributes: Record<string, string> = {};
+  for (const name of ['session_id', 'reference_id'] as const) {
+    const value = data?.[name];
+    if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') attributes[name] = String(value);
+  }
+  return attributes;
 }
 
 function connectionChanges(type: string, event: Record<string, any>): UserChange[] {
@@ -171,6 +203,10 @@ export function routeBody(rawBody: string): Route {
     return { kind: 'connection', type, changes: connectionChanges(type, parsed.data) };
   }
   const userId = presentString((body as { user?: { user_id?: unknown } }).user?.user_id);
+  if (type.startsWith('lab_report.') && isRecordedType(type)) {
+    // Report-scoped, with no Terra user: kept whole, findable by session and reference.
+    return { kind: 'event', type, outcome: 'recorded', reason: `${type} event (no Terra user)`, attributes: labReportAttributes(body) };
+  }
   if (isRecordedType(type)) return { kind: 'event', type, outcome: 'recorded', reason: `${type} event`, userId };
   return { kind: 'event', type, outcome: 'unknown_type', reason: `event type "${type}" is not known to this version`, userId };
 }

@@ -1,20 +1,13 @@
 import * as z from 'zod';
+import { recordTypes } from './record-identity';
 
 /**
  * The parts of Terra's events this product relies on, as zod schemas. Everything else in a body
  * is kept as sent (objects are `loose`), so a field Terra adds tomorrow is stored, not stripped.
  */
 
-export const dataTypes = [
-  'activity',
-  'body',
-  'daily',
-  'sleep',
-  'menstruation',
-  'nutrition',
-  'planned_workout',
-  'athlete',
-] as const;
+/** Every type that carries a user's records: `data: [records…]`, or one `athlete` profile. */
+export const dataTypes = [...recordTypes, 'athlete'] as const;
 export type DataType = (typeof dataTypes)[number];
 
 export const connectionTypes = [
@@ -37,11 +30,14 @@ export const recordedTypes = [
   'healthcheck',
   'processing',
   's3_payload',
+  'lab_report.completed',
+  'lab_report.failed',
 ] as const;
 
+// Only what keys need is required: a user id. Terra marks the rest optional or nullable.
 export const terraUser = z.looseObject({
   user_id: z.string().min(1),
-  provider: z.string().min(1),
+  provider: z.string().nullish(),
   reference_id: z.string().nullish(),
   scopes: z.string().nullish(),
   active: z.boolean().nullish(),
@@ -50,37 +46,19 @@ export type TerraUser = z.infer<typeof terraUser>;
 
 export const envelope = z.looseObject({ type: z.string().min(1) });
 
-const time = z.string().nullish();
-const nonEmpty = z.string().min(1);
+/**
+ * A data event as far as routing needs it: the user, and the records as sent. Each record is then
+ * identified on its own (record-identity.ts), so one bad record does not sink its siblings.
+ */
+export const dataEvent = z.looseObject({ type: z.string(), user: terraUser, data: z.array(z.unknown()) });
 
-const bySummaryId = z.looseObject({ summary_id: nonEmpty, start_time: time, end_time: time });
-const byStartDate = z.looseObject({ start_time: z.string().min(10), end_time: time });
-const byStartTime = z.looseObject({ start_time: nonEmpty, end_time: time });
-// Planned workouts: older docs key them on metadata.summary_id, newer ones on metadata.id.
-const plannedWorkoutMetadata = z
-  .looseObject({ summary_id: nonEmpty.nullish(), id: nonEmpty.nullish(), start_time: time, end_time: time })
-  .refine((metadata) => Boolean(metadata.summary_id ?? metadata.id), {
-    message: 'metadata.summary_id (or metadata.id) is required',
-    path: ['summary_id'],
-  });
+export const athleteEvent = z.looseObject({ type: z.literal('athlete'), user: terraUser, athlete: z.looseObject({}) });
 
-const dataEvent = <M extends z.ZodType>(type: string, metadata: M) =>
-  z.looseObject({
-    type: z.literal(type),
-    user: terraUser,
-    data: z.array(z.looseObject({ metadata })),
-  });
-
-export const dataEventSchemas = {
-  activity: dataEvent('activity', bySummaryId),
-  sleep: dataEvent('sleep', bySummaryId),
-  planned_workout: dataEvent('planned_workout', plannedWorkoutMetadata),
-  daily: dataEvent('daily', byStartDate),
-  body: dataEvent('body', byStartDate),
-  menstruation: dataEvent('menstruation', byStartDate),
-  nutrition: dataEvent('nutrition', byStartTime),
-  athlete: z.looseObject({ type: z.literal('athlete'), user: terraUser, athlete: z.looseObject({}) }),
-} satisfies Record<DataType, z.ZodType>;
+/** Lab reports are report-scoped: no Terra user, only the session and the developer's reference. */
+export const labReportEvent = z.looseObject({
+  type: z.enum(['lab_report.completed', 'lab_report.failed']),
+  data: z.looseObject({ session_id: z.unknown(), reference_id: z.unknown() }).nullish(),
+});
 
 const userEvent = (type: string) => z.looseObject({ type: z.literal(type), user: terraUser, status: z.string().nullish() });
 
@@ -106,7 +84,8 @@ export const connectionEventSchemas = {
 /** Ping mode: the full event waits at `url` for `expires_in` seconds. */
 export const s3PayloadEvent = z.looseObject({
   type: z.literal('s3_payload'),
-  url: z.string().url(),
+  // Not checked as a URL here: an unusable one is a failed download, kept as ping_fetch_failed.
+  url: z.string().min(1),
   expires_in: z.number().nullish(),
 });
 

@@ -28,7 +28,7 @@ describe('authenticated bodies that are not records are kept, with a reason', ()
     ['large_request_sending', { type: 'large_request_sending', user: { user_id: 'u', provider: 'WITHINGS' }, reference: 'r', message: 'm', expected_payloads: 4 }, 'recorded'],
     ['healthcheck', { type: 'healthcheck', status: 'success', creation_timestamp: '2026-11-22T00:00:00Z', trend_percentage: 0, sent_webhooks_last_hour: 12 }, 'recorded'],
     ['rate_limit_hit', { type: 'rate_limit_hit', start_date: '2026-11-01', end_date: '2026-11-02', retrying_at: '2026-11-22T01:00:00Z' }, 'recorded'],
-    ['an unknown type', { type: 'lab_report.completed', user: { user_id: 'u2', provider: 'LABS' } }, 'unknown_type'],
+    ['an unknown type', { type: 'glucose_forecast', user: { user_id: 'u2', provider: 'LABS' } }, 'unknown_type'],
     ['an activity without summary_id', { type: 'activity', user: { user_id: 'u3', provider: 'XOSS' }, data: [{ metadata: { start_time: 'x' } }] }, 'invalid'],
   ])('%s', async (_label, body, outcome) => {
     const raw = JSON.stringify({ ...body, nonce: randomUUID() });
