@@ -1,15 +1,18 @@
 import { CfnOutput, Stack, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Construct } from 'constructs';
-import { queueSettings } from '../lambdas/shared/definitions';
+import { destinations, queueSettings } from '../lambdas/shared/definitions';
 import { PayloadBucket } from './constructs/payload-bucket';
 import { IngestPipeline } from './constructs/pipeline';
+import type { S3DestinationOptions } from './constructs/s3-destination';
 import { TerraStorage } from './constructs/storage';
+import { TerraDestinations } from './constructs/terra-destinations';
 import { WebhookApi } from './constructs/webhook-api';
 
 export interface TerraIngestStackProps extends StackProps {
   /**
-   * What happens to the DynamoDB tables and the payload bucket when they leave the stack.
+   * What happens to the DynamoDB tables, the payload bucket and the S3 destination bucket when
+   * they leave the stack.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -28,6 +31,55 @@ export interface TerraIngestStackProps extends StackProps {
    * @default payloadBucket.archiveRetentionDays from lambdas/shared/definitions.ts
    */
   readonly archiveRetentionDays?: number;
+  /**
+   * Terra's SQS destination (terra-contract.md §10): a queue (output `DestinationQueueUrl`) Terra
+   * sends `s3_payload` messages to, read by the consumer, and an IAM user (output
+   * `DestinationUserName`) allowed only `sqs:SendMessage` and `sqs:GetQueueUrl` on it, for the
+   * access key entered in Terra's dashboard. CLI: `-c sqsDestination=true`.
+   * @default false
+   */
+  readonly sqsDestination?: boolean;
+  /**
+   * Terra's S3 destination (terra-contract.md §10): a bucket (output `DestinationBucketName`)
+   * Terra writes whole events into; S3 notifies the consumer of each object through a queue.
+   * `true` lets Terra in with an access key of the IAM user (output `DestinationUserName`),
+   * allowed only `s3:PutObject` on the bucket's objects. `{ terraRoleArn }` lets Terra's role in
+   * instead: a bucket policy allows it `destinations.bucket.terraRoleActions` on the objects, and
+   * no user is created for S3.
+   * CLI: `-c s3Destination=true [-c s3DestinationTerraRoleArn=arn:aws:iam::…:role/…]`.
+   * The bucket follows `removalPolicy`.
+   * @default false
+   */
+  readonly s3Destination?: boolean | S3DestinationOptions;
+}
+
+/** The destination props `cdk deploy -c name=value` turns on (bin/terra-ingest.ts). */
+export type DestinationContext = Pick<TerraIngestStackProps, 'sqsDestination' | 's3Destination'>;
+
+/**
+ * Reads `sqsDestination`, `s3Destination` and `s3DestinationTerraRoleArn` from CDK context. The
+ * CLI passes `-c` values as strings; cdk.json may hold booleans. Anything unexpected throws rather
+ * than deploying something other than what the operator asked for.
+ */
+export function destinationsFromContext(tryGetContext: (key: string) => unknown): DestinationContext {
+  const flag = (key: string): boolean => {
+    const value = tryGetContext(key);
+    if (value === undefined || value === false || value === 'false') return false;
+    if (value === true || value === 'true') return true;
+    throw new Error(`context ${key} must be true or false; got ${JSON.stringify(value)}`);
+  };
+  const terraRoleArn = tryGetContext('s3DestinationTerraRoleArn');
+  if (terraRoleArn !== undefined && typeof terraRoleArn !== 'string') {
+    throw new Error(`context s3DestinationTerraRoleArn must be a role ARN; got ${JSON.stringify(terraRoleArn)}`);
+  }
+  const s3 = flag('s3Destination');
+  if (terraRoleArn !== undefined && !s3) {
+    throw new Error('context s3DestinationTerraRoleArn applies to the S3 destination: add -c s3Destination=true');
+  }
+  return {
+    sqsDestination: flag('sqsDestination'),
+    s3Destination: s3 && (terraRoleArn === undefined ? true : { terraRoleArn }),
+  };
 }
 
 /** Terra webhooks → API Gateway → ingest Lambda → SQS → consumer Lambda → DynamoDB (and S3). */
@@ -36,6 +88,8 @@ export class TerraIngestStack extends Stack {
   readonly payloads: PayloadBucket;
   readonly pipeline: IngestPipeline;
   readonly webhook: WebhookApi;
+  /** Terra's SQS and S3 destinations; absent unless `sqsDestination` or `s3Destination` is on. */
+  readonly destinations?: TerraDestinations;
 
   constructor(scope: Construct, id: string, props: TerraIngestStackProps = {}) {
     super(scope, id, props);
@@ -57,6 +111,14 @@ export class TerraIngestStack extends Stack {
       signatureToleranceSeconds: props.signatureToleranceSeconds,
       throttle: props.throttle,
     });
+    if (props.sqsDestination || props.s3Destination) {
+      this.destinations = new TerraDestinations(this, 'Destinations', {
+        pipeline: this.pipeline,
+        sqs: props.sqsDestination,
+        s3: props.s3Destination,
+        removalPolicy: props.removalPolicy,
+      });
+    }
 
     const outputs: Record<string, { value: string; description: string }> = {
       WebhookUrl: { value: this.webhook.webhookUrl, description: "The URL to enter in Terra's dashboard" },
@@ -78,7 +140,45 @@ export class TerraIngestStack extends Stack {
         value: this.payloads.bucket.bucketName,
         description: 'Large bodies (deliveries/), the raw archive for replay (archive/), large records (records/)',
       },
+      ...this.destinationOutputs(),
     };
     for (const [name, output] of Object.entries(outputs)) new CfnOutput(this, name, output);
+  }
+
+  private destinationOutputs(): Record<string, { value: string; description: string }> {
+    const { sqs, s3, terraUser } = this.destinations ?? {};
+    const failedOn = `the consumer failed on ${queueSettings.maxReceiveCount} times; redrive them once fixed`;
+    return {
+      ...(sqs && {
+        DestinationQueueUrl: {
+          value: sqs.queue.queueUrl,
+          description: "Terra's SQS destination: enter this queue URL and the stack's region in Terra's dashboard",
+        },
+        DestinationDeadLetterQueueUrl: {
+          value: sqs.deadLetterQueue.queueUrl,
+          description: `Messages from Terra's SQS destination ${failedOn}`,
+        },
+      }),
+      ...(s3 && {
+        DestinationBucketName: {
+          value: s3.bucket.bucketName,
+          description:
+            "Terra's S3 destination: enter this bucket name and the stack's region in Terra's dashboard " +
+            `(objects expire after ${destinations.bucket.retentionDays} days)`,
+        },
+        DestinationEventsDeadLetterQueueUrl: {
+          value: s3.notifications.deadLetterQueue.queueUrl,
+          description: `Notifications of objects in the S3 destination bucket ${failedOn}`,
+        },
+      }),
+      ...(terraUser && {
+        DestinationUserName: {
+          value: terraUser.userName,
+          description:
+            "IAM user for Terra's destinations; create its access key for Terra's dashboard with: " +
+            'aws iam create-access-key --user-name <this name>',
+        },
+      }),
+    };
   }
 }

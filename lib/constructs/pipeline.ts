@@ -106,8 +106,17 @@ export class IngestPipeline extends Construct {
     props.payloadBucket.grantObjects(consumerFunction, 'records', 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload');
     props.payloadBucket.grantObjects(consumerFunction, 'events', 's3:PutObject', 's3:AbortMultipartUpload');
 
+    this.consume(this.queue);
+  }
+
+  /**
+   * Makes the consumer read `queue` the way it reads the pipeline's own queue: Terra's SQS and S3
+   * destinations (terra-contract.md §10) are further doors into the same consumer. The event
+   * source grants the consumer the queue's receive, delete and ChangeMessageVisibility calls.
+   */
+  consume(queue: sqs.IQueue): void {
     this.consumerFunction.addEventSource(
-      new SqsEventSource(this.queue, {
+      new SqsEventSource(queue, {
         batchSize: queueSettings.batchSize,
         maxBatchingWindow: Duration.seconds(queueSettings.maxBatchingWindowSeconds),
         // One bad message must not send the rest of its batch back to the queue.

@@ -9,7 +9,12 @@ export type StackOutputName =
   | 'SigningSecretName'
   | 'QueueUrl'
   | 'DeadLetterQueueUrl'
-  | 'PayloadBucketName';
+  | 'PayloadBucketName'
+  | 'DestinationQueueUrl'
+  | 'DestinationDeadLetterQueueUrl'
+  | 'DestinationBucketName'
+  | 'DestinationEventsDeadLetterQueueUrl'
+  | 'DestinationUserName';
 
 /** Reads a deployed stack's outputs with the caller's usual AWS credentials. */
 export async function readStackOutputs(stackName: string, region?: string): Promise<(name: StackOutputName) => string> {

@@ -15,7 +15,7 @@ export type Statement = { Action: string | string[]; Resource: unknown };
 export function roleStatements(resources: Resources, roleId: string): Statement[] {
   return Object.values(resources)
     .filter((resource) => resource.Type === 'AWS::IAM::Policy')
-    .filter((resource) => resource.Properties.Roles.some((role: { Ref?: string }) => role.Ref === roleId))
+    .filter((resource) => (resource.Properties.Roles ?? []).some((role: { Ref?: string }) => role.Ref === roleId))
     .flatMap((resource) => resource.Properties.PolicyDocument.Statement)
     .filter((statement) => statement.Effect === 'Allow');
 }

@@ -1,0 +1,145 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import { Construct } from 'constructs';
+import { destinations } from '../../lambdas/shared/definitions';
+import { DestinationQueue } from './destination-queue';
+
+/** How Terra is let into the S3 destination bucket. */
+export interface S3DestinationOptions {
+  /**
+   * Terra's IAM role, granted `destinations.bucket.terraRoleActions` on the bucket's objects by a
+   * bucket policy (the access Terra's older documentation describes, with the role
+   * `destinations.bucket.terraRoleArn`). No IAM user is then needed for the bucket.
+   * @default - Terra writes with an access key of an IAM user allowed `s3:PutObject` only
+   */
+  readonly terraRoleArn?: string;
+}
+
+export interface TerraS3DestinationProps extends S3DestinationOptions {
+  /**
+   * What CloudFormation does with the bucket when it leaves the stack. Objects are never deleted
+   * automatically, so a non-empty bucket fails to delete even with RemovalPolicy.DESTROY.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const roleArnPattern = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
+
+/** The IAM policy resource for "every object in the bucket": Terra chooses every key. */
+const allObjects = '*';
+
+/**
+ * Terra's S3 destination (terra-contract.md §10): a private bucket Terra writes whole events into,
+ * and a queue (with its dead-letter queue) that S3 notifies of each object created, for the
+ * consumer to read. The bucket is a landing zone: the consumer copies what it reads into the
+ * tables and the payload bucket, so objects expire after `destinations.bucket.retentionDays`.
+ */
+export class TerraS3Destination extends Construct {
+  readonly bucket: s3.Bucket;
+  /** Receives the bucket's ObjectCreated notifications. */
+  readonly notifications: DestinationQueue;
+  readonly terraRoleArn?: string;
+
+  constructor(scope: Construct, id: string, props: TerraS3DestinationProps = {}) {
+    super(scope, id);
+
+    if (props.terraRoleArn !== undefined && !Token.isUnresolved(props.terraRoleArn) && !roleArnPattern.test(props.terraRoleArn)) {
+      throw new Error(`terraRoleArn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>); got '${props.terraRoleArn}'`);
+    }
+    this.terraRoleArn = props.terraRoleArn;
+
+    // No bucketName: a generated name lets several stacks share an account.
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Terra writes from its own account; with ACLs off the objects are this account's, so the
+      // consumer can read them.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // SSE-S3: a KMS key would have to be granted to Terra's principal as well.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // A redelivery overwrites its key, and the newest write is the one that counts; older
+      // versions would only keep superseded health data alive.
+      versioned: false,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        { id: 'expire-terra-objects', expiration: Duration.days(destinations.bucket.retentionDays) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'only Terra (one IAM user or role, object writes only) and the consumer (GetObject) are granted access; ' +
+        'objects live for days and are copied into the stack; per-request audit is left to CloudTrail S3 data events',
+    });
+
+    if (props.terraRoleArn !== undefined) {
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ArnPrincipal(props.terraRoleArn)],
+          actions: [...destinations.bucket.terraRoleActions],
+          resources: [this.bucket.arnForObjects(allObjects)],
+        }),
+      );
+    }
+
+    this.notifications = new DestinationQueue(this, 'Events');
+    // CDK's notification custom resource sets the configuration once the queue policy lets S3 in
+    // (s3n.SqsDestination adds it, limited to this bucket as the source).
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.notifications.queue));
+    this.acknowledgeNotificationsHandler();
+  }
+
+  /**
+   * What an IAM user's access key for Terra needs here: `s3:PutObject` on any key, nothing else
+   * (no read, list or delete). Empty when a bucket policy lets Terra's role in instead.
+   */
+  terraUserStatements(): iam.PolicyStatement[] {
+    if (this.terraRoleArn !== undefined) return [];
+    return [
+      new iam.PolicyStatement({
+        actions: [...destinations.bucket.terraUserActions],
+        resources: [this.bucket.arnForObjects(allObjects)],
+      }),
+    ];
+  }
+
+  /**
+   * Lets `grantee` read any object (the consumer reads each object S3 notifies it of), and
+   * nothing else on the bucket: no write, delete or list. Written out because `grantRead` adds
+   * `s3:List*` and `s3:GetBucket*`.
+   */
+  grantGetObject(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(allObjects)] }),
+    );
+    const principal = grantee.grantPrincipal;
+    if (Construct.isConstruct(principal)) {
+      Validations.of(principal).acknowledge({
+        id: this.allObjectsFinding(),
+        reason: "Terra names the destination bucket's objects; the bucket holds nothing else, and only GetObject is granted",
+      });
+    }
+  }
+
+  /** cdk-nag's IAM5 finding for a grant on every object of this bucket, for acknowledging it. */
+  allObjectsFinding(): string {
+    const bucket = this.bucket.node.defaultChild as s3.CfnBucket;
+    return `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(bucket)}.Arn>/${allObjects}]`;
+  }
+
+  private acknowledgeNotificationsHandler(): void {
+    // addEventNotification creates one handler per stack, at its root, with the ID below.
+    const handler = Stack.of(this).node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+    if (!handler) return;
+    Validations.of(handler).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        "CDK's bucket-notifications handler runs only when the stack deploys, to set this bucket's notifications " +
+        '(s3:PutBucketNotification on this bucket only); CDK gives its role the managed policy for its own logs',
+    });
+  }
+}

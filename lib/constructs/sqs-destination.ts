@@ -1,0 +1,19 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { destinations } from '../../lambdas/shared/definitions';
+import { DestinationQueue } from './destination-queue';
+
+/**
+ * Terra's SQS destination (terra-contract.md §10): the queue Terra sends its `s3_payload` (and
+ * `healthcheck`) messages to, with its dead-letter queue. Terra authenticates with an access key
+ * of an IAM user in this account, so no queue policy admits anyone; `terraUserStatements` is all
+ * that key may do here.
+ */
+export class TerraSqsDestination extends DestinationQueue {
+  /**
+   * Exactly the actions §10 names, on this queue only. Written out rather than granted with
+   * `grantSendMessages`, which adds `sqs:GetQueueAttributes` Terra does not need.
+   */
+  terraUserStatements(): iam.PolicyStatement[] {
+    return [new iam.PolicyStatement({ actions: [...destinations.queue.terraActions], resources: [this.queue.queueArn] })];
+  }
+}

@@ -1,0 +1,72 @@
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import type { IngestPipeline } from './pipeline';
+import { TerraS3Destination, type S3DestinationOptions } from './s3-destination';
+import { TerraSqsDestination } from './sqs-destination';
+
+export interface TerraDestinationsProps {
+  /** Its consumer reads every destination's queue. */
+  readonly pipeline: IngestPipeline;
+  /**
+   * Create Terra's SQS destination.
+   * @default false
+   */
+  readonly sqs?: boolean;
+  /**
+   * Create Terra's S3 destination; an object names Terra's role for a bucket policy instead of
+   * an IAM user.
+   * @default false
+   */
+  readonly s3?: boolean | S3DestinationOptions;
+  /**
+   * What happens to the S3 destination bucket when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Terra's AWS-native destinations (terra-contract.md §10) as further front doors of the consumer,
+ * beside the webhook, and the one IAM user whose access key Terra is given for them. The user
+ * exists only when a destination needs it, and the stack never creates its access key: the
+ * secret would be in the template. The operator creates the key with the AWS CLI.
+ */
+export class TerraDestinations extends Construct {
+  readonly sqs?: TerraSqsDestination;
+  readonly s3?: TerraS3Destination;
+  /** The user for Terra's access key; absent when no destination needs one. */
+  readonly terraUser?: iam.User;
+
+  constructor(scope: Construct, id: string, props: TerraDestinationsProps) {
+    super(scope, id);
+
+    if (props.sqs) this.sqs = new TerraSqsDestination(this, 'Sqs');
+    if (props.s3) {
+      this.s3 = new TerraS3Destination(this, 'S3', {
+        ...(typeof props.s3 === 'object' ? props.s3 : {}),
+        removalPolicy: props.removalPolicy,
+      });
+    }
+
+    for (const destination of [this.sqs, this.s3?.notifications]) {
+      if (destination) props.pipeline.consume(destination.queue);
+    }
+    if (this.s3) this.s3.grantGetObject(props.pipeline.consumerFunction);
+
+    const statements = [...(this.sqs?.terraUserStatements() ?? []), ...(this.s3?.terraUserStatements() ?? [])];
+    if (statements.length === 0) return;
+
+    this.terraUser = new iam.User(this, 'TerraUser');
+    const policy = new iam.Policy(this, 'TerraUserPolicy', { users: [this.terraUser], statements });
+    if (this.s3 && this.s3.terraRoleArn === undefined) {
+      Validations.of(policy).acknowledge({
+        id: this.s3.allObjectsFinding(),
+        reason:
+          'Terra chooses every object key (<api version>/<data type>/<user_id>-<start_time>.json, ' +
+          '<event type>/…, terra-contract.md §10); only s3:PutObject is allowed, in a bucket that holds nothing else',
+      });
+    }
+  }
+}
