@@ -1,7 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Logger } from '../shared/logger';
 import { doorOf } from './doors';
+import { handBack } from './hand-back';
+import { PingOutOfTime } from './ping';
+import { downloadPing, pingWriteMarginMs, prefetchPings } from './ping-prefetch';
 import { type ConsumerDependencies, type DeliveryOutcome, processDelivery } from './process';
 import { processS3Object } from './s3-destination';
 
@@ -10,37 +14,83 @@ export interface OutcomeCounter {
   count(outcome: DeliveryOutcome): void;
 }
 
+export interface BatchDependencies extends ConsumerDependencies {
+  logger: Logger;
+  counter?: OutcomeCounter;
+  /** Hands a message the invocation ran out of time for back to its queue (hand-back.ts). */
+  sqs?: SQSClient;
+  /** A queue's URL from its ARN; the AWS URL derived from the ARN unless given (locally it differs). */
+  queueUrlOf?: (arn: string) => string;
+  /** Time kept back from Ping downloads for the writes; pingWriteMarginMs unless given (tests). */
+  pingWriteMarginMs?: number;
+}
+
 /**
  * The SQS side: each message is processed on its own; a message whose processing throws (a
  * transient DynamoDB failure) is reported back as a batch item failure, so SQS redelivers only
- * that message and, after maxReceiveCount, moves it to the dead-letter queue.
+ * that message and, after maxReceiveCount, moves it to the dead-letter queue. A Ping download the
+ * invocation ran out of time for is also handed back at once, for the next invocation to finish.
  */
-export function createBatchHandler(deps: ConsumerDependencies & { logger: Logger; counter?: OutcomeCounter }) {
+export function createBatchHandler(deps: BatchDependencies) {
   const processor = new BatchProcessor(EventType.SQS);
-  const handleRecord = async (record: SQSRecord) => {
-    const attempt = Number(record.attributes.ApproximateReceiveCount ?? 1);
-    const door = doorOf(record);
-    const outcomes: DeliveryOutcome[] = [];
-    switch (door.door) {
-      case 's3_test_event':
-        deps.logger.info('S3 test event ignored', { messageId: record.messageId });
-        return;
-      case 's3_destination':
-        for (const object of door.objects) outcomes.push(await processS3Object(object, deps, attempt));
-        break;
-      default:
-        outcomes.push(await processDelivery(door.delivery, deps, attempt));
+  const margin = deps.pingWriteMarginMs ?? pingWriteMarginMs;
+
+  const handOver = async (record: SQSRecord, error: PingOutOfTime) => {
+    if (!deps.sqs) {
+      deps.logger.warn('Ping download out of time; no SQS client to hand it back, it returns after the visibility timeout', { messageId: record.messageId, reason: error.message });
+      return;
     }
-    for (const outcome of outcomes) {
-      deps.counter?.count(outcome);
-      deps.logger.info('delivery processed', { messageId: record.messageId, door: door.door, ...outcome });
+    try {
+      await handBack(record, { sqs: deps.sqs, queueUrlOf: deps.queueUrlOf });
+      deps.logger.info('Ping download out of time; handed back for an immediate retry', { messageId: record.messageId, reason: error.message });
+    } catch (handBackError) {
+      deps.logger.warn('Ping download out of time; handing it back failed, it returns after the visibility timeout', {
+        messageId: record.messageId,
+        error: String(handBackError),
+      });
     }
   };
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, handleRecord, processor, {
+
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const pingTimeLeftMs = () => context.getRemainingTimeInMillis() - margin;
+    const fetchFn = deps.fetch ?? fetch;
+    const prefetched = prefetchPings(event.Records, (url) => downloadPing(url, { fetch: fetchFn, timeLeftMs: pingTimeLeftMs() }));
+
+    const handleRecord = async (record: SQSRecord) => {
+      const attempt = Number(record.attributes.ApproximateReceiveCount ?? 1);
+      const door = doorOf(record);
+      // Taken out of the batch's map, so the body is let go once this message is processed.
+      const ping = prefetched.get(record.messageId);
+      prefetched.delete(record.messageId);
+      const recordDeps: ConsumerDependencies = { ...deps, pingTimeLeftMs, ...(ping && { prefetched: ping }) };
+      const outcomes: DeliveryOutcome[] = [];
+      try {
+        switch (door.door) {
+          case 's3_test_event':
+            deps.logger.info('S3 test event ignored', { messageId: record.messageId });
+            return;
+          case 's3_destination':
+            for (const object of door.objects) outcomes.push(await processS3Object(object, recordDeps, attempt));
+            break;
+          default:
+            outcomes.push(await processDelivery(door.delivery, recordDeps, attempt));
+        }
+      } catch (error) {
+        if (error instanceof PingOutOfTime) await handOver(record, error);
+        throw error;
+      }
+      for (const outcome of outcomes) {
+        deps.counter?.count(outcome);
+        deps.logger.info('delivery processed', { messageId: record.messageId, door: door.door, ...outcome });
+      }
+    };
+
+    return processPartialResponse(event, handleRecord, processor, {
       context,
       throwOnFullBatchFailure: false,
       // One message at a time: a batch may hold several Ping-mode payloads of tens of MB each.
+      // Only their downloads run side by side (ping-prefetch.ts).
       processInParallel: false,
     });
+  };
 }

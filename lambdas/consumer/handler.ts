@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import { requiredEnv } from '../shared/config';
 import { createDocumentClient } from '../shared/dynamodb';
@@ -25,6 +26,9 @@ const processBatch = createBatchHandler({
   tables,
   s3: new S3Client({}),
   bucket,
+  // Hands a Ping download the invocation ran out of time for back to its queue; the queue URL
+  // comes from the record's ARN (every queue the consumer reads is in its account and region).
+  sqs: new SQSClient({}),
   logger,
   counter: {
     count: ({ outcome, written, skipped }) => {

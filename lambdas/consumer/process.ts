@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { limits, payloadBucket, queueSettings } from '../shared/definitions';
+import { payloadBucket, queueSettings } from '../shared/definitions';
 import { orderingTimestampOf, type QueuedDelivery } from '../shared/delivery';
 import { getObject, putObject, s3Url } from '../shared/s3';
 import { archiveDelivery, isArchived } from './archive';
@@ -16,7 +16,8 @@ import {
   largeRequestReceived,
   userUpdate,
 } from './items';
-import { fetchPingPayload } from './ping';
+import { PingOutOfTime } from './ping';
+import { downloadPing, nextPingTry, pingExpiresAt, type PrefetchedPing } from './ping-prefetch';
 import { writeRecord } from './records';
 import { type EventOutcome, type Route, routeBody } from './route';
 import { describeIssues, largeRequestEvent, s3PayloadEvent } from './terra-events';
@@ -37,6 +38,13 @@ export interface ConsumerDependencies {
   now?: () => number;
   /** Deliveries are retried this many times before the dead-letter queue; the last try keeps what it can. */
   maxReceiveCount?: number;
+  /**
+   * Time left for Ping downloads in this invocation: its remaining time less what the writes need
+   * (batch.ts). Without it (tools, replay) a download is bounded only by its own timeout.
+   */
+  pingTimeLeftMs?: () => number;
+  /** This message's Ping download, started with its batch (ping-prefetch.ts): its first try. */
+  prefetched?: PrefetchedPing;
 }
 
 /** What one delivery became; the handler turns it into log lines and metrics. */
@@ -151,10 +159,12 @@ async function archive(deps: ConsumerDependencies, body: Buffer, context: Delive
   await archiveDelivery(deps.s3, deps.bucket, body, context, context.bodySha256, route.type, userId);
 }
 
+/** Pauses before the second and third try; each is taken only if the invocation leaves time for it. */
 const pingRetryPausesMs = [1_000, 3_000];
 
-const download = (deps: ConsumerDependencies, url: string) =>
-  fetchPingPayload(url, { fetch: deps.fetch ?? fetch, timeoutMs: limits.pingTimeoutMs, maxBytes: limits.pingMaxBytes });
+const pingTimeLeftMs = (deps: ConsumerDependencies) => deps.pingTimeLeftMs?.() ?? Infinity;
+
+const download = (deps: ConsumerDependencies, url: string) => downloadPing(url, { fetch: deps.fetch ?? fetch, timeLeftMs: pingTimeLeftMs(deps) });
 
 /** Ping mode: fetch the full event and process it exactly like a pushed one. */
 async function processPing(deps: ConsumerDependencies, body: Buffer, context: DeliveryContext, attempt: number): Promise<DeliveryOutcome> {
@@ -163,15 +173,26 @@ async function processPing(deps: ConsumerDependencies, body: Buffer, context: De
     return keep(deps, { type: 's3_payload', outcome: 'invalid', reason: describeIssues(parsed.error) }, body, context);
   }
   const now = deps.now ?? Date.now;
-  const expiresAt = parsed.data.expires_in == null ? Infinity : Date.parse(context.receivedAt) + parsed.data.expires_in * 1000;
-  let fetched = await download(deps, parsed.data.url);
-  // The URL will have expired long before SQS redelivers (visibility timeout): retry here first.
+  const { url } = parsed.data;
+  const expiresAt = pingExpiresAt(context.receivedAt, parsed.data.expires_in);
+  let fetched = await (deps.prefetched?.url === url ? deps.prefetched.download : download(deps, url));
+  // The URL will have expired long before SQS redelivers (visibility timeout): retry here first,
+  // while the URL and the invocation leave time for it.
   for (const pause of pingRetryPausesMs) {
-    if (fetched.ok || fetched.permanent || now() + pause > expiresAt) break;
+    if (fetched.ok || fetched.permanent || fetched.outOfTime) break;
+    const next = nextPingTry({ now: now(), expiresAt, timeLeftMs: pingTimeLeftMs(deps), pauseMs: pause });
+    if (next === 'expired') break;
+    if (next === 'out_of_time') {
+      fetched = { ...fetched, outOfTime: true };
+      break;
+    }
     await new Promise((resolve) => setTimeout(resolve, pause));
-    fetched = await download(deps, parsed.data.url);
+    fetched = await download(deps, url);
   }
   if (!fetched.ok) {
+    // Not kept: the next invocation has the time. batch.ts hands the message back at once, even
+    // on its last receive (SQS then moves it to the dead-letter queue, for a redrive).
+    if (fetched.outOfTime) throw new PingOutOfTime(`Ping-mode ${fetched.reason}`);
     const lastTry = attempt >= (deps.maxReceiveCount ?? queueSettings.maxReceiveCount);
     if (!fetched.permanent && now() < expiresAt && !lastTry) throw new Error(`Ping-mode ${fetched.reason}; will retry`);
     return keep(deps, { type: 's3_payload', outcome: 'ping_fetch_failed', reason: fetched.reason }, body, context);

@@ -5,7 +5,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { queueSettings } from '../../lambdas/shared/definitions';
+import { consumerMemoryMb, consumerTimeoutSeconds, queueSettings } from '../../lambdas/shared/definitions';
 import { localRegion } from './emulators';
 
 /**
@@ -25,6 +25,8 @@ export interface EventSourceOptions {
   /** Concurrent pollers, like the event source's concurrent batches. */
   concurrency?: number;
   waitTimeSeconds?: number;
+  /** The Lambda timeout the handler's context counts down from; consumerTimeoutSeconds unless given (tests). */
+  timeoutSeconds?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -64,14 +66,30 @@ export function toLambdaRecord(message: Message, queueArn: string): SQSRecord {
   };
 }
 
-function lambdaContext(): Context {
-  const deadline = Date.now() + 30_000;
+/**
+ * The URL of a local queue from its ARN: the emulator serves every queue under its endpoint, not
+ * under the AWS host the ARN implies (the consumer's hand-back needs it, hand-back.ts).
+ */
+export function localQueueUrlOf(endpoint: string): (arn: string) => string {
+  return (arn) => {
+    const [, , , , account, name] = arn.split(':');
+    if (!account || !name) throw new Error(`not an SQS queue ARN: ${arn}`);
+    return `${endpoint}/${account}/${name}`;
+  };
+}
+
+/**
+ * Lambda's context, with its deadline: the consumer bounds its Ping downloads by the time left.
+ * Nothing stops the handler at the deadline here, as Lambda would; the consumer keeps within it.
+ */
+function lambdaContext(timeoutSeconds: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: 'terra-ingest-consumer-local',
     functionVersion: '$LATEST',
     invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:terra-ingest-consumer-local',
-    memoryLimitInMB: '1024',
+    memoryLimitInMB: String(consumerMemoryMb),
     awsRequestId: crypto.randomUUID(),
     logGroupName: 'local',
     logStreamName: 'local',
@@ -86,6 +104,7 @@ export function startSqsEventSource(options: EventSourceOptions): RunningEventSo
   const { client, queueUrl, queueArn, handler } = options;
   const batchSize = options.batchSize ?? queueSettings.batchSize;
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
+  const timeoutSeconds = options.timeoutSeconds ?? consumerTimeoutSeconds;
   const abort = new AbortController();
   let running = true;
 
@@ -104,7 +123,7 @@ export function startSqsEventSource(options: EventSourceOptions): RunningEventSo
     const records = messages.map((message) => toLambdaRecord(message, queueArn));
     let failedIds: Set<string>;
     try {
-      const response = await handler({ Records: records }, lambdaContext());
+      const response = await handler({ Records: records }, lambdaContext(timeoutSeconds));
       failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch (error) {
       // A thrown invocation fails the whole batch, as in Lambda.
