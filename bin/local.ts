@@ -35,13 +35,15 @@ async function main() {
     `  health         GET  ${stack.healthUrl}`,
     `  DynamoDB       ${stack.dynamoDb.endpoint}  (tables ${Object.values(stack.tableNames).join(', ')})`,
     `  SQS and S3     ${stack.sqs.endpoint}  (queue ${stack.queues.queueUrl}, bucket ${stack.bucket})`,
+    `  destinations   Terra's SQS destination: queue ${stack.destinations.queueUrl}`,
+    `                 Terra's S3 destination: bucket ${stack.destinations.bucket}, notifying ${stack.destinations.notificationQueueUrl}`,
     `  tables in a browser  ${stack.adminUrl}`,
     `  state          ${dataDir}/`,
     configured.length > 0
       ? `  signing secret from TERRA_SIGNING_SECRET (${configured.length} accepted)`
       : `  signing secret (development, generated; saved in ${dataDir}/signing-secret): ${signingSecrets[0]}`,
     '',
-    'Try it: npm run simulate   then   npm run inspect -- <user_id>   (Ctrl-C stops)',
+    'Try it: npm run simulate [-- --via sqs|s3]   then   npm run inspect -- <user_id>   (Ctrl-C stops)',
   ];
   console.log(lines.join('\n'));
 

@@ -1,6 +1,7 @@
 /**
- * `npm run redrive [-- --stack TerraIngest --region eu-west-2]`: dead-lettered deliveries back to
- * the main queue. Local stack by default; see lib/tools/redrive.ts.
+ * `npm run redrive [-- --stack TerraIngest --region eu-west-2]`: dead-lettered messages back to
+ * the queues they came from (webhook and Terra's destinations). Local stack by default; see
+ * lib/tools/redrive.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runRedriveCli } from '../lib/tools/redrive';

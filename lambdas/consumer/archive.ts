@@ -30,8 +30,11 @@ export function parseArchiveKey(key: string): { receivedAt: Date; type: string; 
   return { receivedAt, type, userId: user === 'none' ? undefined : user };
 }
 
-export function isArchived(url: string | undefined): boolean {
-  return url !== undefined && parseS3Url(url).key.startsWith(payloadBucket.prefixes.archive);
+/** Whether a body is already in this payload bucket's archive (a replayed delivery points there). */
+export function isArchived(url: string | undefined, bucket: string | undefined): boolean {
+  if (url === undefined || bucket === undefined) return false;
+  const { bucket: urlBucket, key } = parseS3Url(url);
+  return urlBucket === bucket && key.startsWith(payloadBucket.prefixes.archive);
 }
 
 /** The delivery metadata travels with the object, so a replay orders copies as the original did. */

@@ -32,7 +32,6 @@ export interface BatchDependencies extends ConsumerDependencies {
  * invocation ran out of time for is also handed back at once, for the next invocation to finish.
  */
 export function createBatchHandler(deps: BatchDependencies) {
-  const processor = new BatchProcessor(EventType.SQS);
   const margin = deps.pingWriteMarginMs ?? pingWriteMarginMs;
 
   const handOver = async (record: SQSRecord, error: PingOutOfTime) => {
@@ -81,11 +80,15 @@ export function createBatchHandler(deps: BatchDependencies) {
       }
       for (const outcome of outcomes) {
         deps.counter?.count(outcome);
-        deps.logger.info('delivery processed', { messageId: record.messageId, door: door.door, ...outcome });
+        // The reason stays in terra-events: a JSON parser's message quotes the body it refused.
+        const { reason: _reason, ...logged } = outcome;
+        deps.logger.info('delivery processed', { messageId: record.messageId, door: door.door, ...logged });
       }
     };
 
-    return processPartialResponse(event, handleRecord, processor, {
+    // A processor holds one batch's state: one per invocation, so batches that overlap (the local
+    // stack's pollers; Lambda gives each container its own) never mix their failures.
+    return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
       context,
       throwOnFullBatchFailure: false,
       // One message at a time: a batch may hold several Ping-mode payloads of tens of MB each.

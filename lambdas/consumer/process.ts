@@ -56,6 +56,8 @@ export interface DeliveryOutcome {
    * unparseable, rejected_by_storage, ping_fetch_failed. Counted as EventsKept by outcome.
    */
   outcome?: string;
+  /** Why it was kept, as stored on the terra-events item; set with `outcome`. */
+  reason?: string;
   /** Items written because they were new or newer. */
   written: number;
   /** Items left alone because the stored copy was as new or newer (repeats, late copies). */
@@ -83,7 +85,7 @@ async function keep(deps: ConsumerDependencies, event: KeptEvent, body: Buffer, 
   const written = await conditionally(() =>
     deps.documentClient.send(new PutCommand(eventPut(deps.tables.events, event, body, context, attributes))),
   );
-  return { route: 'event', type: event.type, outcome: event.outcome, written: written ? 1 : 0, skipped: written ? 0 : 1 };
+  return { route: 'event', type: event.type, outcome: event.outcome, reason: event.reason, written: written ? 1 : 0, skipped: written ? 0 : 1 };
 }
 
 async function store(deps: ConsumerDependencies, route: Route, body: Buffer, context: DeliveryContext): Promise<DeliveryOutcome> {
@@ -111,11 +113,12 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
       if (rejected.length > 0) reasons.push(`DynamoDB refused ${rejected.length} of ${results.length} records: ${rejected.slice(0, 3).join('; ')}`);
       if (route.refused) reasons.push(route.refused.reason);
       const outcome: EventOutcome | undefined = rejected.length > 0 ? 'rejected_by_storage' : route.refused ? 'invalid' : undefined;
-      if (outcome) await keep(deps, { type: route.type, outcome, reason: reasons.join('; '), userId: route.user.user_id }, body, context);
+      const reason = reasons.join('; ');
+      if (outcome) await keep(deps, { type: route.type, outcome, reason, userId: route.user.user_id }, body, context);
       return {
         route: 'data',
         type: route.type,
-        ...(outcome && { outcome }),
+        ...(outcome && { outcome, reason }),
         written,
         skipped: results.length - written - rejected.length,
       };
@@ -216,7 +219,7 @@ export async function processDelivery(queued: QueuedDelivery, deps: ConsumerDepe
   const context: DeliveryContext = { ...queued, orderingTs: orderingTimestampOf(queued), bodySha256: eventId(body) };
   const route = routeBody(body.toString('utf8'));
   // A replayed delivery points into the archive already.
-  if (!isArchived(queued.bodyS3)) await archive(deps, body, context, route);
+  if (!isArchived(queued.bodyS3, deps.bucket)) await archive(deps, body, context, route);
   if (route.kind === 'event' && route.type === 's3_payload') return processPing(deps, body, context, attempt);
   return store(deps, route, body, context);
 }

@@ -1,10 +1,107 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { destinations, limits } from '../shared/definitions';
+import type { QueuedDelivery } from '../shared/delivery';
+import { s3Url } from '../shared/s3';
 import type { S3ObjectCreated } from './doors';
-import type { ConsumerDependencies, DeliveryOutcome } from './process';
+import { conditionally } from './dynamodb-writes';
+import { type FitLink, linkFitBeside, linkFitFile } from './fit-files';
+import { type DeliveryContext, eventId, eventPut } from './items';
+import { type ConsumerDependencies, type DeliveryOutcome, processDelivery } from './process';
 
 /**
- * Terra's S3 destination: an object Terra wrote is read and processed like a pushed event.
- * (Skeleton: the implementation lands with the S3-destination work.)
+ * Terra's S3 destination (terra-contract.md §10): Terra writes each event whole into the bucket,
+ * S3 announces the object, and the consumer reads it and processes it like a pushed event. No
+ * ordering header exists there, so the ordering key comes from S3: the event's time, and for two
+ * writes of one key in the same millisecond, its sequencer.
  */
-export async function processS3Object(object: S3ObjectCreated, _deps: ConsumerDependencies, _attempt: number): Promise<DeliveryOutcome> {
-  throw new Error(`S3 destination object ${object.bucket}/${object.key}: not implemented yet`);
+
+/** What an S3 object became; `fit` says what happened to a raw FIT file beside an activity. */
+export interface S3ObjectOutcome extends DeliveryOutcome {
+  fit?: FitLink;
+}
+
+/**
+ * S3 sequencers are hex strings of no fixed length; AWS compares two of them after left-padding
+ * the shorter with zeros. DynamoDB compares strings character by character, which is the same
+ * comparison only for hex of equal length and case: so every sequencer is stored upper-cased and
+ * padded to one width, and `s3_sequencer < :tie` in the conditional write means "written earlier".
+ */
+export const sequencerWidth = 32;
+
+export function paddedSequencer(sequencer: string | undefined): string | undefined {
+  if (!sequencer) return undefined;
+  return sequencer.toUpperCase().padStart(sequencerWidth, '0');
+}
+
+/** The delivery an object stands for: its body stays in S3 until the consumer reads it. */
+export function s3Delivery(object: S3ObjectCreated, now: number): QueuedDelivery {
+  const eventTime = Date.parse(object.eventTime);
+  // doors.ts defaults a missing eventTime to now; an unparseable one gets the same treatment
+  // rather than a NaN ordering key, which DynamoDB would refuse on every retry.
+  const orderingTimestamp = Number.isFinite(eventTime) ? eventTime : now;
+  const s3Sequencer = paddedSequencer(object.sequencer);
+  return {
+    bodyS3: s3Url(object.bucket, object.key),
+    orderingTimestamp,
+    signatureTimestamp: Math.floor(orderingTimestamp / 1000),
+    receivedAt: new Date(now).toISOString(),
+    ...(s3Sequencer !== undefined && { s3Sequencer }),
+  };
+}
+
+/** `<api version>/<data type>/…` or `<event type>/…`: the type Terra filed the object under. */
+export function typeOfKey(key: string): string {
+  const parts = key.split('/');
+  if (parts.length >= 3 && /^\d{4}-\d{2}-\d{2}$/.test(parts[0])) return parts[1];
+  if (parts.length >= 2 && parts[0] !== '') return parts[0];
+  return 's3_object';
+}
+
+/**
+ * An object larger than the consumer reads whole is not read; a description of it is kept in
+ * terra-events as `invalid`, with the size and the key in the reason, so it is never silently
+ * dropped. The object itself stays in the bucket until its lifecycle expiry.
+ */
+async function keepOversized(object: S3ObjectCreated, deps: ConsumerDependencies, now: number): Promise<S3ObjectOutcome> {
+  const url = s3Url(object.bucket, object.key);
+  const description = Buffer.from(
+    JSON.stringify({ bucket: object.bucket, key: object.key, size: object.size, event_time: object.eventTime, sequencer: object.sequencer }),
+  );
+  const delivery = s3Delivery(object, now);
+  // Content-addressed like every kept event: a repeated notification keeps one item.
+  const context: DeliveryContext = { ...delivery, orderingTs: delivery.orderingTimestamp!, bodySha256: eventId(description) };
+  const type = typeOfKey(object.key);
+  const reason =
+    `S3 destination object ${url} is ${object.size} bytes, over the ${limits.pingMaxBytes}-byte limit the consumer reads whole; ` +
+    `not read, left in the bucket (expires after ${destinations.bucket.retentionDays} days)`;
+  const written = await conditionally(() =>
+    deps.documentClient.send(new PutCommand(eventPut(deps.tables.events, { type, outcome: 'invalid', reason }, description, context))),
+  );
+  return { route: 'event', type, outcome: 'invalid', written: written ? 1 : 0, skipped: written ? 0 : 1 };
+}
+
+/**
+ * One object Terra wrote: a FIT file is linked to the activity beside it; an event is read,
+ * archived, routed and stored by the same rules as a pushed one (`processDelivery`). Throws only
+ * on what a retry can fix.
+ */
+export async function processS3Object(object: S3ObjectCreated, deps: ConsumerDependencies, attempt: number): Promise<S3ObjectOutcome> {
+  if (!deps.s3) throw new Error(`S3 destination object ${object.bucket}/${object.key}: the consumer has no S3 client`);
+  const now = (deps.now ?? Date.now)();
+
+  if (object.key.endsWith(destinations.bucket.fitSuffix)) {
+    const fit = await linkFitFile(deps, object.bucket, object.key);
+    // Only links count as written; an activity not stored yet is not a stale copy, so not `skipped`.
+    return { route: 'data', type: 'activity', written: fit.linked, skipped: 0, fit };
+  }
+  if (object.size !== undefined && object.size > limits.pingMaxBytes) return keepOversized(object, deps, now);
+
+  const delivery = s3Delivery(object, now);
+  const outcome: S3ObjectOutcome = await processDelivery(delivery, deps, attempt);
+  // Storing a copy replaces the item whole, so a link made before is made again.
+  if (outcome.route === 'data' && outcome.type === 'activity') {
+    const fit = await linkFitBeside(deps, object.bucket, object.key, delivery.body);
+    if (fit) outcome.fit = fit;
+  }
+  return outcome;
 }

@@ -108,14 +108,17 @@ export class TerraS3Destination extends Construct {
   }
 
   /**
-   * Lets `grantee` read any object (the consumer reads each object S3 notifies it of), and
-   * nothing else on the bucket: no write, delete or list. Written out because `grantRead` adds
-   * `s3:List*` and `s3:GetBucket*`.
+   * Lets `grantee` read any object (the consumer reads each object S3 notifies it of) and list
+   * the bucket (so a missing key answers 404), and nothing else: no write or delete. Written out
+   * because `grantRead` adds `s3:List*` and `s3:GetBucket*`.
    */
   grantGetObject(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(allObjects)] }),
     );
+    // Without it S3 answers a missing key with 403, not 404: the consumer asks whether a FIT file
+    // sits beside an activity, and must tell "absent" from "forbidden".
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }));
     const principal = grantee.grantPrincipal;
     if (Construct.isConstruct(principal)) {
       Validations.of(principal).acknowledge({

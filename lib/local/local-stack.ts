@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -12,8 +13,17 @@ import { createDocumentClient } from '../../lambdas/shared/dynamodb';
 import type { Logger } from '../../lambdas/shared/logger';
 import { localCredentials, localRegion, type RunningService, startDynamoDb, startSqsAndS3 } from './emulators';
 import { startHttpApi } from './http-api';
-import { ensureBucket, ensureQueues, ensureTables, type LocalQueues, type QueueOverrides } from './provision';
-import { startSqsEventSource } from './sqs-event-source';
+import {
+  ensureBucket,
+  ensureDestinations,
+  ensureQueues,
+  ensureTables,
+  type LocalDestinations,
+  type LocalQueues,
+  type QueueOverrides,
+} from './provision';
+import { startS3Notifier } from './s3-notifier';
+import { localQueueUrlOf, startSqsEventSource } from './sqs-event-source';
 
 /**
  * The whole product on one machine: the real ingest and consumer handlers, wired to embedded
@@ -42,6 +52,8 @@ export interface LocalStackOptions {
   now?: () => number;
   /** The consumer's HTTP client for Ping-mode downloads (tests put a failing one here). */
   fetch?: typeof fetch;
+  /** How often the destination bucket is looked at for new objects (S3 notifications' stand-in). */
+  s3NotificationIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -54,6 +66,17 @@ export interface LocalStack {
   queues: LocalQueues;
   tableNames: { data: string; users: string; events: string };
   bucket: string;
+  /** Terra's SQS and S3 destinations (terra-contract.md §10), always present locally. */
+  destinations: {
+    /** Terra's SQS destination: where Terra sends `s3_payload` and `healthcheck` messages. */
+    queueUrl: string;
+    deadLetterQueueUrl: string;
+    /** Terra's S3 destination: where Terra writes whole events. */
+    bucket: string;
+    /** Receives the bucket's ObjectCreated notifications (raised locally by lib/local/s3-notifier.ts). */
+    notificationQueueUrl: string;
+    notificationDeadLetterQueueUrl: string;
+  };
   /** Clients pointed at the emulators, for tools and tests. */
   clients: { dynamoDb: DynamoDBClient; documentClient: DynamoDBDocumentClient; sqs: SQSClient; s3: S3Client };
   stop(): Promise<void>;
@@ -104,24 +127,44 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await ensureTables(dynamoDbClient);
     const queues = await ensureQueues(sqs, options.queue);
     const bucket = await ensureBucket(s3);
+    const terraDestinations: LocalDestinations = await ensureDestinations(sqs, s3, options.queue);
 
-    const eventSource = startSqsEventSource({
-      client: sqs,
-      queueUrl: queues.queueUrl,
-      queueArn: queues.queueArn,
-      concurrency: options.consumerConcurrency,
-      handler: createBatchHandler({
-        documentClient: options.wrapDocumentClient?.(documentClient) ?? documentClient,
-        tables: localTableNames,
-        s3: options.wrapS3Client?.(s3) ?? s3,
-        bucket,
-        maxReceiveCount: options.queue?.maxReceiveCount,
-        fetch: options.fetch,
-        logger,
-      }),
-      onError: (error) => logger.warn('consumer poll failed', { error: String(error) }),
+    const handleBatch = createBatchHandler({
+      documentClient: options.wrapDocumentClient?.(documentClient) ?? documentClient,
+      tables: localTableNames,
+      s3: options.wrapS3Client?.(s3) ?? s3,
+      bucket,
+      maxReceiveCount: options.queue?.maxReceiveCount,
+      fetch: options.fetch,
+      sqs,
+      queueUrlOf: localQueueUrlOf(sqsServer.endpoint),
+      logger,
     });
-    stops.push(() => eventSource.stop());
+    // One event source mapping per queue, all invoking the one consumer: the webhook's queue,
+    // Terra's SQS destination, and the S3 destination's notification queue.
+    for (const polled of [queues, terraDestinations.queue, terraDestinations.notifications]) {
+      const eventSource = startSqsEventSource({
+        client: sqs,
+        queueUrl: polled.queueUrl,
+        queueArn: polled.queueArn,
+        concurrency: options.consumerConcurrency,
+        handler: handleBatch,
+        onError: (error) => logger.warn('consumer poll failed', { queueUrl: polled.queueUrl, error: String(error) }),
+      });
+      stops.push(() => eventSource.stop());
+    }
+    // S3 notifies the queue itself in AWS; fauxqs cannot, so the local stack does (s3-notifier.ts).
+    const notifier = startS3Notifier({
+      s3,
+      sqs,
+      bucket: terraDestinations.bucket,
+      queueUrl: terraDestinations.notifications.queueUrl,
+      region: localRegion,
+      statePath: options.dataDir ? join(options.dataDir, 's3-notifications.json') : undefined,
+      intervalMs: options.s3NotificationIntervalMs,
+      onError: (error) => logger.warn('S3 notification stand-in: listing the destination bucket failed', { error: String(error) }),
+    });
+    stops.push(() => notifier.stop());
 
     const acceptWebhook = createWebhookHandler({
       signingSecrets: async () => options.signingSecrets,
@@ -169,6 +212,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queues,
       tableNames: localTableNames,
       bucket,
+      destinations: {
+        queueUrl: terraDestinations.queue.queueUrl,
+        deadLetterQueueUrl: terraDestinations.queue.deadLetterQueueUrl,
+        bucket: terraDestinations.bucket,
+        notificationQueueUrl: terraDestinations.notifications.queueUrl,
+        notificationDeadLetterQueueUrl: terraDestinations.notifications.deadLetterQueueUrl,
+      },
       clients: { dynamoDb: dynamoDbClient, documentClient, sqs, s3 },
       stop: stopAll,
     };

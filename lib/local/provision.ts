@@ -12,9 +12,9 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { limits, payloadBucket, queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
+import { destinations, limits, payloadBucket, queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
 
-/** Creates the local tables and queues from the same definitions the CDK stack uses. */
+/** Creates the local tables, queues and buckets from the same definitions the CDK stack uses. */
 
 export function createTableInput(definition: TableDefinition): CreateTableCommandInput {
   const attributes = new Map<string, string>();
@@ -68,13 +68,18 @@ export interface QueueOverrides {
   maxReceiveCount?: number;
 }
 
-export async function ensureQueues(client: SQSClient, overrides: QueueOverrides = {}): Promise<LocalQueues> {
+/** Creates a queue and its dead-letter queue with the pipeline's settings; keeps what an existing one holds. */
+async function ensureQueuePair(
+  client: SQSClient,
+  names: { queue: string; deadLetterQueue: string },
+  overrides: QueueOverrides,
+): Promise<LocalQueues> {
   const arnOf = async (queueUrl: string) =>
     (await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!
       .QueueArn!;
   const dlq = await client.send(
     new CreateQueueCommand({
-      QueueName: queueSettings.deadLetterQueueLocalName,
+      QueueName: names.deadLetterQueue,
       Attributes: { MessageRetentionPeriod: String(queueSettings.deadLetterRetentionPeriodSeconds) },
     }),
   );
@@ -90,22 +95,51 @@ export async function ensureQueues(client: SQSClient, overrides: QueueOverrides 
   };
   let queueUrl: string;
   try {
-    queueUrl = (await client.send(new CreateQueueCommand({ QueueName: queueSettings.localName, Attributes: attributes }))).QueueUrl!;
+    queueUrl = (await client.send(new CreateQueueCommand({ QueueName: names.queue, Attributes: attributes }))).QueueUrl!;
   } catch (error) {
     // A queue kept in LOCAL_DATA_DIR from a run with other settings: keep its messages, update it.
     if ((error as Error).name !== 'QueueAlreadyExists' && !/already exists/i.test((error as Error).message)) throw error;
-    queueUrl = (await client.send(new GetQueueUrlCommand({ QueueName: queueSettings.localName }))).QueueUrl!;
+    queueUrl = (await client.send(new GetQueueUrlCommand({ QueueName: names.queue }))).QueueUrl!;
     await client.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: attributes }));
   }
   return { queueUrl, queueArn: await arnOf(queueUrl), deadLetterQueueUrl };
 }
 
-export async function ensureBucket(client: S3Client): Promise<string> {
-  const bucket = payloadBucket.localName;
+export function ensureQueues(client: SQSClient, overrides: QueueOverrides = {}): Promise<LocalQueues> {
+  return ensureQueuePair(client, { queue: queueSettings.localName, deadLetterQueue: queueSettings.deadLetterQueueLocalName }, overrides);
+}
+
+export async function ensureBucket(client: S3Client, bucket: string = payloadBucket.localName): Promise<string> {
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
   }
   return bucket;
+}
+
+/** Terra's two AWS destinations as the local stack has them (terra-contract.md §10). */
+export interface LocalDestinations {
+  /** Terra's SQS destination: `s3_payload` and `healthcheck` messages. */
+  queue: LocalQueues;
+  /** Terra's S3 destination bucket. */
+  bucket: string;
+  /** Receives the bucket's ObjectCreated notifications. */
+  notifications: LocalQueues;
+}
+
+/** The destination queue, bucket and notification queue, each queue with its dead-letter queue. */
+export async function ensureDestinations(sqs: SQSClient, s3: S3Client, overrides: QueueOverrides = {}): Promise<LocalDestinations> {
+  const queue = await ensureQueuePair(
+    sqs,
+    { queue: destinations.queue.localName, deadLetterQueue: destinations.queue.deadLetterQueueLocalName },
+    overrides,
+  );
+  const notifications = await ensureQueuePair(
+    sqs,
+    { queue: destinations.bucket.notificationQueueLocalName, deadLetterQueue: destinations.bucket.notificationDeadLetterQueueLocalName },
+    overrides,
+  );
+  const bucket = await ensureBucket(s3, destinations.bucket.localName);
+  return { queue, bucket, notifications };
 }

@@ -13,7 +13,7 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { limits, queueSettings } from '../../lambdas/shared/definitions';
+import { destinations, limits, queueSettings } from '../../lambdas/shared/definitions';
 import { sqsMessageSize } from '../../lambdas/shared/delivery';
 import { readStackOutputs } from './stack-outputs';
 import { localCredentials, localRegion } from '../local/emulators';
@@ -123,29 +123,58 @@ export async function moveDeadLetters(
   }
 }
 
-export interface StackQueues {
-  queueUrl: string;
+/** A dead-letter queue and the queue its messages came from. */
+export interface DeadLetterPair {
+  /** Which door, for people reading the output. */
+  name: string;
   deadLetterQueueUrl: string;
+  /** Undefined in AWS: a move task without a destination returns messages to their source queue. */
+  queueUrl?: string;
 }
 
-export async function stackQueues(stackName: string, region?: string): Promise<StackQueues> {
+/** Every dead-letter queue of a deployed stack: the webhook's, and each destination's it has. */
+export async function stackDeadLetterQueues(stackName: string, region?: string): Promise<DeadLetterPair[]> {
   const output = await readStackOutputs(stackName, region);
-  return { queueUrl: output('QueueUrl'), deadLetterQueueUrl: output('DeadLetterQueueUrl') };
+  const optional = (name: Parameters<typeof output>[0]) => {
+    try {
+      return output(name);
+    } catch {
+      return undefined; // that destination is not deployed
+    }
+  };
+  const pairs: DeadLetterPair[] = [{ name: 'webhook', deadLetterQueueUrl: output('DeadLetterQueueUrl') }];
+  const sqsDestination = optional('DestinationDeadLetterQueueUrl');
+  if (sqsDestination) pairs.push({ name: 'SQS destination', deadLetterQueueUrl: sqsDestination });
+  const s3Destination = optional('DestinationEventsDeadLetterQueueUrl');
+  if (s3Destination) pairs.push({ name: 'S3 destination', deadLetterQueueUrl: s3Destination });
+  return pairs;
 }
+
+/** The local stack's pairs, by the names in definitions.ts. */
+const localPairs = [
+  { name: 'webhook', deadLetter: queueSettings.deadLetterQueueLocalName, queue: queueSettings.localName },
+  { name: 'SQS destination', deadLetter: destinations.queue.deadLetterQueueLocalName, queue: destinations.queue.localName },
+  {
+    name: 'S3 destination',
+    deadLetter: destinations.bucket.notificationDeadLetterQueueLocalName,
+    queue: destinations.bucket.notificationQueueLocalName,
+  },
+];
 
 const terminal = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 /** Starts SQS's own redrive and polls it to the end; returns the task's last state. */
 export async function runMoveTask(
   sqs: SQSClient,
-  queues: StackQueues,
+  queues: DeadLetterPair,
   deps: { sleep: (ms: number) => Promise<void>; write: (line: string) => void; pollMs?: number },
 ): Promise<ListMessageMoveTasksResultEntry> {
   const arnOf = async (QueueUrl: string) =>
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-  const [sourceArn, destinationArn] = [await arnOf(queues.deadLetterQueueUrl), await arnOf(queues.queueUrl)];
+  const sourceArn = await arnOf(queues.deadLetterQueueUrl);
+  const destinationArn = queues.queueUrl ? await arnOf(queues.queueUrl) : undefined;
   const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }));
-  deps.write(`Moving ${sourceArn} → ${destinationArn}`);
+  deps.write(`Moving ${sourceArn} → ${destinationArn ?? 'its source queue'}`);
   let lastMoved = -1;
   for (;;) {
     const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 10 }));
@@ -164,9 +193,10 @@ export async function runMoveTask(
 
 export const usage = `Usage: npm run redrive [-- --stack STACK_NAME] [--region REGION]
 
-Moves dead-lettered deliveries back to the main queue, where the consumer processes them again.
-Local stack by default (SQS on \${SQS_PORT:-9324}); with --stack, the deployed stack's queues via
-SQS's StartMessageMoveTask, with your usual AWS credentials.`;
+Moves dead-lettered messages back to the queue they came from, where the consumer processes them
+again: the webhook's dead-letter queue, and those of Terra's SQS and S3 destinations where the
+stack has them. Local stack by default (SQS on \${SQS_PORT:-9324}); with --stack, the deployed
+stack's queues via SQS's StartMessageMoveTask, with your usual AWS credentials.`;
 
 export interface RedriveDeps {
   env: Record<string, string | undefined>;
@@ -196,9 +226,15 @@ export async function runRedriveCli(argv: readonly string[], deps: RedriveDeps):
   if (values.stack) {
     const sqs = new SQSClient({ region: values.region });
     try {
-      const task = await runMoveTask(sqs, await stackQueues(values.stack, values.region), deps);
-      if (task.Status !== 'COMPLETED') deps.write(`The move task ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`);
-      return task.Status === 'COMPLETED' ? 0 : 1;
+      let failed = 0;
+      for (const pair of await stackDeadLetterQueues(values.stack, values.region)) {
+        deps.write(`${pair.name}:`);
+        const task = await runMoveTask(sqs, pair, deps);
+        if (task.Status === 'COMPLETED') continue;
+        failed++;
+        deps.write(`The move task ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`);
+      }
+      return failed > 0 ? 1 : 0;
     } finally {
       sqs.destroy();
     }
@@ -208,13 +244,16 @@ export async function runRedriveCli(argv: readonly string[], deps: RedriveDeps):
   const sqs = new SQSClient({ endpoint, region: localRegion, credentials: localCredentials });
   try {
     const urlOf = async (QueueName: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl!;
-    const [deadLetterQueueUrl, queueUrl] = [await urlOf(queueSettings.deadLetterQueueLocalName), await urlOf(queueSettings.localName)];
-    deps.write(`Moving ${queueSettings.deadLetterQueueLocalName} → ${queueSettings.localName} on the local stack (${endpoint})`);
-    const result = await moveDeadLetters(sqs, deadLetterQueueUrl, queueUrl);
-    deps.write(`Moved ${result.moved} message${result.moved === 1 ? '' : 's'}.`);
-    if (result.failed > 0) deps.write(`${result.failed} could not be sent and stay in the dead-letter queue.`);
-    if (result.notDeleted > 0) deps.write(`${result.notDeleted} were sent but not deleted: they will be moved again, which is harmless.`);
-    return result.failed > 0 ? 1 : 0;
+    let failed = 0;
+    for (const pair of localPairs) {
+      const [deadLetterQueueUrl, queueUrl] = [await urlOf(pair.deadLetter), await urlOf(pair.queue)];
+      const result = await moveDeadLetters(sqs, deadLetterQueueUrl, queueUrl);
+      deps.write(`${pair.name}: moved ${result.moved} message${result.moved === 1 ? '' : 's'} from ${pair.deadLetter} to ${pair.queue} (${endpoint}).`);
+      if (result.failed > 0) deps.write(`  ${result.failed} could not be sent and stay in the dead-letter queue; run redrive again.`);
+      if (result.notDeleted > 0) deps.write(`  ${result.notDeleted} were sent but not deleted: they will be moved again, which is harmless.`);
+      failed += result.failed;
+    }
+    return failed > 0 ? 1 : 0;
   } finally {
     sqs.destroy();
   }

@@ -1,11 +1,17 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { destinations } from '../../lambdas/shared/definitions';
 import { parseSecretList, signatureHeader } from '../../lambdas/shared/signature';
+import { localCredentials, localRegion } from '../local/emulators';
 import { DEFAULT_SEED, type Delivery, type ScenarioUserKey, simulationScenario } from './fixtures';
+import { type DestinationTarget, pingStandInBucket, sendThroughS3, sendThroughSqs } from './simulate-destinations';
 
 /**
- * `npm run simulate`: posts the fixture scenario to a running receiver exactly as Terra would,
- * signed with the receiver's secret. Everything with a side effect comes in through `deps`.
+ * `npm run simulate`: sends the fixture scenario to a running receiver exactly as Terra would,
+ * through one of Terra's doors: the webhook (signed with the receiver's secret), Terra's SQS
+ * destination (Ping mode) or its S3 destination. Everything with a side effect comes in through `deps`.
  */
 
 export interface SimulateDeps {
@@ -109,7 +115,12 @@ export function resolveSigningSecret(flag: string | undefined, deps: Pick<CliDep
   return undefined;
 }
 
+/** Terra's doors into the receiver (terra-contract.md §10). */
+export const vias = ['webhook', 'sqs', 's3'] as const;
+export type Via = (typeof vias)[number];
+
 export interface SimulateArgs {
+  via: Via;
   url: string;
   secret?: string;
   seed: string;
@@ -120,6 +131,7 @@ export function parseSimulateArgs(argv: readonly string[], env: Record<string, s
   const { values } = parseArgs({
     args: [...argv],
     options: {
+      via: { type: 'string' },
       url: { type: 'string' },
       secret: { type: 'string' },
       seed: { type: 'string' },
@@ -128,7 +140,10 @@ export function parseSimulateArgs(argv: readonly string[], env: Record<string, s
     strict: true,
     allowPositionals: false,
   });
+  const via = values.via ?? 'webhook';
+  if (!(vias as readonly string[]).includes(via)) throw new Error(`--via must be one of ${vias.join(', ')}; got '${via}'`);
   return {
+    via: via as Via,
     url: values.url ?? `http://127.0.0.1:${env.PORT || 3000}/webhook`,
     secret: values.secret,
     seed: values.seed ?? DEFAULT_SEED,
@@ -136,15 +151,78 @@ export function parseSimulateArgs(argv: readonly string[], env: Record<string, s
   };
 }
 
-export const usage = `Usage: npm run simulate [-- --url URL] [--secret SECRET] [--seed SEED]
+export const usage = `Usage: npm run simulate [-- --via webhook|sqs|s3] [--url URL] [--secret SECRET] [--seed SEED]
 
-Posts a signed set of Terra webhooks (auth for Dexcom, Xert, Xoss and Withings users, a CGM day,
-activities, Withings body/daily/sleep, a deauth) to a running receiver.
+Sends a set of Terra events (auth for Dexcom, Xert, Xoss and Withings users, a CGM day,
+activities, Withings body/daily/sleep, a Withings athlete profile, a deauth) to a running
+receiver, through one of Terra's doors:
 
+  --via     webhook (default): signed POSTs to --url, as Terra's webhook destination sends them.
+            sqs: Terra's SQS destination in Ping mode: each event is put in a stand-in for
+                 Terra's bucket (${pingStandInBucket}), and an s3_payload message with its URL
+                 is sent to the queue ${destinations.queue.localName}.
+            s3:  Terra's S3 destination: each event is written whole into the bucket
+                 ${destinations.bucket.localName} under Terra's key layout
+                 (<api version>/<type>/<user_id>-<start_time>.json for data,
+                 <type>/<user_id>-<timestamp>.json for the rest).
+            sqs and s3 use the local stack's SQS/S3 server (http://127.0.0.1:\${SQS_PORT:-9324})
+            and need no signing secret; --url and --secret apply to webhook only.
   --url     receiver endpoint (default http://127.0.0.1:\${PORT:-3000}/webhook)
   --secret  signing secret (default: first of TERRA_SIGNING_SECRET, else
             \${LOCAL_DATA_DIR:-.local}/signing-secret written by npm start)
   --seed    fixture seed; the same seed gives the same user and record ids (default ${DEFAULT_SEED})`;
+
+/** Terra's destinations on the local stack's SQS/S3 server; throws a sentence a person can act on. */
+async function localDestinations(env: Record<string, string | undefined>): Promise<DestinationTarget & { close(): void }> {
+  const endpoint = `http://127.0.0.1:${env.SQS_PORT || 9324}`;
+  const config = { endpoint, region: localRegion, credentials: localCredentials };
+  const sqs = new SQSClient(config);
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const close = () => {
+    sqs.destroy();
+    s3.destroy();
+  };
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: destinations.queue.localName }));
+    return { sqs, s3, endpoint, queueUrl: QueueUrl!, bucket: destinations.bucket.localName, close };
+  } catch (error) {
+    close();
+    const name = (error as Error).name;
+    if (name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue') {
+      throw new Error(`No queue ${destinations.queue.localName} at ${endpoint}: restart the local stack (npm start), which creates Terra's destinations.`);
+    }
+    throw new Error(`Nothing answered at ${endpoint} (${(error as Error).message || name}): is the local stack running (npm start)? Set SQS_PORT if it listens elsewhere.`);
+  }
+}
+
+/** `--via sqs|s3`: the scenario through one of Terra's AWS destinations; returns the exit code. */
+async function simulateDestination(via: 'sqs' | 's3', deliveries: readonly Delivery[], deps: CliDeps): Promise<number> {
+  let target: Awaited<ReturnType<typeof localDestinations>>;
+  try {
+    target = await localDestinations(deps.env);
+  } catch (error) {
+    deps.write((error as Error).message);
+    return 1;
+  }
+  try {
+    deps.write(
+      via === 's3'
+        ? `Writing ${deliveries.length} Terra events into the S3 destination bucket ${target.bucket} at ${target.endpoint}`
+        : `Sending ${deliveries.length} Terra events to the SQS destination ${target.queueUrl} (Ping mode, payloads in ${pingStandInBucket})`,
+    );
+    const started = deps.now();
+    const results = await (via === 's3' ? sendThroughS3 : sendThroughSqs)(deliveries, target, deps);
+    const failed = results.filter((result) => !result.ok).length;
+    const megabytes = results.reduce((sum, result) => sum + result.bytes, 0) / 1024 / 1024;
+    deps.write(`${results.length} events: ${results.length - failed} sent, ${failed} failed, ${megabytes.toFixed(2)} MB in ${deps.now() - started} ms`);
+    return failed === 0 ? 0 : 1;
+  } catch (error) {
+    deps.write(`Sending through the ${via === 's3' ? 'S3' : 'SQS'} destination failed: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    target.close();
+  }
+}
 
 /** The whole CLI; returns the exit code. */
 export async function runSimulateCli(argv: readonly string[], deps: CliDeps): Promise<number> {
@@ -158,6 +236,12 @@ export async function runSimulateCli(argv: readonly string[], deps: CliDeps): Pr
   if (args.help) {
     deps.write(usage);
     return 0;
+  }
+  if (args.via !== 'webhook') {
+    const scenario = simulationScenario({ now: deps.now(), seed: args.seed });
+    const code = await simulateDestination(args.via, scenario.deliveries, deps);
+    if (code === 0) writeUsers(scenario, deps);
+    return code;
   }
   const secret = resolveSigningSecret(args.secret, deps);
   if (!secret) {
@@ -182,11 +266,15 @@ export async function runSimulateCli(argv: readonly string[], deps: CliDeps): Pr
     deps.write(`Nothing answered at ${args.url}: is the receiver running (npm start)?`);
   }
 
+  writeUsers(scenario, deps);
+  return failed.length === 0 ? 0 : 1;
+}
+
+function writeUsers(scenario: ReturnType<typeof simulationScenario>, deps: Pick<CliDeps, 'write'>): void {
   deps.write('Users:');
   for (const [key, user] of Object.entries(scenario.users) as [ScenarioUserKey, (typeof scenario.users)[ScenarioUserKey]][]) {
     const note = key === 'throwaway' ? '  (deauthorised at the end)' : '';
     deps.write(`  ${key.padEnd(10)} ${user.provider.padEnd(9)} ${user.user_id}${note}`);
   }
   deps.write(`Inspect one: npm run inspect -- <user_id>   e.g. npm run inspect -- ${scenario.userIds.dexcom}`);
-  return failed.length === 0 ? 0 : 1;
 }

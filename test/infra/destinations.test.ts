@@ -222,9 +222,9 @@ describe('S3 destination', () => {
     });
   });
 
-  test('the consumer may get any object in the bucket, and do nothing else with it', () => {
+  test('the consumer may get any object in the bucket and list it (to tell a missing FIT file by 404), and do nothing else with it', () => {
     const onBucket = s3GrantsOf(consumerStatements(s3Only)).filter((grant) => grant.includes(`"${bucketId}"`));
-    expect(onBucket).toEqual([`s3:GetObject ${JSON.stringify(allObjectsOf(bucketId))}`]);
+    expect(onBucket.sort()).toEqual([`s3:GetObject ${JSON.stringify(allObjectsOf(bucketId))}`, `s3:ListBucket ${JSON.stringify(arnOf(bucketId))}`].sort());
   });
 
   test('rejects a terraRoleArn that is not an IAM role ARN', () => {

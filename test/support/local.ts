@@ -121,3 +121,21 @@ export async function deadLetterCount(stack: LocalStack): Promise<number> {
   );
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
+
+/** Like `drained`, for any of the stack's queues (Terra's destination queues, say). */
+export async function queueDrained(stack: LocalStack, queueUrl: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const { Attributes = {} } = await stack.clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      );
+      const pending = Object.values(Attributes).reduce((sum, value) => sum + Number(value), 0);
+      return pending === 0 ? true : undefined;
+    },
+    `${queueUrl} to drain`,
+    timeoutMs,
+  );
+}

@@ -111,10 +111,11 @@ describe('what a kept body became', () => {
 
   it('stays invalid, naming the refused records, when only some records could be stored (as a fresh delivery would be kept)', () => {
     const body = JSON.stringify({ type: 'activity', user, data: [{ metadata: { summary_id: 'a' } }, { metadata: {} }] });
-    const verdict = verdictOf({ outcome: 'invalid', reason: 'older' }, routeBody(body), outcome({ type: 'activity', outcome: 'invalid' }));
+    const refused = '1 of 2 records refused: data.1.metadata.summary_id: a non-empty string is required';
+    const verdict = verdictOf({ outcome: 'invalid', reason: 'older' }, routeBody(body), outcome({ type: 'activity', outcome: 'invalid', reason: refused }));
     expect(verdict).toEqual({ change: 'kept', outcome: 'invalid', reason: '1 of 2 records refused: data.1.metadata.summary_id: a non-empty string is required' });
     // Kept so by this version already: nothing to write.
-    expect(verdictOf({ outcome: 'invalid', reason: verdict.reason }, routeBody(body), outcome({ type: 'activity', outcome: 'invalid', written: 0, skipped: 1 })).change).toBe('unchanged');
+    expect(verdictOf({ outcome: 'invalid', reason: verdict.reason }, routeBody(body), outcome({ type: 'activity', outcome: 'invalid', reason: refused, written: 0, skipped: 1 })).change).toBe('unchanged');
   });
 
   it('is reprocessed when it became a connection change', () => {
@@ -129,7 +130,8 @@ describe('what a kept body became', () => {
   it('is kept with the new outcome and reason when it is still kept', () => {
     const body = JSON.stringify({ type: 'some_future_type', user });
     const route = routeBody(body);
-    expect(verdictOf({ outcome: 'invalid', reason: 'older' }, route, { route: 'event', type: 'some_future_type', outcome: 'unknown_type', written: 0, skipped: 1 })).toEqual({
+    const reason = 'event type "some_future_type" is not known to this version';
+    expect(verdictOf({ outcome: 'invalid', reason: 'older' }, route, { route: 'event', type: 'some_future_type', outcome: 'unknown_type', reason, written: 0, skipped: 1 })).toEqual({
       change: 'kept',
       outcome: 'unknown_type',
       reason: 'event type "some_future_type" is not known to this version',

@@ -40,18 +40,6 @@ function became(result: DeliveryOutcome): string {
 }
 
 /**
- * The reason a still-kept body gets: the one the consumer would give a fresh delivery of it,
- * when routing alone says so. Reasons decided while storing (a failed Ping download, DynamoDB
- * refusing an item) do not come back from processDelivery: the stored one stays with its outcome.
- */
-function keptReason(item: KeptItem, route: Route, outcome: string): string {
-  if (route.kind === 'event' && route.outcome === outcome) return route.reason;
-  if (route.kind === 'data' && route.refused && outcome === 'invalid') return route.refused.reason;
-  if (item.outcome === outcome && item.reason) return item.reason;
-  return `kept as ${outcome} when reprocessed`;
-}
-
-/**
  * `route` is routeBody() of the kept body; `result` is what processDelivery did with it. A body
  * that became records (or a connection change) is `reprocessed`. One the consumer still keeps,
  * even beside records it stored (some records refused), keeps the consumer's outcome and reason:
@@ -64,7 +52,8 @@ export function verdictOf(item: KeptItem, route: Route, result: DeliveryOutcome)
     return { change: 'reprocessed', outcome: reprocessedOutcome, reason: `Ping-mode payload fetched: ${what}` };
   }
   if (!result.outcome) return { change: 'reprocessed', outcome: reprocessedOutcome, reason: became(result) };
-  const reason = keptReason(item, route, result.outcome);
+  // The consumer's own reason: a fresh delivery of this body would be kept with it.
+  const reason = result.reason ?? item.reason ?? `kept as ${result.outcome} when reprocessed`;
   const attributes = route.kind === 'event' && route.attributes && Object.keys(route.attributes).length > 0 ? route.attributes : undefined;
   const same = result.outcome === item.outcome && reason === item.reason;
   return { change: same ? 'unchanged' : 'kept', outcome: result.outcome, reason, ...(attributes && { attributes }) };
