@@ -57,7 +57,7 @@ export const athleteEvent = z.looseObject({ type: z.literal('athlete'), user: te
 /** Lab reports are report-scoped: no Terra user, only the session and the developer's reference. */
 export const labReportEvent = z.looseObject({
   type: z.enum(['lab_report.completed', 'lab_report.failed']),
-  data: z.looseObject({ session_id: z.unknown(), reference_id: z.unknown() }).nullish(),
+  data: z.looseObject({ session_id: z.unknown().optional(), reference_id: z.unknown().optional() }).nullish(),
 });
 
 const userEvent = (type: string) => z.looseObject({ type: z.literal(type), user: terraUser, status: z.string().nullish() });
@@ -96,7 +96,8 @@ export const s3PayloadEvent = z.looseObject({
 export const largeRequestEvent = z.looseObject({
   type: z.enum(['large_request_processing', 'large_request_sending']),
   reference: z.string().min(1),
-  expected_payloads: z.number().int().nonnegative().nullish(),
+  // Terra's schema says only "integer": a value the tracker cannot use still opens the tracker.
+  expected_payloads: z.number().int().nonnegative().nullish().catch(undefined),
   user: terraUser.nullish(),
 });
 
