@@ -4,33 +4,38 @@ import { Construct } from 'constructs';
 import { limits, queueSettings } from '../../lambdas/shared/definitions';
 
 /**
- * A queue in front of the consumer for one of Terra's destinations (terra-contract.md §10), with
- * its own dead-letter queue, set up like the pipeline's queue so the consumer treats every door
- * alike. Encryption is SQS-managed, never KMS: S3 cannot notify a queue encrypted with the
- * AWS-managed KMS key, and Terra's access key would need key permissions as well.
+ * A queue in front of the consumer and its dead-letter queue, created in `scope` as `Queue` and
+ * `DeadLetterQueue`: the pipeline's queue and every destination's are set up alike, so the
+ * consumer treats every door alike. Both take the largest message SQS allows, so a message
+ * redriven from the dead-letter queue fits the queue again. Encryption is SQS-managed, never KMS:
+ * S3 cannot notify a queue encrypted with the AWS-managed KMS key, and Terra's access key would
+ * need key permissions as well.
  */
+export function consumerQueues(scope: Construct): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
+  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
+    maxMessageSizeBytes: limits.sqsMessageBytes,
+    retentionPeriod: Duration.seconds(queueSettings.deadLetterRetentionPeriodSeconds),
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  });
+  const queue = new sqs.Queue(scope, 'Queue', {
+    visibilityTimeout: Duration.seconds(queueSettings.visibilityTimeoutSeconds),
+    maxMessageSizeBytes: limits.sqsMessageBytes,
+    retentionPeriod: Duration.seconds(queueSettings.retentionPeriodSeconds),
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: queueSettings.maxReceiveCount },
+  });
+  return { queue, deadLetterQueue };
+}
+
+/** One of Terra's destinations' queues (terra-contract.md §10), with its dead-letter queue. */
 export class DestinationQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-
-    // A message redriven from the dead-letter queue must fit the queue again, hence the same size.
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      maxMessageSizeBytes: limits.sqsMessageBytes,
-      retentionPeriod: Duration.seconds(queueSettings.deadLetterRetentionPeriodSeconds),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-
-    this.queue = new sqs.Queue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(queueSettings.visibilityTimeoutSeconds),
-      maxMessageSizeBytes: limits.sqsMessageBytes,
-      retentionPeriod: Duration.seconds(queueSettings.retentionPeriodSeconds),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: queueSettings.maxReceiveCount },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = consumerQueues(this));
   }
 }

@@ -3,9 +3,10 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumerMemoryMb, consumerTimeoutSeconds, limits, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerMemoryMb, consumerTimeoutSeconds, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerQueues } from './destination-queue';
 import { NodeFunction } from './node-function';
 import type { PayloadBucket } from './payload-bucket';
 
@@ -39,23 +40,8 @@ export class IngestPipeline extends Construct {
   constructor(scope: Construct, id: string, props: IngestPipelineProps) {
     super(scope, id);
 
-    // Both queues take the largest message SQS allows: the ingest function claim-checks only what
-    // exceeds it, and a message redriven from the dead-letter queue must fit the queue again.
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      maxMessageSizeBytes: limits.sqsMessageBytes,
-      retentionPeriod: Duration.seconds(queueSettings.deadLetterRetentionPeriodSeconds),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-
-    this.queue = new sqs.Queue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(queueSettings.visibilityTimeoutSeconds),
-      maxMessageSizeBytes: limits.sqsMessageBytes,
-      retentionPeriod: Duration.seconds(queueSettings.retentionPeriodSeconds),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: queueSettings.maxReceiveCount },
-    });
+    // The ingest function claim-checks only what exceeds the largest message SQS allows.
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = consumerQueues(this));
 
     const consumer = new NodeFunction(this, 'Consumer', {
       lambda: 'consumer',

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { payloadBucket } from '../../lambdas/shared/definitions';
 import { createDocumentClient } from '../../lambdas/shared/dynamodb';
 import { localCredentials, localRegion } from '../local/emulators';
 import { localTableNames } from '../local/local-stack';
@@ -11,6 +12,8 @@ export interface TableTarget {
   /** Reads records kept in S3 (`payload_s3`). */
   s3: S3Client;
   tableNames: { data: string; users: string; events: string };
+  /** The payload bucket: kept bodies and records too large for an item, the archive. */
+  bucket: string;
   description: string;
 }
 
@@ -25,6 +28,7 @@ export function localTarget(env: NodeJS.ProcessEnv = process.env): TableTarget {
       credentials: localCredentials,
     }),
     tableNames: localTableNames,
+    bucket: payloadBucket.localName,
     description: `local stack (${endpoint})`,
   };
 }
@@ -36,6 +40,7 @@ export async function deployedTarget(stackName: string, region?: string): Promis
     documentClient: createDocumentClient({ region }),
     s3: new S3Client({ region }),
     tableNames: { data: name('DataTableName'), users: name('UsersTableName'), events: name('EventsTableName') },
+    bucket: name('PayloadBucketName'),
     description: `stack ${stackName}`,
   };
 }

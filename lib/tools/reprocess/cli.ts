@@ -1,15 +1,14 @@
 import { parseArgs } from 'node:util';
 import { parseInstant } from '../replay';
 import {
-  deployedReprocessTarget,
   type ItemResult,
   type KeptOutcome,
   keptOutcomes,
-  localReprocessTarget,
   type ReceivedWindow,
   type ReprocessSummary,
   reprocessKept,
 } from './run';
+import { deployedTarget, localTarget } from '../tables';
 
 /** `npm run reprocess`: arguments, progress and the summary; the work is in ../reprocess.ts. */
 
@@ -177,7 +176,7 @@ export async function runReprocessCli(argv: readonly string[], deps: ReprocessCl
     deps.write(usage);
     return 0;
   }
-  const target = args.stack ? await deployedReprocessTarget(args.stack, args.region) : localReprocessTarget(deps.env);
+  const target = args.stack ? await deployedTarget(args.stack, args.region) : localTarget(deps.env);
   try {
     const filters = `outcome ${args.outcomes.join(', ')}; type ${args.type ?? 'any'}; received ${describeWindow(args.window)}`;
     deps.write(`${args.dryRun ? 'Dry run: routing' : 'Reprocessing'} kept events (${filters}) on the ${target.description}`);

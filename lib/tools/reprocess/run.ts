@@ -1,14 +1,11 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionally, mapLimit } from '../../../lambdas/consumer/dynamodb-writes';
 import { type ConsumerDependencies, processDelivery, type TableNames } from '../../../lambdas/consumer/process';
 import { routeBody } from '../../../lambdas/consumer/route';
-import { eventsTable, payloadBucket, queueSettings } from '../../../lambdas/shared/definitions';
-import { createDocumentClient } from '../../../lambdas/shared/dynamodb';
+import { eventsTable, queueSettings } from '../../../lambdas/shared/definitions';
 import type { QueuedDelivery } from '../../../lambdas/shared/delivery';
 import { eventBody } from '../../../lambdas/shared/record-payload';
-import { readStackOutputs } from '../stack-outputs';
-import { localTarget } from '../tables';
+import type { TableTarget } from '../tables';
 import { type KeptOutcome, predictedVerdict, type Verdict, verdictOf } from './verdict';
 
 /**
@@ -20,14 +17,8 @@ import { type KeptOutcome, predictedVerdict, type Verdict, verdictOf } from './v
 
 export { type KeptOutcome, keptOutcomes } from './verdict';
 
-export interface ReprocessTarget {
-  documentClient: DynamoDBDocumentClient;
-  s3: S3Client;
-  tableNames: TableNames;
-  /** The payload bucket: kept bodies in S3, records too large for an item, the archive. */
-  bucket: string;
-  description: string;
-}
+/** The tables and payload bucket to reprocess in: the local stack, or a deployed stack's. */
+export type ReprocessTarget = Omit<TableTarget, 'tableNames'> & { tableNames: TableNames };
 
 /** Arrival window over `received_at`: [from, toExclusive). Either end may be open. */
 export interface ReceivedWindow {
@@ -209,22 +200,4 @@ export async function reprocessKept(target: ReprocessTarget, options: ReprocessO
     options.onItem?.(result, ++done, entries.length);
   });
   return summary;
-}
-
-/** The local stack of `npm start`, found the way inspect and replay find it. */
-export function localReprocessTarget(env: NodeJS.ProcessEnv = process.env): ReprocessTarget {
-  const { documentClient, s3, tableNames, description } = localTarget(env);
-  return { documentClient, s3, tableNames, bucket: payloadBucket.localName, description };
-}
-
-/** A deployed stack's tables and bucket, from its outputs, with the caller's usual AWS credentials. */
-export async function deployedReprocessTarget(stackName: string, region?: string): Promise<ReprocessTarget> {
-  const output = await readStackOutputs(stackName, region);
-  return {
-    documentClient: createDocumentClient({ region }),
-    s3: new S3Client({ region }),
-    tableNames: { data: output('DataTableName'), users: output('UsersTableName'), events: output('EventsTableName') },
-    bucket: output('PayloadBucketName'),
-    description: `stack ${stackName}`,
-  };
 }
