@@ -80,7 +80,8 @@ async function eventBodyAttributes(deps: ConsumerDependencies, body: Buffer, con
   return { body_s3: url };
 }
 
-async function keep(deps: ConsumerDependencies, event: KeptEvent, body: Buffer, context: DeliveryContext): Promise<DeliveryOutcome> {
+/** Keeps a body in terra-events with its outcome and reason (in S3 when too large for an item). */
+export async function keep(deps: ConsumerDependencies, event: KeptEvent, body: Buffer, context: DeliveryContext): Promise<DeliveryOutcome> {
   const attributes = await eventBodyAttributes(deps, body, context);
   const written = await conditionally(() =>
     deps.documentClient.send(new PutCommand(eventPut(deps.tables.events, event, body, context, attributes))),
