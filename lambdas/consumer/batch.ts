@@ -34,16 +34,17 @@ export interface BatchDependencies extends ConsumerDependencies {
 export function createBatchHandler(deps: BatchDependencies) {
   const margin = deps.pingWriteMarginMs ?? pingWriteMarginMs;
 
-  const handOver = async (record: SQSRecord, error: PingOutOfTime) => {
+  /** Back to the queue at once (visibility 0): the next invocation has the time this one lacks. */
+  const handOver = async (record: SQSRecord, reason: string) => {
     if (!deps.sqs) {
-      deps.logger.warn('Ping download out of time; no SQS client to hand it back, it returns after the visibility timeout', { messageId: record.messageId, reason: error.message });
+      deps.logger.warn('out of time; no SQS client to hand the message back, it returns after the visibility timeout', { messageId: record.messageId, reason });
       return;
     }
     try {
       await handBack(record, { sqs: deps.sqs, queueUrlOf: deps.queueUrlOf });
-      deps.logger.info('Ping download out of time; handed back for an immediate retry', { messageId: record.messageId, reason: error.message });
+      deps.logger.info('out of time; handed back for an immediate retry', { messageId: record.messageId, reason });
     } catch (handBackError) {
-      deps.logger.warn('Ping download out of time; handing it back failed, it returns after the visibility timeout', {
+      deps.logger.warn('out of time; handing the message back failed, it returns after the visibility timeout', {
         messageId: record.messageId,
         error: String(handBackError),
       });
@@ -53,11 +54,18 @@ export function createBatchHandler(deps: BatchDependencies) {
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const pingTimeLeftMs = () => context.getRemainingTimeInMillis() - margin;
     const fetchFn = deps.fetch ?? fetch;
-    const prefetched = prefetchPings(event.Records, (url) => downloadPing(url, { fetch: fetchFn, timeLeftMs: pingTimeLeftMs() }));
+    const doors = new Map(event.Records.map((record) => [record.messageId, doorOf(record)]));
+    const prefetched = prefetchPings(doors, (url) => downloadPing(url, { fetch: fetchFn, timeLeftMs: pingTimeLeftMs() }));
 
     const handleRecord = async (record: SQSRecord) => {
       const attempt = Number(record.attributes.ApproximateReceiveCount ?? 1);
-      const door = doorOf(record);
+      const door = doors.get(record.messageId)!;
+      // Left to the next invocation, at once, rather than cut off by this one's timeout mid-write.
+      if (context.getRemainingTimeInMillis() < margin) {
+        const reason = 'the invocation has too little time left to process this message';
+        await handOver(record, reason);
+        throw new Error(reason);
+      }
       // Taken out of the batch's map, so the body is let go once this message is processed.
       const ping = prefetched.get(record.messageId);
       prefetched.delete(record.messageId);
@@ -75,7 +83,7 @@ export function createBatchHandler(deps: BatchDependencies) {
             outcomes.push(await processDelivery(door.delivery, recordDeps, attempt));
         }
       } catch (error) {
-        if (error instanceof PingOutOfTime) await handOver(record, error);
+        if (error instanceof PingOutOfTime) await handOver(record, error.message);
         throw error;
       }
       for (const outcome of outcomes) {

@@ -175,9 +175,10 @@ export function userUpdate(tableName: string, type: string, change: UserChange, 
   return {
     TableName: tableName,
     Key: { user_id: change.userId },
-    UpdateExpression: `SET ${assignments.join(', ')}`,
+    // The S3 door's tie-breaker travels with the copy; a copy from another door clears it.
+    UpdateExpression: `SET ${assignments.join(', ')}${delivery.s3Sequencer === undefined ? ' REMOVE #s3_sequencer' : ''}`,
     ConditionExpression: condition.ConditionExpression,
-    ExpressionAttributeNames: { ...names, ...condition.ExpressionAttributeNames },
+    ExpressionAttributeNames: { ...names, ...condition.ExpressionAttributeNames, '#s3_sequencer': 's3_sequencer' },
     ExpressionAttributeValues: { ...values, ...condition.ExpressionAttributeValues },
   };
 }

@@ -1,6 +1,5 @@
-import type { SQSRecord } from 'aws-lambda';
-import { limits, queueSettings } from '../shared/definitions';
-import { type Door, doorOf } from './doors';
+import { limits } from '../shared/definitions';
+import type { Door } from './doors';
 import { fetchPingPayload, type PingFetch } from './ping';
 
 /**
@@ -21,15 +20,6 @@ export const pingWriteMarginMs = 10_000;
 
 /** A try with less time than this is not started: it would only fail, and spend a receive. */
 export const minimumPingTryMs = 1_000;
-
-/**
- * The most downloads a batch holds at once: a whole batch (queueSettings.batchSize, 10). Each is
- * cut off at limits.pingMaxBytes (64 MiB), so at worst 640 MiB of bodies wait while the messages
- * are processed one at a time, beside the one payload being parsed (several times its size):
- * within consumerMemoryMb (1536). Each body is let go once its message is processed. Terra's Ping
- * payloads are mostly a few MB; the worst case is ten at the size guard.
- */
-export const maxPrefetches = queueSettings.batchSize;
 
 /** `expires_in` counts from when Terra sent the event; the arrival time is the closest we know. */
 export function pingExpiresAt(receivedAt: string, expiresInSeconds: number | null | undefined): number {
@@ -114,20 +104,17 @@ export interface PrefetchedPing {
 
 /**
  * Starts the Ping downloads of a batch side by side, before its messages are processed one at a
- * time: a slow URL then costs the batch its own wait once, not once per message after it.
+ * time: a slow URL then costs the batch its own wait once, not once per message after it. A batch
+ * holds at most queueSettings.batchSize (10) messages, each download is cut off at
+ * limits.pingMaxBytes (64 MiB): at worst 640 MiB of bodies wait, beside the one payload being
+ * parsed (several times its size), within consumerMemoryMb (1536). Each body is let go once its
+ * message is processed; Terra's Ping payloads are mostly a few MB.
  */
-export function prefetchPings(records: readonly SQSRecord[], start: (url: string) => Promise<PingFetch>): Map<string, PrefetchedPing> {
+export function prefetchPings(doors: ReadonlyMap<string, Door>, start: (url: string) => Promise<PingFetch>): Map<string, PrefetchedPing> {
   const prefetched = new Map<string, PrefetchedPing>();
-  for (const record of records) {
-    if (prefetched.size >= maxPrefetches) break;
-    let url: string | undefined;
-    try {
-      url = pingUrlOf(doorOf(record));
-    } catch {
-      // A message that cannot be read fails when it is processed, with its own error.
-      continue;
-    }
-    if (url !== undefined) prefetched.set(record.messageId, { url, download: start(url) });
+  for (const [messageId, door] of doors) {
+    const url = pingUrlOf(door);
+    if (url !== undefined) prefetched.set(messageId, { url, download: start(url) });
   }
   return prefetched;
 }

@@ -25,7 +25,7 @@ export type Identity =
   | { ok: true; identifier: string; startTime?: string; endTime?: string; summaryId?: string }
   | { ok: false; field: string; message: string };
 
-const presentString = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
+export const presentString = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
 
 const objectOr = (value: unknown): Json | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;

@@ -1,4 +1,4 @@
-import { identify, isRecordType, type RecordType } from './record-identity';
+import { identify, isRecordType, presentString, type RecordType } from './record-identity';
 import {
   athleteEvent,
   connectionEventSchemas,
@@ -60,9 +60,6 @@ export type Route =
       /** More attributes of the kept event, e.g. a lab report's `session_id`. */
       attributes?: Record<string, string>;
     };
-
-const presentString = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.length > 0 ? value : undefined;
 
 function userOf(user: TerraUser): Pick<UserChange, 'userId' | 'provider' | 'referenceId' | 'scopes'> {
   return {
@@ -204,7 +201,7 @@ export function routeBody(rawBody: string): Route {
   }
   const userId = presentString((body as { user?: { user_id?: unknown } }).user?.user_id);
   if (type.startsWith('lab_report.') && isRecordedType(type)) {
-    // Report-scoped, with no Terra user: kept whole, findable by session and reference.
+    // Report-scoped, with no Terra user: kept whole, with its session and reference as attributes.
     return { kind: 'event', type, outcome: 'recorded', reason: `${type} event (no Terra user)`, attributes: labReportAttributes(body) };
   }
   if (isRecordedType(type)) return { kind: 'event', type, outcome: 'recorded', reason: `${type} event`, userId };

@@ -37,10 +37,11 @@ export const recordedTypes = [
 // Only what keys need is required: a user id. Terra marks the rest optional or nullable.
 export const terraUser = z.looseObject({
   user_id: z.string().min(1),
-  provider: z.string().nullish(),
-  reference_id: z.string().nullish(),
-  scopes: z.string().nullish(),
-  active: z.boolean().nullish(),
+  // An odd value here must not sink a delivery's records: it is read as absent.
+  provider: z.string().nullish().catch(undefined),
+  reference_id: z.string().nullish().catch(undefined),
+  scopes: z.string().nullish().catch(undefined),
+  active: z.boolean().nullish().catch(undefined),
 });
 export type TerraUser = z.infer<typeof terraUser>;
 

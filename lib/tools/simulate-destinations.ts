@@ -1,6 +1,7 @@
-import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { putObject, s3Url } from '../../lambdas/shared/s3';
+import { ensureBucket } from '../local/provision';
 import { type Delivery, TERRA_API_VERSION } from './fixtures';
 
 /**
@@ -103,14 +104,6 @@ export function sendThroughS3(deliveries: readonly Delivery[], target: Destinati
     await putObject(target.s3, url, raw);
     return url;
   });
-}
-
-async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-  } catch {
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  }
 }
 
 /**

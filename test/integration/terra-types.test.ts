@@ -61,7 +61,7 @@ describe("Terra's newer event types", () => {
   it.each([
     ['lab_report.completed', { session_id: '297405620317847552', reference_id: 'patient-123', results_count: 0, results: [] }],
     ['lab_report.failed', { session_id: '297405620317847553', reference_id: 'patient-123', error: { code: 'file_unreadable', retriable: false } }],
-  ])('keeps %s as recorded, findable by session and reference', async (type, data) => {
+  ])('keeps %s as recorded, with its session and reference as attributes', async (type, data) => {
     const raw = JSON.stringify({ type, event_id: `evt_${randomUUID()}`, occurred_at: '2026-07-01T09:12:33Z', data });
     expect((await deliver(stack, raw)).status).toBe(200);
     const item = await keptEvent(raw);

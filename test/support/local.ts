@@ -54,22 +54,9 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
   }
 }
 
-/** Waits until the queue holds nothing, visible or in flight: every delivery has been processed. */
+/** Waits until the webhook queue holds nothing, visible or in flight: every delivery has been processed. */
 export async function drained(stack: LocalStack, timeoutMs = 15_000): Promise<void> {
-  await waitFor(
-    async () => {
-      const { Attributes = {} } = await stack.clients.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: stack.queues.queueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-        }),
-      );
-      const pending = Object.values(Attributes).reduce((sum, value) => sum + Number(value), 0);
-      return pending === 0 ? true : undefined;
-    },
-    'the queue to drain',
-    timeoutMs,
-  );
+  await queueDrained(stack, stack.queues.queueUrl, timeoutMs);
 }
 
 export async function getRecord(stack: LocalStack, userId: string, recordId: string) {
@@ -122,7 +109,7 @@ export async function deadLetterCount(stack: LocalStack): Promise<number> {
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
 
-/** Like `drained`, for any of the stack's queues (Terra's destination queues, say). */
+/** Waits until one of the stack's queues (the webhook's, Terra's destinations') holds nothing, visible or in flight. */
 export async function queueDrained(stack: LocalStack, queueUrl: string, timeoutMs = 15_000): Promise<void> {
   await waitFor(
     async () => {

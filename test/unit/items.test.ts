@@ -22,6 +22,14 @@ describe('the conditional-write decision (its effect is proven against DynamoDB 
     expect(put.Item).toMatchObject({ s3_sequencer: fromS3.s3Sequencer, received_at: delivery.receivedAt });
   });
 
+  it('clears a stored S3 tie-breaker when a copy comes through another door, and sets it from the S3 door', () => {
+    const change = { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false };
+    expect(userUpdate('terra-users', 'deauth', change, delivery).UpdateExpression).toMatch(/ REMOVE #s3_sequencer$/);
+    const fromS3 = userUpdate('terra-users', 'deauth', change, { ...delivery, s3Sequencer: '0A' });
+    expect(fromS3.UpdateExpression).not.toMatch(/REMOVE/);
+    expect(fromS3.ExpressionAttributeValues).toMatchObject({ ':s3_sequencer': '0A', ':tie': '0A' });
+  });
+
   it('applies the same rule to a user\'s connection state', () => {
     const update = userUpdate('terra-users', 'deauth', { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false }, delivery);
     expect(update.ConditionExpression).toBe(newerCopyCondition);

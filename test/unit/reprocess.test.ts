@@ -141,16 +141,18 @@ describe('what a kept body became', () => {
   it('is unchanged when outcome and reason are the same: a second run writes nothing', () => {
     const route = routeBody(JSON.stringify({ type: 'some_future_type', user }));
     const same = { outcome: 'unknown_type', reason: 'event type "some_future_type" is not known to this version' };
-    expect(verdictOf(same, route, { route: 'event', type: 'some_future_type', outcome: 'unknown_type', written: 0, skipped: 1 }).change).toBe('unchanged');
+    expect(verdictOf(same, route, { route: 'event', type: 'some_future_type', outcome: 'unknown_type', reason: same.reason, written: 0, skipped: 1 }).change).toBe('unchanged');
   });
 
-  it('keeps the stored reason of a Ping download that failed again', () => {
+  it('records why a Ping download failed again, and writes nothing when the reason is the same', () => {
     const wrapper = routeBody(JSON.stringify({ type: 's3_payload', url: 'https://terra.example/x', expires_in: 300 }));
-    expect(verdictOf({ outcome: 'ping_fetch_failed', reason: 'HTTP 403' }, wrapper, { route: 'event', type: 's3_payload', outcome: 'ping_fetch_failed', written: 0, skipped: 1 })).toEqual({
-      change: 'unchanged',
+    const failedAgain = (reason: string) => ({ route: 'event' as const, type: 's3_payload', outcome: 'ping_fetch_failed', reason, written: 0, skipped: 1 });
+    expect(verdictOf({ outcome: 'ping_fetch_failed', reason: 'download answered HTTP 500' }, wrapper, failedAgain('download answered HTTP 403'))).toEqual({
+      change: 'kept',
       outcome: 'ping_fetch_failed',
-      reason: 'HTTP 403',
+      reason: 'download answered HTTP 403',
     });
+    expect(verdictOf({ outcome: 'ping_fetch_failed', reason: 'download answered HTTP 403' }, wrapper, failedAgain('download answered HTTP 403')).change).toBe('unchanged');
   });
 
   it('is reprocessed when a Ping download now works', () => {

@@ -116,6 +116,11 @@ describe('routeBody', () => {
     expect(route(body)).not.toHaveProperty('userId');
   });
 
+  it('reads an odd value in a user field that is no key as absent, and still stores the records', () => {
+    const result = route({ type: 'sleep', user: { ...user, scopes: ['activity'], active: 'yes' }, data: [{ metadata: { summary_id: 's' } }] });
+    expect(result).toMatchObject({ kind: 'data', records: [{ recordId: 'sleep#s' }], user: { user_id: 'u-1', scopes: undefined, active: undefined } });
+  });
+
   it('routes each hormone sample to a record of its own', () => {
     const data = [{ timestamp: '2026-05-07T08:00:00+02:00', lh_mIU_per_ml: 5.2 }, { timestamp: '2026-05-08T08:00:00+02:00', lh_mIU_per_ml: null }];
     const result = route({ type: 'hormone', user, data, version: '2022-03-16' });
