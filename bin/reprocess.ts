@@ -1,6 +1,6 @@
 /**
  * `npm run reprocess -- [--outcome O] [--type T] [--from D --to D] [--dry-run] [--stack TerraIngest --region eu-west-2]`:
- * kept events back through the current consumer. Local stack by default; see lib/tools/reprocess.ts.
+ * kept events back through the current consumer. Local stack by default; see lib/tools/reprocess/.
  */
 import { runReprocessCli } from '../lib/tools/reprocess/cli';
 

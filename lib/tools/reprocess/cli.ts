@@ -10,7 +10,7 @@ import {
 } from './run';
 import { deployedTarget, localTarget } from '../tables';
 
-/** `npm run reprocess`: arguments, progress and the summary; the work is in ../reprocess.ts. */
+/** `npm run reprocess`: arguments, progress and the summary; the work is in run.ts. */
 
 export const usage = `Usage: npm run reprocess -- [--outcome invalid|unknown_type|ping_fetch_failed] [--type TYPE]
                             [--from DATE|TIME] [--to DATE|TIME] [--dry-run] [--stack STACK_NAME [--region REGION]]

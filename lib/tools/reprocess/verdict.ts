@@ -3,7 +3,7 @@ import type { Route } from '../../../lambdas/consumer/route';
 
 /**
  * What a kept body became when the current consumer ran it again, and what to write on its
- * terra-events item. Pure: the I/O is in ../reprocess.ts.
+ * terra-events item. Pure: the I/O is in run.ts.
  */
 
 /** The outcomes reprocess selects: what a newer consumer may turn into records. */
