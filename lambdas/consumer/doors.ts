@@ -20,6 +20,12 @@ export interface S3ObjectCreated {
   eventTime: string;
   /** Hex; for one key, a greater value is a later write. */
   sequencer?: string;
+  /**
+   * The version written, in a versioned bucket: the one to read, since a later write of the same
+   * key (another event can share it) may be the latest by the time this one is read. Absent
+   * locally (fauxqs keeps no versions) and in an unversioned bucket.
+   */
+  versionId?: string;
 }
 
 export type Door =
@@ -32,7 +38,7 @@ interface S3NotificationRecord {
   eventSource?: string;
   eventName?: string;
   eventTime?: string;
-  s3?: { bucket?: { name?: string }; object?: { key?: string; size?: number; sequencer?: string } };
+  s3?: { bucket?: { name?: string }; object?: { key?: string; size?: number; sequencer?: string; versionId?: string | null } };
 }
 
 function s3Notification(body: string): Door | undefined {
@@ -56,6 +62,8 @@ function s3Notification(body: string): Door | undefined {
         size: record.s3!.object!.size,
         eventTime: record.eventTime ?? new Date().toISOString(),
         sequencer: record.s3!.object!.sequencer,
+        // S3 writes null here for an unversioned bucket.
+        ...(record.s3!.object!.versionId && { versionId: record.s3!.object!.versionId }),
       }),
     );
   return { door: 's3_destination', objects };

@@ -216,7 +216,7 @@ async function processPing(deps: ConsumerDependencies, body: Buffer, context: De
  */
 export async function processDelivery(queued: QueuedDelivery, deps: ConsumerDependencies, attempt = 1): Promise<DeliveryOutcome> {
   if (queued.bodyS3 && !deps.s3) throw new Error('the message points at S3 but the consumer has no S3 client');
-  const body = queued.body ?? (await getObject(deps.s3!, queued.bodyS3!)).body;
+  const body = queued.body ?? (await getObject(deps.s3!, queued.bodyS3!, queued.bodyS3VersionId)).body;
   const context: DeliveryContext = { ...queued, orderingTs: orderingTimestampOf(queued), bodySha256: eventId(body) };
   const route = routeBody(body.toString('utf8'));
   // A replayed delivery points into the archive already.

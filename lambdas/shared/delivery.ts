@@ -29,6 +29,11 @@ export interface Delivery extends DeliveryMetadata {
 export interface QueuedDelivery extends DeliveryMetadata {
   body?: Buffer;
   bodyS3?: string;
+  /**
+   * S3 destination only: the version of `bodyS3` the notification announced. Two events can share
+   * a key, so the key's latest version may be a later event than the one announced.
+   */
+  bodyS3VersionId?: string;
 }
 
 /** The ordering key for "newest wins": Terra's ordering timestamp, else the signature's, in ms. */

@@ -55,10 +55,18 @@ async function putMultipart(client: S3Client, bucket: string, key: string, bytes
   }
 }
 
-export async function getObject(client: S3Client, url: string): Promise<{ body: Buffer; metadata: Record<string, string> }> {
+/**
+ * `versionId` reads that version rather than the key's latest: an S3 notification names the
+ * version it announces, and by the time it is read a later write may have replaced the key.
+ */
+export async function getObject(
+  client: S3Client,
+  url: string,
+  versionId?: string,
+): Promise<{ body: Buffer; metadata: Record<string, string> }> {
   const { GetObjectCommand } = await s3Module();
   const { bucket, key } = parseS3Url(url);
-  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(versionId !== undefined && { VersionId: versionId }) }));
   return { body: Buffer.from(await response.Body!.transformToByteArray()), metadata: response.Metadata ?? {} };
 }
 
