@@ -1,7 +1,7 @@
 /**
  * `npm run redrive [-- --stack TerraIngest --region eu-west-2]`: dead-lettered messages back to
- * the queues they came from (webhook and Terra's destinations). Local stack by default; see
- * lib/tools/redrive.ts.
+ * the queues they came from (webhook and Terra's destinations), Terra's SQS destination's stamped
+ * with their original SentTimestamp. Local stack by default; see lib/tools/redrive.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runRedriveCli } from '../lib/tools/redrive';

@@ -13,7 +13,7 @@ import {
   SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { destinations, limits, queueSettings } from '../../lambdas/shared/definitions';
+import { destinations, limits, messageAttributes, queueSettings } from '../../lambdas/shared/definitions';
 import { sqsMessageSize } from '../../lambdas/shared/delivery';
 import { readStackOutputs } from './stack-outputs';
 import { localCredentials, localRegion } from '../local/emulators';
@@ -21,6 +21,8 @@ import { localCredentials, localRegion } from '../local/emulators';
 /**
  * `npm run redrive`: puts dead-lettered deliveries back on the main queue once whatever made
  * them fail is fixed. The consumer's writes are conditional, so a message moved twice is harmless.
+ * A move resets SentTimestamp, by which alone Terra's SQS destination is ordered (terra-contract.md
+ * §10): those messages are moved by hand, stamped with the original (withOriginalSentTimestamp).
  */
 
 export interface LocalMoveResult {
@@ -47,6 +49,42 @@ function attributesOf(message: Message): Record<string, MessageAttributeValue> |
   );
 }
 
+/** The entry that sends a received message on with its body and attributes unchanged. */
+function unchangedEntry(message: Message, id: string): SendMessageBatchRequestEntry {
+  return { Id: id, MessageBody: message.Body ?? '', MessageAttributes: attributesOf(message) };
+}
+
+const numberAttribute = (value: number): MessageAttributeValue => ({ DataType: 'Number', StringValue: String(value) });
+
+/**
+ * A message of Terra's SQS destination as it must go back: carrying, as the attributes
+ * fromSqsRecord honours, the metadata it would have derived from the ORIGINAL SentTimestamp
+ * rather than the move's. One that has them already (redriven before) goes back unchanged, so
+ * the first SentTimestamp survives any number of redrives. With `signature_timestamp` set,
+ * doors.ts takes the message for the `webhook` door, not `sqs_destination`; both are processed
+ * identically (fromSqsRecord, then processDelivery in batch.ts's default branch; pingUrlOf
+ * accepts both), only the log line's `door` differs. Never for an S3 notification: doors.ts
+ * would then take it for a webhook body.
+ */
+export function withOriginalSentTimestamp(message: Message, id: string): SendMessageBatchRequestEntry {
+  const entry = unchangedEntry(message, id);
+  if (message.MessageAttributes?.[messageAttributes.signatureTimestamp]) return entry;
+  const sentTimestamp = Number(message.Attributes?.SentTimestamp);
+  if (!Number.isSafeInteger(sentTimestamp) || sentTimestamp <= 0) {
+    // Moved without it, the message would be ordered as new: the very thing this prevents.
+    throw new Error(`message ${message.MessageId ?? id} came without its SentTimestamp; it is left in the dead-letter queue`);
+  }
+  return {
+    ...entry,
+    MessageAttributes: {
+      ...entry.MessageAttributes,
+      [messageAttributes.signatureTimestamp]: numberAttribute(Math.floor(sentTimestamp / 1000)),
+      [messageAttributes.orderingTimestamp]: numberAttribute(sentTimestamp),
+      [messageAttributes.receivedAt]: { DataType: 'String', StringValue: new Date(sentTimestamp).toISOString() },
+    },
+  };
+}
+
 /** Splits entries so no SendMessageBatch exceeds SQS's total payload limit. */
 export function packBySize(entries: SendMessageBatchRequestEntry[], maxBytes: number = limits.sqsMessageBytes): SendMessageBatchRequestEntry[][] {
   const batches: SendMessageBatchRequestEntry[][] = [];
@@ -71,16 +109,27 @@ async function visibleMessages(sqs: SQSClient, queueUrl: string): Promise<number
   return Number(Attributes.ApproximateNumberOfMessages ?? 0);
 }
 
+export interface MoveOptions {
+  onProgress?: (moved: number) => void;
+  visibilityTimeoutSeconds?: number;
+  /** Terra's SQS destination only: send each message as withOriginalSentTimestamp makes it. */
+  stampSentTimestamp?: boolean;
+  /** 0 locally. In AWS a short poll asks only some servers, so may find nothing while messages remain. */
+  waitTimeSeconds?: number;
+}
+
 /**
- * What StartMessageMoveTask does, for queues that lack it (fauxqs): receive from the dead-letter
- * queue, send to the main queue with body and attributes unchanged, delete only what was sent.
+ * What StartMessageMoveTask does, for queues that lack it (fauxqs) or messages it would reorder
+ * (Terra's SQS destination): receive from the dead-letter queue, send to the main queue with body
+ * and attributes unchanged (or stamped), delete only what was sent.
  */
 export async function moveDeadLetters(
   sqs: SQSClient,
   deadLetterQueueUrl: string,
   queueUrl: string,
-  options: { onProgress?: (moved: number) => void; visibilityTimeoutSeconds?: number } = {},
+  options: MoveOptions = {},
 ): Promise<LocalMoveResult> {
+  const entryOf = options.stampSentTimestamp ? withOriginalSentTimestamp : unchangedEntry;
   const result: LocalMoveResult = { moved: 0, failed: 0, notDeleted: 0 };
   let emptyReads = 0;
   for (;;) {
@@ -89,7 +138,8 @@ export async function moveDeadLetters(
         QueueUrl: deadLetterQueueUrl,
         MaxNumberOfMessages: 10,
         MessageAttributeNames: ['All'],
-        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['SentTimestamp'],
+        WaitTimeSeconds: options.waitTimeSeconds ?? 0,
         // Long enough to send and delete; a message that could not be sent comes back after it.
         VisibilityTimeout: options.visibilityTimeoutSeconds ?? 30,
       }),
@@ -101,11 +151,7 @@ export async function moveDeadLetters(
     }
     emptyReads = 0;
     const handles = new Map(messages.map((message, index) => [String(index), message.ReceiptHandle!]));
-    const entries = messages.map((message, index) => ({
-      Id: String(index),
-      MessageBody: message.Body ?? '',
-      MessageAttributes: attributesOf(message),
-    }));
+    const entries = messages.map((message, index) => entryOf(message, String(index)));
     const sent: string[] = [];
     for (const batch of packBySize(entries)) {
       const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
@@ -128,9 +174,13 @@ export interface DeadLetterPair {
   /** Which door, for people reading the output. */
   name: string;
   deadLetterQueueUrl: string;
-  /** Undefined in AWS: a move task without a destination returns messages to their source queue. */
+  /** Undefined for an AWS move task: without a destination it returns messages to their source queue. */
   queueUrl?: string;
+  /** Terra's SQS destination: moved by moveDeadLetters with stampSentTimestamp, in AWS too. */
+  ordersBySentTimestamp?: boolean;
 }
+
+const sqsDestination = 'SQS destination';
 
 /** Every dead-letter queue of a deployed stack: the webhook's, and each destination's it has. */
 export async function stackDeadLetterQueues(stackName: string, region?: string): Promise<DeadLetterPair[]> {
@@ -143,8 +193,15 @@ export async function stackDeadLetterQueues(stackName: string, region?: string):
     }
   };
   const pairs: DeadLetterPair[] = [{ name: 'webhook', deadLetterQueueUrl: output('DeadLetterQueueUrl') }];
-  const sqsDestination = optional('DestinationDeadLetterQueueUrl');
-  if (sqsDestination) pairs.push({ name: 'SQS destination', deadLetterQueueUrl: sqsDestination });
+  const sqsDestinationDeadLetters = optional('DestinationDeadLetterQueueUrl');
+  if (sqsDestinationDeadLetters) {
+    pairs.push({
+      name: sqsDestination,
+      deadLetterQueueUrl: sqsDestinationDeadLetters,
+      queueUrl: output('DestinationQueueUrl'),
+      ordersBySentTimestamp: true,
+    });
+  }
   const s3Destination = optional('DestinationEventsDeadLetterQueueUrl');
   if (s3Destination) pairs.push({ name: 'S3 destination', deadLetterQueueUrl: s3Destination });
   return pairs;
@@ -153,7 +210,12 @@ export async function stackDeadLetterQueues(stackName: string, region?: string):
 /** The local stack's pairs, by the names in definitions.ts. */
 const localPairs = [
   { name: 'webhook', deadLetter: queueSettings.deadLetterQueueLocalName, queue: queueSettings.localName },
-  { name: 'SQS destination', deadLetter: destinations.queue.deadLetterQueueLocalName, queue: destinations.queue.localName },
+  {
+    name: sqsDestination,
+    deadLetter: destinations.queue.deadLetterQueueLocalName,
+    queue: destinations.queue.localName,
+    ordersBySentTimestamp: true,
+  },
   {
     name: 'S3 destination',
     deadLetter: destinations.bucket.notificationDeadLetterQueueLocalName,
@@ -194,14 +256,26 @@ export async function runMoveTask(
 export const usage = `Usage: npm run redrive [-- --stack STACK_NAME] [--region REGION]
 
 Moves dead-lettered messages back to the queue they came from, where the consumer processes them
-again: the webhook's dead-letter queue, and those of Terra's SQS and S3 destinations where the
-stack has them. Local stack by default (SQS on \${SQS_PORT:-9324}); with --stack, the deployed
-stack's queues via SQS's StartMessageMoveTask, with your usual AWS credentials.`;
+again. Local stack by default (SQS on \${SQS_PORT:-9324}); with --stack, the deployed stack's
+queues, with your usual AWS credentials. For each dead-letter queue the stack has:
+- webhook, S3 destination: moved as they are, since their order travels inside the message
+  (delivery metadata; an S3 notification's eventTime and sequencer). In AWS by StartMessageMoveTask.
+- SQS destination: Terra's messages are ordered by SQS's SentTimestamp, which any move resets. So
+  each is received, given its ORIGINAL SentTimestamp as delivery metadata, sent back and deleted,
+  in AWS too: an old copy never overwrites a newer record, nor does an expired Ping URL look fresh.`;
 
 export interface RedriveDeps {
   env: Record<string, string | undefined>;
   write: (line: string) => void;
   sleep: (ms: number) => Promise<void>;
+}
+
+/** Prints a message-by-message move's outcome; returns how many messages stayed behind. */
+function reportMove(name: string, from: string, to: string, result: LocalMoveResult, write: (line: string) => void): number {
+  write(`${name}: moved ${result.moved} message${result.moved === 1 ? '' : 's'} from ${from} to ${to}.`);
+  if (result.failed > 0) write(`  ${result.failed} could not be sent and stay in the dead-letter queue; run redrive again.`);
+  if (result.notDeleted > 0) write(`  ${result.notDeleted} were sent but not deleted: they will be moved again, which is harmless.`);
+  return result.failed;
 }
 
 /** The whole CLI; returns the exit code. */
@@ -228,6 +302,12 @@ export async function runRedriveCli(argv: readonly string[], deps: RedriveDeps):
     try {
       let failed = 0;
       for (const pair of await stackDeadLetterQueues(values.stack, values.region)) {
+        if (pair.ordersBySentTimestamp) {
+          // A move task would send the messages back as new; they are moved one by one instead.
+          const result = await moveDeadLetters(sqs, pair.deadLetterQueueUrl, pair.queueUrl!, { stampSentTimestamp: true, waitTimeSeconds: 2 });
+          failed += reportMove(pair.name, pair.deadLetterQueueUrl, pair.queueUrl!, result, deps.write);
+          continue;
+        }
         deps.write(`${pair.name}:`);
         const task = await runMoveTask(sqs, pair, deps);
         if (task.Status === 'COMPLETED') continue;
@@ -247,11 +327,8 @@ export async function runRedriveCli(argv: readonly string[], deps: RedriveDeps):
     let failed = 0;
     for (const pair of localPairs) {
       const [deadLetterQueueUrl, queueUrl] = [await urlOf(pair.deadLetter), await urlOf(pair.queue)];
-      const result = await moveDeadLetters(sqs, deadLetterQueueUrl, queueUrl);
-      deps.write(`${pair.name}: moved ${result.moved} message${result.moved === 1 ? '' : 's'} from ${pair.deadLetter} to ${pair.queue} (${endpoint}).`);
-      if (result.failed > 0) deps.write(`  ${result.failed} could not be sent and stay in the dead-letter queue; run redrive again.`);
-      if (result.notDeleted > 0) deps.write(`  ${result.notDeleted} were sent but not deleted: they will be moved again, which is harmless.`);
-      failed += result.failed;
+      const result = await moveDeadLetters(sqs, deadLetterQueueUrl, queueUrl, { stampSentTimestamp: pair.ordersBySentTimestamp });
+      failed += reportMove(pair.name, pair.deadLetter, `${pair.queue} (${endpoint})`, result, deps.write);
     }
     return failed > 0 ? 1 : 0;
   } finally {

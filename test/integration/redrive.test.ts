@@ -1,20 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { readRecord } from '../../lambdas/shared/record-payload';
 import type { LocalStack } from '../../lib/local/local-stack';
-import { moveDeadLetters } from '../../lib/tools/redrive';
+import { moveDeadLetters, runRedriveCli } from '../../lib/tools/redrive';
 import { failWritesFor } from '../support/failing-client';
-import { deadLetters, deliver, drained, startTestStack, userRecords, waitFor } from '../support/local';
+import { deadLetters, deliver, drained, getRecord, queueDrained, startTestStack, userRecords, waitFor } from '../support/local';
 
 /**
  * A delivery that failed until it was dead-lettered is brought back by the local redrive and
- * stored once the failure is gone: the operator's recovery path, end to end.
+ * stored once the failure is gone: the operator's recovery path, end to end. Terra's SQS
+ * destination, ordered by SentTimestamp, keeps its original order through the redrive.
  */
 
-const activity = (userId: string) => ({
+const activity = (userId: string, distanceMeters?: number) => ({
   type: 'activity',
   version: '2022-03-16',
   user: { user_id: userId, provider: 'XOSS' },
-  data: [{ metadata: { summary_id: `ride-${userId.slice(0, 8)}`, start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 } }],
+  data: [
+    {
+      metadata: { summary_id: `ride-${userId.slice(0, 8)}`, start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 },
+      ...(distanceMeters !== undefined && { distance_data: { summary: { distance_meters: distanceMeters } } }),
+    },
+  ],
 });
 
 async function depth(stack: LocalStack, queueUrl: string): Promise<number> {
@@ -25,9 +32,11 @@ async function depth(stack: LocalStack, queueUrl: string): Promise<number> {
 }
 
 const failing = new Map<string, number>();
+/** DynamoDB calls per user: shows the consumer reached a record's writes. */
+const calls = new Map<string, number>();
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startTestStack({ wrapDocumentClient: failWritesFor(failing), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 } });
+  stack = await startTestStack({ wrapDocumentClient: failWritesFor(failing, calls), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -63,4 +72,46 @@ describe('local redrive', () => {
   it('returns at once when the dead-letter queue is empty', async () => {
     expect(await moveDeadLetters(stack.clients.sqs, stack.queues.deadLetterQueueUrl, stack.queues.queueUrl)).toEqual({ moved: 0, failed: 0, notDeleted: 0 });
   });
+
+  it("does not let a redriven old SQS-destination message overwrite a newer copy stored meanwhile", async () => {
+    const userId = randomUUID();
+    const recordId = `activity#ride-${userId.slice(0, 8)}`;
+    const older = activity(userId, 10_000);
+    const newer = activity(userId, 12_500);
+    const sendToDestination = (event: unknown) =>
+      stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.destinations.queueUrl, MessageBody: JSON.stringify(event) }));
+
+    // Terra's SQS destination delivers the older copy while DynamoDB refuses its writes.
+    failing.set(userId, -1);
+    await sendToDestination(older);
+    await waitFor(async () => ((await depth(stack, stack.destinations.deadLetterQueueUrl)) > 0 ? true : undefined), 'the destination dead-letter queue', 30_000);
+    await queueDrained(stack, stack.destinations.queueUrl, 30_000);
+    expect(await userRecords(stack, userId)).toHaveLength(0);
+    failing.delete(userId);
+
+    // A newer copy of the same record arrives later and is stored.
+    await sendToDestination(newer);
+    const stored = await waitFor(() => getRecord(stack, userId, recordId), 'the newer copy', 30_000);
+    expect(await readRecord(stored, stack.clients.s3)).toEqual(newer.data[0]);
+
+    // The dead letter still has its original SentTimestamp, older than the stored copy's.
+    const { Messages: [deadLetter] = [] } = await stack.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: stack.destinations.deadLetterQueueUrl, MessageSystemAttributeNames: ['SentTimestamp'], VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+    );
+    expect(Number(deadLetter?.Attributes?.SentTimestamp)).toBeLessThan(stored.ordering_ts as number);
+
+    const callsBefore = calls.get(userId) ?? 0;
+    const output: string[] = [];
+    expect(await runRedriveCli([], { env: { SQS_PORT: String(stack.sqs.port) }, write: (line) => output.push(line), sleep: async () => {} })).toBe(0);
+    expect(output).toContainEqual(expect.stringMatching(/^SQS destination: moved 1 message from /));
+
+    // The old copy was processed: it reached the table's conditional write, and is not dead-lettered again.
+    await queueDrained(stack, stack.destinations.queueUrl, 30_000);
+    expect(calls.get(userId) ?? 0).toBeGreaterThan(callsBefore);
+    expect(await depth(stack, stack.destinations.deadLetterQueueUrl)).toBe(0);
+    // ...and lost to the newer copy, as it would have without the outage.
+    const after = await getRecord(stack, userId, recordId);
+    expect(after).toMatchObject({ ordering_ts: stored.ordering_ts, received_at: stored.received_at, body_sha256: stored.body_sha256 });
+    expect(await readRecord(after!, stack.clients.s3)).toEqual(newer.data[0]);
+  }, 120_000);
 });
