@@ -89,7 +89,7 @@ export function createBatchHandler(deps: BatchDependencies) {
       for (const outcome of outcomes) {
         deps.counter?.count(outcome);
         // The reason stays in terra-events: a JSON parser's message quotes the body it refused.
-        const { reason: _reason, ...logged } = outcome;
+        const { reason: _reason, stored: _stored, ...logged } = outcome;
         deps.logger.info('delivery processed', { messageId: record.messageId, door: door.door, ...logged });
       }
     };

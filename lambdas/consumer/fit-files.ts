@@ -1,7 +1,8 @@
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { destinations, limits } from '../shared/definitions';
-import { getObject, s3Url } from '../shared/s3';
+import { s3Url } from '../shared/s3';
+import type { S3ObjectCreated } from './doors';
 import { conditionally } from './dynamodb-writes';
 import type { ConsumerDependencies } from './process';
 import { routeBody } from './route';
@@ -28,6 +29,12 @@ export interface FitLink {
   notLinked: number;
 }
 
+/** The activities one JSON holds: the items a FIT file beside it is linked from. */
+export interface StoredActivities {
+  userId: string;
+  recordIds: string[];
+}
+
 const jsonSuffix = '.json';
 
 export function fitKeyOf(jsonKey: string): string | undefined {
@@ -39,31 +46,59 @@ export function jsonKeyOf(fitKey: string): string {
 }
 
 /**
- * The object's size, or undefined when there is no such object (404: the consumer may list the
- * bucket, so S3 tells a missing key from a forbidden one; any other error is retried).
+ * 404: the consumer may list the bucket, so S3 tells a missing key from a forbidden one; any
+ * other error is retried.
  */
-async function sizeOf(s3: S3Client, bucket: string, key: string): Promise<number | undefined> {
+function isMissing(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === 404 || ['NotFound', 'NoSuchKey'].includes((error as Error).name);
+}
+
+async function exists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return head.ContentLength ?? 0;
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404 || ['NotFound', 'NoSuchKey'].includes((error as Error).name)) return undefined;
+    if (isMissing(error)) return false;
     throw error;
   }
 }
 
-/** Points every activity of the JSON at the FIT file; an activity not stored yet is left for later. */
-async function linkActivities(deps: ConsumerDependencies, json: Buffer, file: string): Promise<FitLink> {
+/**
+ * One GET, no HEAD first: undefined when there is no such object, `too_large` when it is larger
+ * than the consumer reads whole (its body is then dropped unread).
+ */
+async function readJson(s3: S3Client, bucket: string, key: string, versionId?: string): Promise<Buffer | 'too_large' | undefined> {
+  let response;
+  try {
+    response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(versionId !== undefined && { VersionId: versionId }) }));
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+  if ((response.ContentLength ?? 0) > limits.pingMaxBytes) {
+    // Destroying the stream closes the connection instead of downloading what would be refused.
+    (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+    return 'too_large';
+  }
+  return Buffer.from(await response.Body!.transformToByteArray());
+}
+
+function activitiesIn(json: Buffer): StoredActivities | undefined {
   const route = routeBody(json.toString('utf8'));
-  if (route.kind !== 'data' || route.type !== 'activity') return { file, status: 'not_an_activity', linked: 0, notLinked: 0 };
+  if (route.kind !== 'data' || route.type !== 'activity') return undefined;
+  return { userId: route.user.user_id, recordIds: route.records.map((record) => record.recordId) };
+}
+
+/** Points every activity at the FIT file; an activity not stored yet is left for later. */
+async function linkActivities(deps: ConsumerDependencies, activities: StoredActivities, file: string): Promise<FitLink> {
   let linked = 0;
-  for (const record of route.records) {
+  for (const recordId of activities.recordIds) {
     const updated = await conditionally(() =>
       deps.documentClient.send(
         new UpdateCommand({
           TableName: deps.tables.data,
-          Key: { user_id: route.user.user_id, record_id: record.recordId },
+          Key: { user_id: activities.userId, record_id: recordId },
           UpdateExpression: 'SET #fit_s3 = :fit_s3',
           // Never creates an item: an activity with only a FIT file and no record is not a record.
           ConditionExpression: 'attribute_exists(#record_id)',
@@ -74,27 +109,27 @@ async function linkActivities(deps: ConsumerDependencies, json: Buffer, file: st
     );
     if (updated) linked++;
   }
-  const notLinked = route.records.length - linked;
+  const notLinked = activities.recordIds.length - linked;
   return { file, status: notLinked === 0 ? 'linked' : 'not_stored', linked, notLinked };
 }
 
-/** A FIT file arrived: link it to the activity of the same name, if that is stored. */
+/** A FIT file arrived: link it to the activity of the same name (its latest version), if that is stored. */
 export async function linkFitFile(deps: ConsumerDependencies, bucket: string, fitKey: string): Promise<FitLink> {
   const file = s3Url(bucket, fitKey);
-  const jsonKey = jsonKeyOf(fitKey);
-  const size = await sizeOf(deps.s3!, bucket, jsonKey);
-  if (size === undefined) return { file, status: 'no_json', linked: 0, notLinked: 0 };
-  if (size > limits.pingMaxBytes) return { file, status: 'json_too_large', linked: 0, notLinked: 0 };
-  return linkActivities(deps, (await getObject(deps.s3!, s3Url(bucket, jsonKey))).body, file);
+  const json = await readJson(deps.s3!, bucket, jsonKeyOf(fitKey));
+  if (json === undefined) return { file, status: 'no_json', linked: 0, notLinked: 0 };
+  if (json === 'too_large') return { file, status: 'json_too_large', linked: 0, notLinked: 0 };
+  const activities = activitiesIn(json);
+  if (!activities) return { file, status: 'not_an_activity', linked: 0, notLinked: 0 };
+  return linkActivities(deps, activities, file);
 }
 
 /**
- * An activity's JSON was stored: link the FIT file beside it, if there is one. `json` is the body
- * when the caller holds it already. Undefined when there is no FIT file.
+ * An activity's JSON was stored: link the FIT file beside it, if there is one (undefined when
+ * not), to the records routing found in it.
  */
-export async function linkFitBeside(deps: ConsumerDependencies, bucket: string, jsonKey: string, json?: Buffer): Promise<FitLink | undefined> {
-  const fitKey = fitKeyOf(jsonKey);
-  if (fitKey === undefined || (await sizeOf(deps.s3!, bucket, fitKey)) === undefined) return undefined;
-  const body = json ?? (await getObject(deps.s3!, s3Url(bucket, jsonKey))).body;
-  return linkActivities(deps, body, s3Url(bucket, fitKey));
+export async function linkFitBeside(deps: ConsumerDependencies, json: S3ObjectCreated, stored: StoredActivities): Promise<FitLink | undefined> {
+  const fitKey = fitKeyOf(json.key);
+  if (fitKey === undefined || !(await exists(deps.s3!, json.bucket, fitKey))) return undefined;
+  return linkActivities(deps, stored, s3Url(json.bucket, fitKey));
 }

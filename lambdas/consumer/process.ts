@@ -53,11 +53,13 @@ export interface DeliveryOutcome {
   type: string;
   /**
    * Set when (part of) the delivery was kept in terra-events: recorded, unknown_type, invalid,
-   * unparseable, rejected_by_storage, ping_fetch_failed. Counted as EventsKept by outcome.
+   * unparseable, rejected_by_storage, ping_fetch_failed, too_large. Counted as EventsKept by outcome.
    */
   outcome?: string;
   /** Why it was kept, as stored on the terra-events item; set with `outcome`. */
   reason?: string;
+  /** Data routes: the user and the record ids routing found (the S3 door links a FIT file by them). */
+  stored?: { userId: string; recordIds: string[] };
   /** Items written because they were new or newer. */
   written: number;
   /** Items left alone because the stored copy was as new or newer (repeats, late copies). */
@@ -122,6 +124,7 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         ...(outcome && { outcome, reason }),
         written,
         skipped: results.length - written - rejected.length,
+        stored: { userId: route.user.user_id, recordIds: route.records.map((record) => record.recordId) },
       };
     }
     case 'connection': {

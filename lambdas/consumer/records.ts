@@ -97,10 +97,31 @@ async function putAs(
   const input = recordPut(store.table, type, user, record, context, attributes, options);
   let replaced: Record<string, unknown> | undefined;
   const written = await conditionally(async () => {
-    // Only a copy kept in S3 asks for the item it replaces, to remove the object that one used.
-    const output = await store.documentClient.send(new PutCommand(objectWritten ? { ...input, ReturnValues: 'ALL_OLD' } : input));
+    // The item replaced is asked for by a copy kept in S3, to remove the object that one used,
+    // and by an activity, to keep its FIT link.
+    const asksOld = objectWritten !== undefined || type === 'activity';
+    const output = await store.documentClient.send(new PutCommand(asksOld ? { ...input, ReturnValues: 'ALL_OLD' } : input));
     replaced = output.Attributes;
   });
+  const fit = replaced?.fit_s3;
+  if (written && typeof fit === 'string' && input.Item?.fit_s3 === undefined) {
+    // A Put replaces the item whole, but the raw FIT file the S3 destination linked (fit-files.ts)
+    // belongs to the activity, not to one copy: a newer copy from any door keeps it. Set where
+    // no link is: should a still newer copy land first, it gets the link too; a link made since
+    // stays. Never creates an item.
+    await conditionally(() =>
+      store.documentClient.send(
+        new UpdateCommand({
+          TableName: store.table,
+          Key: { user_id: user.user_id, record_id: record.recordId },
+          UpdateExpression: 'SET #fit_s3 = :fit_s3',
+          ConditionExpression: 'attribute_exists(#record_id) AND attribute_not_exists(#fit_s3)',
+          ExpressionAttributeNames: { '#fit_s3': 'fit_s3', '#record_id': 'record_id' },
+          ExpressionAttributeValues: { ':fit_s3': fit },
+        }),
+      ),
+    );
+  }
   if (!store.s3) return written;
   if (!written && objectWritten) await deleteObject(store.s3, objectWritten); // a stale copy's object: an orphan
   const previous = replaced?.payload_s3;

@@ -1,12 +1,10 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { destinations, limits } from '../shared/definitions';
 import type { QueuedDelivery } from '../shared/delivery';
 import { s3Url } from '../shared/s3';
 import type { S3ObjectCreated } from './doors';
-import { conditionally } from './dynamodb-writes';
 import { type FitLink, linkFitBeside, linkFitFile } from './fit-files';
-import { type DeliveryContext, eventId, eventPut } from './items';
-import { type ConsumerDependencies, type DeliveryOutcome, processDelivery } from './process';
+import { type DeliveryContext, eventId } from './items';
+import { type ConsumerDependencies, type DeliveryOutcome, keep, processDelivery } from './process';
 
 /**
  * Terra's S3 destination (terra-contract.md §10): Terra writes each event whole into the bucket,
@@ -46,6 +44,7 @@ export function s3Delivery(object: S3ObjectCreated, now: number): QueuedDelivery
     signatureTimestamp: Math.floor(orderingTimestamp / 1000),
     receivedAt: new Date(now).toISOString(),
     ...(s3Sequencer !== undefined && { s3Sequencer }),
+    ...(object.versionId !== undefined && { bodyS3VersionId: object.versionId }),
   };
 }
 
@@ -59,31 +58,35 @@ export function typeOfKey(key: string): string {
 
 /**
  * An object larger than the consumer reads whole is not read; a description of it is kept in
- * terra-events as `invalid`, with the size and the key in the reason, so it is never silently
- * dropped. The object itself stays in the bucket until its lifecycle expiry.
+ * terra-events as `too_large` (an outcome `npm run reprocess` leaves alone: the body kept is the
+ * description, not the event), with the key, the size and the limit in the reason, so it is
+ * never silently dropped. The object itself stays in the bucket until its lifecycle expiry.
  */
 async function keepOversized(object: S3ObjectCreated, deps: ConsumerDependencies, now: number): Promise<S3ObjectOutcome> {
   const url = s3Url(object.bucket, object.key);
   const description = Buffer.from(
-    JSON.stringify({ bucket: object.bucket, key: object.key, size: object.size, event_time: object.eventTime, sequencer: object.sequencer }),
+    JSON.stringify({
+      bucket: object.bucket,
+      key: object.key,
+      version_id: object.versionId,
+      size: object.size,
+      event_time: object.eventTime,
+      sequencer: object.sequencer,
+    }),
   );
   const delivery = s3Delivery(object, now);
   // Content-addressed like every kept event: a repeated notification keeps one item.
   const context: DeliveryContext = { ...delivery, orderingTs: delivery.orderingTimestamp!, bodySha256: eventId(description) };
-  const type = typeOfKey(object.key);
   const reason =
     `S3 destination object ${url} is ${object.size} bytes, over the ${limits.pingMaxBytes}-byte limit the consumer reads whole; ` +
     `not read, left in the bucket (expires after ${destinations.bucket.retentionDays} days)`;
-  const written = await conditionally(() =>
-    deps.documentClient.send(new PutCommand(eventPut(deps.tables.events, { type, outcome: 'invalid', reason }, description, context))),
-  );
-  return { route: 'event', type, outcome: 'invalid', written: written ? 1 : 0, skipped: written ? 0 : 1 };
+  return keep(deps, { type: typeOfKey(object.key), outcome: 'too_large', reason }, description, context);
 }
 
 /**
- * One object Terra wrote: a FIT file is linked to the activity beside it; an event is read,
- * archived, routed and stored by the same rules as a pushed one (`processDelivery`). Throws only
- * on what a retry can fix.
+ * One object Terra wrote: a FIT file is linked to the activity beside it; an event is read (the
+ * version S3 announced), archived, routed and stored by the same rules as a pushed one
+ * (`processDelivery`). Throws only on what a retry can fix.
  */
 export async function processS3Object(object: S3ObjectCreated, deps: ConsumerDependencies, attempt: number): Promise<S3ObjectOutcome> {
   if (!deps.s3) throw new Error(`S3 destination object ${object.bucket}/${object.key}: the consumer has no S3 client`);
@@ -96,11 +99,12 @@ export async function processS3Object(object: S3ObjectCreated, deps: ConsumerDep
   }
   if (object.size !== undefined && object.size > limits.pingMaxBytes) return keepOversized(object, deps, now);
 
-  const delivery = s3Delivery(object, now);
-  const outcome: S3ObjectOutcome = await processDelivery(delivery, deps, attempt);
-  // Storing a copy replaces the item whole, so a link made before is made again.
-  if (outcome.route === 'data' && outcome.type === 'activity') {
-    const fit = await linkFitBeside(deps, object.bucket, object.key, delivery.body);
+  // The record ids are for linking only, not for the log line the outcome becomes.
+  const { stored, ...outcome }: S3ObjectOutcome = await processDelivery(s3Delivery(object, now), deps, attempt);
+  // A copy of an activity from any door keeps its link (records.ts); linking here covers a FIT
+  // file that arrived before this JSON.
+  if (stored && outcome.type === 'activity') {
+    const fit = await linkFitBeside(deps, object, stored);
     if (fit) outcome.fit = fit;
   }
   return outcome;

@@ -35,7 +35,8 @@ const allObjects = '*';
  * Terra's S3 destination (terra-contract.md §10): a private bucket Terra writes whole events into,
  * and a queue (with its dead-letter queue) that S3 notifies of each object created, for the
  * consumer to read. The bucket is a landing zone: the consumer copies what it reads into the
- * tables and the payload bucket, so objects expire after `destinations.bucket.retentionDays`.
+ * tables and the payload bucket, so objects (and versions replaced by a later write of their key)
+ * expire after `destinations.bucket.retentionDays`.
  */
 export class TerraS3Destination extends Construct {
   readonly bucket: s3.Bucket;
@@ -60,12 +61,20 @@ export class TerraS3Destination extends Construct {
       // SSE-S3: a KMS key would have to be granted to Terra's principal as well.
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
-      // A redelivery overwrites its key, and the newest write is the one that counts; older
-      // versions would only keep superseded health data alive.
-      versioned: false,
+      // Terra's keys are `<user_id>-<first record's start_time>.json`, so two different events can
+      // share one (a backfill chunk and a later update starting the same day). Each notification
+      // names the version it announces, and the consumer reads that version: without versions a
+      // second write landing before the first notification is read would lose the first event.
+      versioned: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       lifecycleRules: [
-        { id: 'expire-terra-objects', expiration: Duration.days(destinations.bucket.retentionDays) },
+        // Replaced versions live as long as current ones: a notification may wait in its queue
+        // (and dead-letter queue) for days before its version is read.
+        {
+          id: 'expire-terra-objects',
+          expiration: Duration.days(destinations.bucket.retentionDays),
+          noncurrentVersionExpiration: Duration.days(destinations.bucket.retentionDays),
+        },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
     });
@@ -108,13 +117,13 @@ export class TerraS3Destination extends Construct {
   }
 
   /**
-   * Lets `grantee` read any object (the consumer reads each object S3 notifies it of) and list
-   * the bucket (so a missing key answers 404), and nothing else: no write or delete. Written out
-   * because `grantRead` adds `s3:List*` and `s3:GetBucket*`.
+   * Lets `grantee` read any object, in any version (the consumer reads the version each S3
+   * notification announces), and list the bucket (so a missing key answers 404), and nothing
+   * else: no write or delete. Written out because `grantRead` adds `s3:List*` and `s3:GetBucket*`.
    */
   grantGetObject(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(allObjects)] }),
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [this.bucket.arnForObjects(allObjects)] }),
     );
     // Without it S3 answers a missing key with 403, not 404: the consumer asks whether a FIT file
     // sits beside an activity, and must tell "absent" from "forbidden".
@@ -123,7 +132,7 @@ export class TerraS3Destination extends Construct {
     if (Construct.isConstruct(principal)) {
       Validations.of(principal).acknowledge({
         id: this.allObjectsFinding(),
-        reason: "Terra names the destination bucket's objects; the bucket holds nothing else, and only GetObject is granted",
+        reason: "Terra names the destination bucket's objects; the bucket holds nothing else, and only GetObject and GetObjectVersion are granted",
       });
     }
   }

@@ -15,6 +15,11 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
  *
  * What was announced (key → ETag and time) is kept in `statePath`, so a restart announces only
  * what is new. Announcing an object twice is harmless anyway: the consumer is idempotent.
+ *
+ * fauxqs keeps no object versions, so these notifications carry no `versionId` and the consumer
+ * reads the key's latest write. In AWS the bucket is versioned and each notification names the
+ * version it announces: locally, two events written to one key before the first is announced
+ * (or read) reach the consumer as the second only.
  */
 
 export interface S3NotifierOptions {

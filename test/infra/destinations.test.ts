@@ -143,16 +143,24 @@ describe('S3 destination', () => {
     });
   });
 
-  test('encrypts objects with S3-managed keys and keeps no versions', () => {
+  test('encrypts objects with S3-managed keys', () => {
     expect(bucket().Properties.BucketEncryption).toEqual({
       ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
     });
-    expect(bucket().Properties.VersioningConfiguration).toBeUndefined();
   });
 
-  test('expires objects after destinations.bucket.retentionDays and aborts incomplete uploads after a day', () => {
+  test('keeps versions, so an event whose key a later event overwrote can still be read', () => {
+    expect(bucket().Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  test('expires objects and replaced versions after destinations.bucket.retentionDays and aborts incomplete uploads after a day', () => {
     expect(bucket().Properties.LifecycleConfiguration.Rules).toEqual([
-      { Id: 'expire-terra-objects', Status: 'Enabled', ExpirationInDays: destinations.bucket.retentionDays },
+      {
+        Id: 'expire-terra-objects',
+        Status: 'Enabled',
+        ExpirationInDays: destinations.bucket.retentionDays,
+        NoncurrentVersionExpiration: { NoncurrentDays: destinations.bucket.retentionDays },
+      },
       { Id: 'abort-incomplete-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
     ]);
   });
@@ -222,9 +230,15 @@ describe('S3 destination', () => {
     });
   });
 
-  test('the consumer may get any object in the bucket and list it (to tell a missing FIT file by 404), and do nothing else with it', () => {
+  test('the consumer may get any object in the bucket, in any version, and list it (to tell a missing FIT file by 404), and do nothing else with it', () => {
     const onBucket = s3GrantsOf(consumerStatements(s3Only)).filter((grant) => grant.includes(`"${bucketId}"`));
-    expect(onBucket.sort()).toEqual([`s3:GetObject ${JSON.stringify(allObjectsOf(bucketId))}`, `s3:ListBucket ${JSON.stringify(arnOf(bucketId))}`].sort());
+    expect(onBucket.sort()).toEqual(
+      [
+        `s3:GetObject ${JSON.stringify(allObjectsOf(bucketId))}`,
+        `s3:GetObjectVersion ${JSON.stringify(allObjectsOf(bucketId))}`,
+        `s3:ListBucket ${JSON.stringify(arnOf(bucketId))}`,
+      ].sort(),
+    );
   });
 
   test('rejects a terraRoleArn that is not an IAM role ARN', () => {

@@ -8,7 +8,7 @@ import type { LocalStack } from '../../lib/local/local-stack';
 import { objectCreatedNotification } from '../../lib/local/s3-notifier';
 import { scenarioUsers, terraUser, xertActivity } from '../../lib/tools/fixtures';
 import { runSimulateCli } from '../../lib/tools/simulate';
-import { drained, getRecord, getUser, queueDrained, scanAll, startTestStack, testSecret, userRecords, waitFor } from '../support/local';
+import { deliver, drained, getRecord, getUser, queueDrained, scanAll, startTestStack, testSecret, userRecords, waitFor } from '../support/local';
 
 /**
  * Terra's two AWS destinations (terra-contract.md §10) on the local stack: objects Terra writes
@@ -125,6 +125,36 @@ describe("Terra's S3 destination", () => {
     expect(item.fit_s3).toBe(destinationUrl(`${name}.fit`));
   }, 60_000);
 
+  it('keeps fit_s3 when a newer copy of the linked activity arrives through the webhook', async () => {
+    const userId = 'user-fit-newer-copy';
+    const { event, record, raw, recordId } = activity(userId, 600);
+    const name = `2022-03-16/activity/${userId}-${record.metadata.start_time}`;
+    await putObject(stack.clients.s3, destinationUrl(`${name}.json`), raw);
+    await stored(userId, recordId);
+    await putObject(stack.clients.s3, destinationUrl(`${name}.fit`), Buffer.from('.FIT raw bytes'));
+    const linked = await waitFor(async () => {
+      const current = await getRecord(stack, userId, recordId);
+      return current?.fit_s3 ? current : undefined;
+    }, 'fit_s3', 30_000);
+
+    // Terra re-sends the activity, with more data, to the webhook: the Put replaces the item whole.
+    const newer = { ...event, data: [{ ...record, device_data: { name: 'Xert EBC', software_version: '2.1' } }] };
+    const orderingTimestamp = (linked.ordering_ts as number) + 60_000;
+    expect((await deliver(stack, newer, { orderingTimestamp })).ok).toBe(true);
+    const item = await waitFor(async () => {
+      const current = await getRecord(stack, userId, recordId);
+      return current?.ordering_ts === orderingTimestamp ? current : undefined;
+    }, 'the newer copy', 30_000);
+    expect(await readRecord(item, stack.clients.s3)).toEqual(newer.data[0]);
+    expect(item.s3_sequencer).toBeUndefined();
+    // The link is set again just after the Put; wait for it rather than race it.
+    const relinked = await waitFor(async () => {
+      const current = await getRecord(stack, userId, recordId);
+      return current?.fit_s3 ? current : undefined;
+    }, 'fit_s3 on the newer copy', 30_000);
+    expect(relinked).toMatchObject({ ordering_ts: orderingTimestamp, fit_s3: destinationUrl(`${name}.fit`) });
+  }, 90_000);
+
   it('leaves a .fit with no JSON beside it alone, and says so', async () => {
     const userId = 'user-fit-alone';
     const key = `2022-03-16/activity/${userId}-2026-11-20T06:00:00Z.fit`;
@@ -147,7 +177,7 @@ describe("Terra's S3 destination", () => {
     expect(archived.Key).toMatch(/^archive\/\d{4}\//);
   }, 60_000);
 
-  it('keeps an object announced as too large to read whole as an invalid event naming its size and key', async () => {
+  it('keeps an object announced as too large to read whole as too_large, naming its key, size and the limit', async () => {
     const userId = 'user-s3-oversized';
     const key = dataKey(userId, '2026-11-20T06:00:00Z');
     // The guard trusts the notification's size, so announcing a size is enough (and writing
@@ -165,8 +195,10 @@ describe("Terra's S3 destination", () => {
       'the kept event',
       30_000,
     );
-    expect(kept).toMatchObject({ outcome: 'invalid', type: 'activity' });
+    // Not `invalid`: `npm run reprocess` would route the description kept here as an event.
+    expect(kept).toMatchObject({ outcome: 'too_large', type: 'activity' });
     expect(kept.reason).toContain(`${size} bytes`);
+    expect(kept.reason).toContain(`${limits.pingMaxBytes}-byte limit`);
     expect(await userRecords(stack, userId)).toEqual([]);
   }, 60_000);
 });
