@@ -31,6 +31,9 @@ export interface BatchDependencies extends ConsumerDependencies {
  * that message and, after maxReceiveCount, moves it to the dead-letter queue. A Ping download the
  * invocation ran out of time for is also handed back at once, for the next invocation to finish.
  */
+/** Less time left than this, and a message is not started: its writes could be cut off midway. */
+const messageStartMinimumMs = 2_000;
+
 export function createBatchHandler(deps: BatchDependencies) {
   const margin = deps.pingWriteMarginMs ?? pingWriteMarginMs;
 
@@ -61,7 +64,9 @@ export function createBatchHandler(deps: BatchDependencies) {
       const attempt = Number(record.attributes.ApproximateReceiveCount ?? 1);
       const door = doors.get(record.messageId)!;
       // Left to the next invocation, at once, rather than cut off by this one's timeout mid-write.
-      if (context.getRemainingTimeInMillis() < margin) {
+      // The margin itself is what the messages after the downloads write in; only its tail is
+      // too short to start one.
+      if (context.getRemainingTimeInMillis() < Math.min(messageStartMinimumMs, margin / 2)) {
         const reason = 'the invocation has too little time left to process this message';
         await handOver(record, reason);
         throw new Error(reason);
