@@ -143,6 +143,22 @@ export const destinations = {
   },
 } as const;
 
+/** Terra's REST API for history (terra-contract.md §7). */
+export const terraApi = {
+  productionUrl: 'https://api.tryterra.co/v2',
+  /** The local stand-in `npm start` serves (lib/local/terra-api); `$TERRA_API_PORT` overrides. */
+  localPort: 3001,
+  /** Data types with a history endpoint: `GET /<type>`. */
+  types: ['activity', 'body', 'daily', 'sleep', 'menstruation', 'nutrition', 'athlete'],
+  /** Ranges up to this many days are answered synchronously (`to_webhook=false`). */
+  synchronousMaxDays: 28,
+  /** One request covers at most this many days. */
+  requestMaxDays: 1825,
+  /** Days one user may request per rolling hour. */
+  userDaysPerHour: 6000,
+  headers: { devId: 'dev-id', apiKey: 'x-api-key', reference: 'terra-reference' },
+} as const;
+
 /** Terra's webhook headers, lower-cased (API Gateway v2 lower-cases header names). */
 export const terraHeaders = {
   signature: ['terra-signature', 'x-terra-signature'],
