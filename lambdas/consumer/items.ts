@@ -250,7 +250,7 @@ function trackerUpdate(
 ): UpdateCommandInput {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
-  const fields = { type: 'large_request', outcome: 'tracking', reference, updated_at: delivery.receivedAt, ...set };
+  const fields = { reference, updated_at: delivery.receivedAt, ...set };
   const assignments = Object.entries(fields).map(([name, value]) => {
     names[`#${name}`] = name;
     values[`:${name}`] = value;
@@ -274,11 +274,14 @@ function trackerUpdate(
 }
 
 /**
- * `large_request_processing` / `large_request_sending`: opens the tracker, with how many data
- * events the backfill will bring once Terra says so.
+ * `large_request_processing` / `large_request_sending`: makes the tracker a backfill's (type
+ * `large_request`, outcome `tracking`), with how many data events it will bring once Terra says
+ * so. Chunks that overtook the announcement (SQS keeps no order) are already in its set.
  */
 export function largeRequestAnnounced(tableName: string, reference: string, delivery: DeliveryContext, userId?: string, expectedPayloads?: number) {
   return trackerUpdate(tableName, reference, delivery, {
+    type: 'large_request',
+    outcome: 'tracking',
     reason: expectedPayloads === undefined ? 'backfill announced, still processing' : `backfill of ${expectedPayloads} data events announced`,
     ...(expectedPayloads !== undefined && { expected_payloads: expectedPayloads }),
     ...(userId && { user_id: userId }),
@@ -286,14 +289,13 @@ export function largeRequestAnnounced(tableName: string, reference: string, deli
 }
 
 /**
- * A data event carrying the terra-reference of an announced backfill: its body hash joins a set,
- * so a redelivered chunk counts once and `received_payloads` compares with `expected_payloads`.
- * Conditional on the tracker existing: Terra puts a terra-reference on other deliveries too,
- * and those are not tracked.
+ * A data event carrying a terra-reference: its body hash joins the reference's set, so a
+ * redelivered chunk counts once and `received_payloads` compares with `expected_payloads`. The
+ * set is kept whether or not the backfill was announced yet, because a chunk may overtake its
+ * announcement; without `type` and `outcome` the item stays out of the outcome index, and only an
+ * announcement makes it a backfill's tracker. (Terra puts a terra-reference on other deliveries
+ * too: theirs stay small, unannounced sets.)
  */
 export function largeRequestReceived(tableName: string, reference: string, delivery: DeliveryContext, userId: string): UpdateCommandInput {
-  return {
-    ...trackerUpdate(tableName, reference, delivery, { user_id: userId }, { received_payloads: new Set([delivery.bodySha256.slice(0, 16)]) }),
-    ConditionExpression: 'attribute_exists(event_id)',
-  };
+  return trackerUpdate(tableName, reference, delivery, { user_id: userId }, { received_payloads: new Set([delivery.bodySha256.slice(0, 16)]) });
 }

@@ -107,7 +107,12 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
       });
       if (context.terraReference) {
         // Counted only for a request Terra announced as large; other references are not tracked.
-        await conditionally(() => db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference!, context, route.user.user_id))));
+        try {
+          await db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference, context, route.user.user_id)));
+        } catch (error) {
+          // A reference unusable as a key (too long, say) is not tracked; the records are stored.
+          if (!isItemRejected(error)) throw error;
+        }
       }
       const written = results.filter(Boolean).length;
       // The records that could be stored are; the delivery is kept whole, with the reason, for

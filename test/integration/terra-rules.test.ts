@@ -136,15 +136,37 @@ describe('a historical backfill (large_request_sending) is tracked per terra-ref
   });
 });
 
+describe('a chunk that overtakes its backfill announcement (SQS keeps no order)', () => {
+  it('is counted once the announcement lands', async () => {
+    const userId = randomUUID();
+    const reference = randomUUID();
+    const chunk = { ...dailyEvent(userId, 12, null), data: [{ ...dailyEvent(userId, 12, null).data[0], metadata: { start_time: '2026-10-12T00:00:00+00:00', end_time: null } }] };
+    await deliver(stack, chunk, { terraReference: reference });
+    await waitFor(() => getRecord(stack, userId, 'daily#2026-10-12'), 'the chunk');
+    await drained(stack); // the tracker update comes after the record's write
+    const tracker = async () =>
+      (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }))).Item;
+    // Not a backfill yet: no type or outcome, so the outcome index does not list it.
+    expect(await tracker()).not.toHaveProperty('outcome');
+    await deliver(stack, { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 1 }, { terraReference: reference });
+    await drained(stack);
+    const announced = await tracker();
+    expect(announced).toMatchObject({ type: 'large_request', outcome: 'tracking', expected_payloads: 1, user_id: userId });
+    expect(announced!.received_payloads.size).toBe(1);
+  });
+});
+
 describe('terra-references that were never announced as a backfill', () => {
-  it('are not tracked', async () => {
+  it('stay out of the backfill listing (no outcome), with the count of what carried them', async () => {
     const userId = randomUUID();
     const reference = randomUUID();
     await deliver(stack, dailyEvent(userId, 10, null), { terraReference: reference });
     await waitFor(() => getRecord(stack, userId, 'daily#2026-11-21'), 'the record');
     await drained(stack); // the tracker update comes after the record's write
     const { Item } = await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }));
-    expect(Item).toBeUndefined();
+    expect(Item).not.toHaveProperty('outcome');
+    expect(Item).not.toHaveProperty('type');
+    expect(Item!.received_payloads.size).toBe(1);
   });
 });
 
