@@ -8,6 +8,8 @@ import type { S3DestinationOptions } from './constructs/s3-destination';
 import { TerraStorage } from './constructs/storage';
 import { TerraDestinations } from './constructs/terra-destinations';
 import { WebhookApi } from './constructs/webhook-api';
+import { operatorFilledSecret } from './constructs/operator-secret';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 
 export interface TerraIngestStackProps extends StackProps {
   /**
@@ -90,6 +92,8 @@ export class TerraIngestStack extends Stack {
   readonly webhook: WebhookApi;
   /** Terra's SQS and S3 destinations; absent unless `sqsDestination` or `s3Destination` is on. */
   readonly destinations?: TerraDestinations;
+  /** Terra's REST API credentials (dev-id, API key) for the team's history tools; created empty. */
+  readonly apiCredentials: Secret;
 
   constructor(scope: Construct, id: string, props: TerraIngestStackProps = {}) {
     super(scope, id, props);
@@ -110,6 +114,13 @@ export class TerraIngestStack extends Stack {
       payloadBucket: this.payloads,
       signatureToleranceSeconds: props.signatureToleranceSeconds,
       throttle: props.throttle,
+    });
+    // Read by the team's tools (npm run backfill -- --stack), never by a Lambda.
+    this.apiCredentials = operatorFilledSecret(this, 'TerraApiCredentials', {
+      description:
+        'Terra REST API credentials for npm run backfill -- --stack: JSON {"dev_id": "...", "api_key": "..."}. ' +
+        "Set it with 'aws secretsmanager put-secret-value'.",
+      rotation: "Terra issues the API key and rotates it in its dashboard; the operator stores the new one",
     });
     if (props.sqsDestination || props.s3Destination) {
       this.destinations = new TerraDestinations(this, 'Destinations', {
@@ -139,6 +150,12 @@ export class TerraIngestStack extends Stack {
       PayloadBucketName: {
         value: this.payloads.bucket.bucketName,
         description: 'Large bodies (deliveries/), the raw archive for replay (archive/), large records (records/)',
+      },
+      ApiCredentialsSecretName: {
+        value: this.apiCredentials.secretName,
+        description:
+          "Fill with Terra's REST API credentials for npm run backfill -- --stack: " +
+          'aws secretsmanager put-secret-value --secret-id <this name> --secret-string \'{"dev_id":"…","api_key":"…"}\'',
       },
       ...this.destinationOutputs(),
     };

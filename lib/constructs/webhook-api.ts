@@ -4,11 +4,12 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { defaults } from '../../lambdas/shared/definitions';
 import { NodeFunction } from './node-function';
+import { operatorFilledSecret } from './operator-secret';
 import type { PayloadBucket } from './payload-bucket';
 
 export interface WebhookApiProps {
@@ -43,21 +44,12 @@ export class WebhookApi extends Construct {
   constructor(scope: Construct, id: string, props: WebhookApiProps) {
     super(scope, id);
 
-    this.signingSecret = new secretsmanager.Secret(this, 'SigningSecret', {
+    this.signingSecret = operatorFilledSecret(this, 'SigningSecret', {
       description: [
         'Terra webhook signing secret(s): a comma-separated list, so that during a rotation both the old',
         "and the new secret verify. Set it with 'aws secretsmanager put-secret-value'.",
       ].join(' '),
-    });
-    // The value comes from Terra's dashboard, never from the template: without SecretString and
-    // GenerateSecretString CloudFormation creates the secret with no value for the operator to fill.
-    const cfnSecret = this.signingSecret.node.defaultChild as secretsmanager.CfnSecret;
-    cfnSecret.addPropertyDeletionOverride('GenerateSecretString');
-    Validations.of(this.signingSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Terra issues the signing secret and rotates it in its dashboard; ' +
-        'the value is a list so the operator can rotate with an overlap',
+      rotation: 'Terra issues the signing secret and rotates it in its dashboard; the value is a list so the operator can rotate with an overlap',
     });
 
     const ingest = new NodeFunction(this, 'Ingest', {

@@ -16,6 +16,7 @@ const outputNames = [
   'QueueUrl',
   'DeadLetterQueueUrl',
   'PayloadBucketName',
+  'ApiCredentialsSecretName',
 ];
 
 test.each(outputNames)('outputs %s', (name) => {
@@ -24,13 +25,24 @@ test.each(outputNames)('outputs %s', (name) => {
 
 test('outputs nothing else', () => {
   expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([...outputNames].sort());
-  expect(outputNames).toHaveLength(8);
 });
 
 test('outputs the payload bucket by name', () => {
   template.hasOutput('PayloadBucketName', {
     Value: { Ref: stack.getLogicalId(stack.payloads.bucket.node.defaultChild as never) },
   });
+});
+
+test("creates the Terra REST API credentials secret without a value, for the operator to fill, and no function reads it", () => {
+  const credentials = stack.getLogicalId(stack.apiCredentials.node.defaultChild as never);
+  template.hasResourceProperties('AWS::SecretsManager::Secret', {
+    Description: Match.stringLikeRegexp('Terra REST API credentials'),
+    SecretString: Match.absent(),
+    GenerateSecretString: Match.absent(),
+  });
+  expect(JSON.stringify(template.toJSON().Outputs.ApiCredentialsSecretName.Value)).toContain(credentials);
+  const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+  expect(policies).not.toContain(credentials);
 });
 
 test('every function knows the payload bucket by name', () => {
