@@ -4,7 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { numberEnv } from '../lambdas/shared/config';
-import { defaults, queueSettings } from '../lambdas/shared/definitions';
+import { defaults, queueSettings, terraApi } from '../lambdas/shared/definitions';
 import { parseSecretList } from '../lambdas/shared/signature';
 import { loadOrCreateDevSecret } from '../lib/local/dev-secret';
 import { startLocalStack } from '../lib/local/local-stack';
@@ -26,6 +26,7 @@ async function main() {
     toleranceSeconds: numberEnv('TERRA_SIGNATURE_TOLERANCE_SECONDS', defaults.signatureToleranceSeconds),
     queue: { visibilityTimeoutSeconds: numberEnv('QUEUE_VISIBILITY_TIMEOUT_SECONDS', queueSettings.visibilityTimeoutSeconds) },
     consumerConcurrency: numberEnv('CONSUMER_CONCURRENCY', 2),
+    terraApiPort: numberEnv('TERRA_API_PORT', terraApi.localPort),
     logger,
   });
 
@@ -38,6 +39,7 @@ async function main() {
     `  destinations   Terra's SQS destination: queue ${stack.destinations.queueUrl}`,
     `                 Terra's S3 destination: bucket ${stack.destinations.bucket}, notifying ${stack.destinations.notificationQueueUrl}`,
     `  tables in a browser  ${stack.adminUrl}`,
+    `  Terra API stand-in (not Terra): ${stack.terraApiUrl}`,
     `  state          ${dataDir}/`,
     configured.length > 0
       ? `  signing secret from TERRA_SIGNING_SECRET (${configured.length} accepted)`
@@ -63,7 +65,7 @@ async function main() {
 main().catch((error) => {
   console.error(`terra-ingest local stack failed to start: ${(error as Error).message}`);
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    console.error('A port is taken: set PORT, DYNAMODB_PORT, SQS_PORT or ADMIN_PORT to free ones.');
+    console.error('A port is taken: set PORT, DYNAMODB_PORT, SQS_PORT, ADMIN_PORT or TERRA_API_PORT to free ones.');
   }
   process.exit(1);
 });

@@ -24,6 +24,7 @@ import {
 } from './provision';
 import { startS3Notifier } from './s3-notifier';
 import { localQueueUrlOf, startSqsEventSource } from './sqs-event-source';
+import { startTerraApiStandIn } from './terra-api/server';
 
 /**
  * The whole product on one machine: the real ingest and consumer handlers, wired to embedded
@@ -54,6 +55,8 @@ export interface LocalStackOptions {
   fetch?: typeof fetch;
   /** How often the destination bucket is looked at for new objects (S3 notifications' stand-in). */
   s3NotificationIntervalMs?: number;
+  /** Port of the stand-in of Terra's REST API for history (lib/local/terra-api); 0 picks a free one, undefined serves none. */
+  terraApiPort?: number;
 }
 
 export interface LocalStack {
@@ -79,6 +82,8 @@ export interface LocalStack {
   };
   /** Clients pointed at the emulators, for tools and tests. */
   clients: { dynamoDb: DynamoDBClient; documentClient: DynamoDBDocumentClient; sqs: SQSClient; s3: S3Client };
+  /** The stand-in of Terra's REST API (not Terra), delivering to `webhookUrl`; set when `terraApiPort` was. */
+  terraApiUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -195,6 +200,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The API stops first, so nothing new is acknowledged while the rest shuts down.
     stops.push(() => api.stop());
 
+    let terraApiUrl: string | undefined;
+    if (options.terraApiPort !== undefined) {
+      // Stopped before the webhook API (stops run in reverse), so its last deliveries still land.
+      const terraApiStandIn = await startTerraApiStandIn({
+        port: options.terraApiPort,
+        webhookUrl: `${api.url}/webhook`,
+        signingSecret: options.signingSecrets[0]!,
+        logger,
+        now: options.now,
+      });
+      terraApiUrl = terraApiStandIn.url;
+      stops.push(() => terraApiStandIn.stop());
+    }
+
     let adminUrl: string | undefined;
     if (options.adminPort !== undefined) {
       const admin = await startAdmin(dynamoDbClient, options.adminPort);
@@ -220,6 +239,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         notificationDeadLetterQueueUrl: terraDestinations.notifications.deadLetterQueueUrl,
       },
       clients: { dynamoDb: dynamoDbClient, documentClient, sqs, s3 },
+      terraApiUrl,
       stop: stopAll,
     };
   } catch (error) {
