@@ -4,7 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { numberEnv } from '../lambdas/shared/config';
-import { defaults, queueSettings, terraApi } from '../lambdas/shared/definitions';
+import { defaults, erasure, queueSettings, terraApi } from '../lambdas/shared/definitions';
 import { parseSecretList } from '../lambdas/shared/signature';
 import { loadOrCreateDevSecret } from '../lib/local/dev-secret';
 import { startLocalStack } from '../lib/local/local-stack';
@@ -27,6 +27,7 @@ async function main() {
     queue: { visibilityTimeoutSeconds: numberEnv('QUEUE_VISIBILITY_TIMEOUT_SECONDS', queueSettings.visibilityTimeoutSeconds) },
     consumerConcurrency: numberEnv('CONSUMER_CONCURRENCY', 2),
     terraApiPort: numberEnv('TERRA_API_PORT', terraApi.localPort),
+    ...(process.env.ERASE_ON_DEAUTH === 'true' && { eraseOnDeauth: { delaySeconds: numberEnv('ERASE_DELAY_SECONDS', erasure.delaySeconds) } }),
     logger,
   });
 
@@ -40,6 +41,7 @@ async function main() {
     `                 Terra's S3 destination: bucket ${stack.destinations.bucket}, notifying ${stack.destinations.notificationQueueUrl}`,
     `  tables in a browser  ${stack.adminUrl}`,
     `  Terra API stand-in (not Terra): ${stack.terraApiUrl}`,
+    ...(stack.erasureQueues ? [`  erase on deauth  on: a deauth or access_revoked erases the user (queue ${stack.erasureQueues.queueUrl})`] : []),
     `  state          ${dataDir}/`,
     configured.length > 0
       ? `  signing secret from TERRA_SIGNING_SECRET (${configured.length} accepted)`

@@ -10,7 +10,8 @@ new TerraIngestStack(app, 'TerraIngest', {
   // Environment-agnostic: the template deploys to whichever account and region the CLI's
   // profile points at, and synth needs no credentials.
   // Terra's SQS and S3 destinations are opt-in:
-  // `-c sqsDestination=true -c s3Destination=true [-c s3DestinationTerraRoleArn=arn:…]`.
+  // `-c sqsDestination=true -c s3Destination=true [-c s3DestinationTerraRoleArn=arn:…]`;
+  // erasing a user on deauth too: `-c eraseOnDeauth=true`.
   ...destinationsFromContext((key) => app.node.tryGetContext(key)),
 });
 

@@ -9,6 +9,7 @@ import { TerraStorage } from './constructs/storage';
 import { TerraDestinations } from './constructs/terra-destinations';
 import { WebhookApi } from './constructs/webhook-api';
 import { operatorFilledSecret } from './constructs/operator-secret';
+import { EraseOnDeauth } from './constructs/eraser';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 
 export interface TerraIngestStackProps extends StackProps {
@@ -53,13 +54,21 @@ export interface TerraIngestStackProps extends StackProps {
    * @default false
    */
   readonly s3Destination?: boolean | S3DestinationOptions;
+  /**
+   * Erase a user when `deauth` or `access_revoked` arrives: the consumer asks, through a queue of
+   * its own (delayed `erasure.delaySeconds`, so the user's deliveries already queued land first),
+   * and an eraser function deletes the user's items and payload-bucket objects, as
+   * `npm run erase-user -- <user_id> --yes` does. Off the ingest path. CLI: `-c eraseOnDeauth=true`.
+   * @default false
+   */
+  readonly eraseOnDeauth?: boolean;
 }
 
-/** The destination props `cdk deploy -c name=value` turns on (bin/terra-ingest.ts). */
-export type DestinationContext = Pick<TerraIngestStackProps, 'sqsDestination' | 's3Destination'>;
+/** The props `cdk deploy -c name=value` turns on (bin/terra-ingest.ts). */
+export type DestinationContext = Pick<TerraIngestStackProps, 'sqsDestination' | 's3Destination' | 'eraseOnDeauth'>;
 
 /**
- * Reads `sqsDestination`, `s3Destination` and `s3DestinationTerraRoleArn` from CDK context. The
+ * Reads `sqsDestination`, `s3Destination`, `s3DestinationTerraRoleArn` and `eraseOnDeauth` from CDK context. The
  * CLI passes `-c` values as strings; cdk.json may hold booleans. Anything unexpected throws rather
  * than deploying something other than what the operator asked for.
  */
@@ -81,6 +90,7 @@ export function destinationsFromContext(tryGetContext: (key: string) => unknown)
   return {
     sqsDestination: flag('sqsDestination'),
     s3Destination: s3 && (terraRoleArn === undefined ? true : { terraRoleArn }),
+    eraseOnDeauth: flag('eraseOnDeauth'),
   };
 }
 
@@ -92,6 +102,8 @@ export class TerraIngestStack extends Stack {
   readonly webhook: WebhookApi;
   /** Terra's SQS and S3 destinations; absent unless `sqsDestination` or `s3Destination` is on. */
   readonly destinations?: TerraDestinations;
+  /** Erase on deauth; absent unless `eraseOnDeauth` is on. */
+  readonly eraseOnDeauth?: EraseOnDeauth;
   /** Terra's REST API credentials (dev-id, API key) for the team's history tools; created empty. */
   readonly apiCredentials: Secret;
 
@@ -130,6 +142,15 @@ export class TerraIngestStack extends Stack {
         removalPolicy: props.removalPolicy,
       });
     }
+    if (props.eraseOnDeauth) {
+      this.eraseOnDeauth = new EraseOnDeauth(this, 'EraseOnDeauth', {
+        dataTable: this.storage.dataTable,
+        usersTable: this.storage.usersTable,
+        eventsTable: this.storage.eventsTable,
+        payloadBucket: this.payloads,
+        consumerFunction: this.pipeline.consumerFunction,
+      });
+    }
 
     const outputs: Record<string, { value: string; description: string }> = {
       WebhookUrl: { value: this.webhook.webhookUrl, description: "The URL to enter in Terra's dashboard" },
@@ -158,6 +179,12 @@ export class TerraIngestStack extends Stack {
           'aws secretsmanager put-secret-value --secret-id <this name> --secret-string \'{"dev_id":"…","api_key":"…"}\'',
       },
       ...this.destinationOutputs(),
+      ...(this.eraseOnDeauth && {
+        ErasureDeadLetterQueueUrl: {
+          value: this.eraseOnDeauth.deadLetterQueue.queueUrl,
+          description: `Erase-on-deauth requests the eraser failed on ${queueSettings.maxReceiveCount} times; redrive them once fixed`,
+        },
+      }),
     };
     for (const [name, output] of Object.entries(outputs)) new CfnOutput(this, name, output);
   }

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { payloadBucket } from '../shared/definitions';
-import type { DeliveryMetadata } from '../shared/delivery';
+import type { DeliveryMetadata, QueuedDelivery } from '../shared/delivery';
 import { parseS3Url, putObject, s3Url } from '../shared/s3';
 
 /**
@@ -59,16 +59,49 @@ export function metadataFromArchive(metadata: Record<string, string>): DeliveryM
   };
 }
 
+/**
+ * Where one user's index markers live: `archive-index/<user_id>/`. The id is URI-encoded (a
+ * Terra id is a UUID; encoding keeps any `/` out of the prefix, so one user's listing never
+ * reaches into another's).
+ */
+export function archiveIndexPrefix(userId: string): string {
+  return `${payloadBucket.prefixes.archiveIndex}${encodeURIComponent(userId)}/`;
+}
+
+/**
+ * The zero-byte markers that let erasing a user (lambdas/eraser) list their share rather than the
+ * whole archive: `archive-index/<user_id>/<archive key without archive/>` for the archived copy,
+ * and `archive-index/<user_id>/deliveries/…` for a claim-checked body in this bucket, whose key
+ * does not name the user.
+ */
+export function archiveIndexKeys(bucket: string, archiveKey: string, userId: string, claimCheck?: string): string[] {
+  const prefix = archiveIndexPrefix(userId);
+  const keys = [`${prefix}${archiveKey.slice(payloadBucket.prefixes.archive.length)}`];
+  if (claimCheck) {
+    const { bucket: claimBucket, key } = parseS3Url(claimCheck);
+    if (claimBucket === bucket && key.startsWith(payloadBucket.prefixes.deliveries)) keys.push(`${prefix}${key}`);
+  }
+  return keys;
+}
+
 export async function archiveDelivery(
   s3: S3Client,
   bucket: string,
   body: Buffer,
-  delivery: DeliveryMetadata,
+  // The consumer's delivery context is the queued message spread out: `bodyS3` is there when the
+  // body came by claim check.
+  delivery: DeliveryMetadata & Pick<QueuedDelivery, 'bodyS3'>,
   bodySha256: string,
   type: string,
   userId?: string,
 ): Promise<string> {
-  const url = s3Url(bucket, archiveKey(delivery, bodySha256, type, userId));
+  const key = archiveKey(delivery, bodySha256, type, userId);
+  // Markers first: an interrupted write leaves at worst a marker without its object (harmless to
+  // an erase), never an object no marker leads to. A retry writes the same keys again.
+  if (userId) {
+    await Promise.all(archiveIndexKeys(bucket, key, userId, delivery.bodyS3).map((marker) => putObject(s3, s3Url(bucket, marker), Buffer.alloc(0))));
+  }
+  const url = s3Url(bucket, key);
   await putObject(s3, url, body, archiveMetadata(delivery));
   return url;
 }

@@ -8,6 +8,7 @@ import middy from '@middy/core';
 import { requiredEnv } from '../shared/config';
 import { createDocumentClient } from '../shared/dynamodb';
 import { createBatchHandler } from './batch';
+import { sqsEraseRequester } from './erase-request';
 
 // Parsed once per container; a missing setting fails the cold start loudly.
 const tables = {
@@ -17,6 +18,10 @@ const tables = {
 };
 
 const bucket = requiredEnv('PAYLOAD_BUCKET');
+// Set only when the stack's eraseOnDeauth is on.
+const eraseQueueUrl = process.env.ERASE_QUEUE_URL || undefined;
+
+const sqs = new SQSClient({});
 
 const logger = new Logger();
 const metrics = new Metrics();
@@ -28,7 +33,8 @@ const processBatch = createBatchHandler({
   bucket,
   // Hands a Ping download the invocation ran out of time for back to its queue; the queue URL
   // comes from the record's ARN (every queue the consumer reads is in its account and region).
-  sqs: new SQSClient({}),
+  sqs,
+  ...(eraseQueueUrl && { requestErase: sqsEraseRequester(sqs, eraseQueueUrl) }),
   logger,
   counter: {
     count: ({ outcome, written, skipped }) => {

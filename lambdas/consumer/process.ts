@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { payloadBucket, queueSettings } from '../shared/definitions';
+import { erasure, payloadBucket, queueSettings } from '../shared/definitions';
 import { orderingTimestampOf, type QueuedDelivery } from '../shared/delivery';
 import { getObject, putObject, s3Url } from '../shared/s3';
 import { archiveDelivery, isArchived } from './archive';
@@ -45,6 +45,11 @@ export interface ConsumerDependencies {
   pingTimeLeftMs?: () => number;
   /** This message's Ping download, started with its batch (ping-prefetch.ts): its first try. */
   prefetched?: PrefetchedPing;
+  /**
+   * Erase on deauth (erase-request.ts): asks for the user to be erased after a `deauth` or
+   * `access_revoked`. Absent unless the stack's `eraseOnDeauth` is on.
+   */
+  requestErase?: (userId: string, trigger: string) => Promise<void>;
 }
 
 /** What one delivery became; the handler turns it into log lines and metrics. */
@@ -67,6 +72,8 @@ export interface DeliveryOutcome {
   /** Set when the event came by Ping mode (`s3_payload`). */
   ping?: boolean;
 }
+
+const isErasureTrigger = (type: string) => (erasure.triggers as readonly string[]).includes(type);
 
 // Writes of one delivery run side by side, a few at a time, to stay well within a table's
 // per-partition throughput (one user's records share a partition).
@@ -144,6 +151,11 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         if (!isItemRejected(error)) throw error;
         const reason = `DynamoDB refused the user state: ${(error as Error).message}`;
         return keep(deps, { type: route.type, outcome: 'rejected_by_storage', reason, userId: route.changes[0]?.userId }, body, context);
+      }
+      if (deps.requestErase && isErasureTrigger(route.type)) {
+        // Asked even when the change was a repeat: the first try may have stored it and then failed
+        // to ask. A second request for the same user finds nothing left to erase.
+        for (const change of route.changes) await deps.requestErase(change.userId, route.type);
       }
       return { route: 'connection', type: route.type, written, skipped: route.changes.length - written };
     }

@@ -108,7 +108,18 @@ export const messageAttributes = {
  */
 export const payloadBucket = {
   localName: 'terra-ingest-payloads',
-  prefixes: { deliveries: 'deliveries/', archive: 'archive/', records: 'records/', events: 'events/' },
+  prefixes: {
+    deliveries: 'deliveries/',
+    archive: 'archive/',
+    records: 'records/',
+    events: 'events/',
+    /**
+     * Zero-byte markers naming one user's archived deliveries and claim-checked bodies (keys that
+     * do not name the user), so erasing a user lists their share, not the whole archive. Same
+     * lifetime as archive/.
+     */
+    archiveIndex: 'archive-index/',
+  },
   deliveriesRetentionDays: 15,
   archiveRetentionDays: 30,
 } as const;
@@ -157,6 +168,25 @@ export const terraApi = {
   /** Days one user may request per rolling hour. */
   userDaysPerHour: 6000,
   headers: { devId: 'dev-id', apiKey: 'x-api-key', reference: 'terra-reference' },
+} as const;
+
+/**
+ * Erase on deauth (stack prop `eraseOnDeauth`): the consumer asks, the eraser function erases
+ * (lambdas/eraser), through a queue of its own, so no erase runs on the ingest path or holds up
+ * a consumer batch.
+ */
+export const erasure = {
+  queueLocalName: 'terra-ingest-erasures',
+  deadLetterQueueLocalName: 'terra-ingest-erasures-dlq',
+  /** Connection events after which the user is erased. */
+  triggers: ['deauth', 'access_revoked'],
+  /**
+   * The request waits this long in its queue (SQS's longest delay), so the user's deliveries
+   * already queued, which SQS does not keep in order, are stored before the erase, not after it.
+   */
+  delaySeconds: 900,
+  /** One user's erase: queries, a scan of terra-events, listings and batched deletes. */
+  functionTimeoutSeconds: 300,
 } as const;
 
 /** Terra's webhook headers, lower-cased (API Gateway v2 lower-cases header names). */

@@ -11,7 +11,10 @@ import { limits, queueSettings } from '../../lambdas/shared/definitions';
  * S3 cannot notify a queue encrypted with the AWS-managed KMS key, and Terra's access key would
  * need key permissions as well.
  */
-export function consumerQueues(scope: Construct): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
+export function consumerQueues(
+  scope: Construct,
+  options: { visibilityTimeoutSeconds?: number } = {},
+): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
   const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
     maxMessageSizeBytes: limits.sqsMessageBytes,
     retentionPeriod: Duration.seconds(queueSettings.deadLetterRetentionPeriodSeconds),
@@ -19,7 +22,7 @@ export function consumerQueues(scope: Construct): { queue: sqs.Queue; deadLetter
     enforceSSL: true,
   });
   const queue = new sqs.Queue(scope, 'Queue', {
-    visibilityTimeout: Duration.seconds(queueSettings.visibilityTimeoutSeconds),
+    visibilityTimeout: Duration.seconds(options.visibilityTimeoutSeconds ?? queueSettings.visibilityTimeoutSeconds),
     maxMessageSizeBytes: limits.sqsMessageBytes,
     retentionPeriod: Duration.seconds(queueSettings.retentionPeriodSeconds),
     encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 
 export interface NodeFunctionProps {
   /** Directory under `lambdas/` holding `handler.ts` (exporting `handler`). */
-  readonly lambda: 'ingest' | 'consumer';
+  readonly lambda: 'ingest' | 'consumer' | 'eraser';
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;

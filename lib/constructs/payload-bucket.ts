@@ -88,6 +88,12 @@ export class PayloadBucket extends Construct {
           prefix: payloadBucket.prefixes.archive,
           expiration: Duration.days(archiveRetentionDays),
         },
+        {
+          // The markers that find one user's archived deliveries live as long as what they name.
+          id: 'expire-archive-index',
+          prefix: payloadBucket.prefixes.archiveIndex,
+          expiration: Duration.days(archiveRetentionDays),
+        },
         // records/ never expires: a DynamoDB item points at each object for as long as it lives.
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],

@@ -1,4 +1,4 @@
-import { CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { consumerMemoryMb, consumerTimeoutSeconds, queueSettings } from '../../lambdas/shared/definitions';
 import { consumerQueues } from './destination-queue';
 import { NodeFunction } from './node-function';
+import { grantTableActions } from './table-grants';
 import type { PayloadBucket } from './payload-bucket';
 
 export interface IngestPipelineProps {
@@ -61,27 +62,14 @@ export class IngestPipeline extends Construct {
     this.consumerFunction = consumer.function;
 
     // Each table gets exactly the item calls the consumer makes on it.
-    const itemActions: [dynamodb.ITable, string[]][] = [
+    grantTableActions(consumer.role, [
       // put: a record; get: the stored copy for an enrichment merge or a delete; update: a tombstone
       [props.dataTable, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']],
       // update: a connection change
       [props.usersTable, ['dynamodb:UpdateItem']],
       // put: a kept event; update: a backfill tracker
       [props.eventsTable, ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
-    ];
-    for (const [table, actions] of itemActions) {
-      table.grant(this.consumerFunction, ...actions);
-      // Table.grant adds no key permissions; a table with a customer-managed key needs them.
-      table.encryptionKey?.grantEncryptDecrypt(this.consumerFunction);
-      // Table.grant also lists `<table>/index/*`; item reads and writes cannot target an index,
-      // so those resources grant nothing beyond the table itself.
-      const cfnTable = table.node.defaultChild;
-      if (!CfnElement.isCfnElement(cfnTable)) continue;
-      Validations.of(consumer.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(cfnTable).getLogicalId(cfnTable)}.Arn>/index/*]`,
-        reason: 'Table.grant adds the table indexes; GetItem, PutItem and UpdateItem cannot act on an index',
-      });
-    }
+    ]);
 
     // Claim-checked bodies and the archive (replay) are read; the archive, large records and large
     // kept bodies are written (in parts above 8 MiB, hence the abort); a large record's object is
@@ -89,6 +77,8 @@ export class IngestPipeline extends Construct {
     const { consumerFunction } = this;
     props.payloadBucket.grantObjects(consumerFunction, 'deliveries', 's3:GetObject');
     props.payloadBucket.grantObjects(consumerFunction, 'archive', 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload');
+    // Zero-byte markers naming each user's archived deliveries, so an erase need not list the archive.
+    props.payloadBucket.grantObjects(consumerFunction, 'archiveIndex', 's3:PutObject');
     props.payloadBucket.grantObjects(consumerFunction, 'records', 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload');
     props.payloadBucket.grantObjects(consumerFunction, 'events', 's3:PutObject', 's3:AbortMultipartUpload');
 

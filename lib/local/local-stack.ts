@@ -16,6 +16,7 @@ import { startHttpApi } from './http-api';
 import {
   ensureBucket,
   ensureDestinations,
+  ensureErasureQueues,
   ensureQueues,
   ensureTables,
   type LocalDestinations,
@@ -23,6 +24,8 @@ import {
   type QueueOverrides,
 } from './provision';
 import { startS3Notifier } from './s3-notifier';
+import { sqsEraseRequester } from '../../lambdas/consumer/erase-request';
+import { createEraserHandler } from '../../lambdas/eraser/requests';
 import { localQueueUrlOf, startSqsEventSource } from './sqs-event-source';
 import { startTerraApiStandIn } from './terra-api/server';
 
@@ -55,6 +58,11 @@ export interface LocalStackOptions {
   fetch?: typeof fetch;
   /** How often the destination bucket is looked at for new objects (S3 notifications' stand-in). */
   s3NotificationIntervalMs?: number;
+  /**
+   * Erase on deauth (the stack prop `eraseOnDeauth`): the consumer asks through the erasure queue,
+   * the eraser erases. `delaySeconds` defaults to `erasure.delaySeconds`.
+   */
+  eraseOnDeauth?: { delaySeconds?: number };
   /** Port of the stand-in of Terra's REST API for history (lib/local/terra-api); 0 picks a free one, undefined serves none. */
   terraApiPort?: number;
 }
@@ -82,6 +90,8 @@ export interface LocalStack {
   };
   /** Clients pointed at the emulators, for tools and tests. */
   clients: { dynamoDb: DynamoDBClient; documentClient: DynamoDBDocumentClient; sqs: SQSClient; s3: S3Client };
+  /** Erase on deauth's queues; set when `eraseOnDeauth` was. */
+  erasureQueues?: LocalQueues;
   /** The stand-in of Terra's REST API (not Terra), delivering to `webhookUrl`; set when `terraApiPort` was. */
   terraApiUrl?: string;
   stop(): Promise<void>;
@@ -134,6 +144,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const bucket = await ensureBucket(s3);
     const terraDestinations: LocalDestinations = await ensureDestinations(sqs, s3, options.queue);
 
+    const erasureQueues = options.eraseOnDeauth ? await ensureErasureQueues(sqs, options.queue) : undefined;
+    const requestErase = erasureQueues && sqsEraseRequester(sqs, erasureQueues.queueUrl, { delaySeconds: options.eraseOnDeauth?.delaySeconds });
+
     const handleBatch = createBatchHandler({
       documentClient: options.wrapDocumentClient?.(documentClient) ?? documentClient,
       tables: localTableNames,
@@ -143,6 +156,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       fetch: options.fetch,
       sqs,
       queueUrlOf: localQueueUrlOf(sqsServer.endpoint),
+      ...(requestErase && { requestErase }),
       logger,
     });
     // One event source mapping per queue, all invoking the one consumer: the webhook's queue,
@@ -157,6 +171,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         onError: (error) => logger.warn('consumer poll failed', { queueUrl: polled.queueUrl, error: String(error) }),
       });
       stops.push(() => eventSource.stop());
+    }
+    if (erasureQueues) {
+      const eraser = startSqsEventSource({
+        client: sqs,
+        queueUrl: erasureQueues.queueUrl,
+        queueArn: erasureQueues.queueArn,
+        concurrency: 1,
+        handler: createEraserHandler({ documentClient, tables: localTableNames, s3, bucket, logger }),
+        onError: (error) => logger.warn('eraser poll failed', { error: String(error) }),
+      });
+      stops.push(() => eraser.stop());
     }
     // S3 notifies the queue itself in AWS; fauxqs cannot, so the local stack does (s3-notifier.ts).
     const notifier = startS3Notifier({
@@ -240,6 +265,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
       clients: { dynamoDb: dynamoDbClient, documentClient, sqs, s3 },
       terraApiUrl,
+      erasureQueues,
       stop: stopAll,
     };
   } catch (error) {

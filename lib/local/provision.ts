@@ -12,7 +12,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { destinations, limits, payloadBucket, queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
+import { destinations, erasure, limits, payloadBucket, queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
 
 /** Creates the local tables, queues and buckets from the same definitions the CDK stack uses. */
 
@@ -142,4 +142,9 @@ export async function ensureDestinations(sqs: SQSClient, s3: S3Client, overrides
   );
   const bucket = await ensureBucket(s3, destinations.bucket.localName);
   return { queue, bucket, notifications };
+}
+
+/** The erasure queue of erase on deauth (lambdas/eraser), with its dead-letter queue. */
+export function ensureErasureQueues(sqs: SQSClient, overrides: QueueOverrides = {}): Promise<LocalQueues> {
+  return ensureQueuePair(sqs, { queue: erasure.queueLocalName, deadLetterQueue: erasure.deadLetterQueueLocalName }, overrides);
 }

@@ -373,21 +373,22 @@ describe('CDK context (cdk deploy -c …)', () => {
   const fromContext = (context: Record<string, unknown>) => destinationsFromContext((key) => context[key]);
 
   test('turns nothing on by default', () => {
-    expect(fromContext({})).toEqual({ sqsDestination: false, s3Destination: false });
+    expect(fromContext({})).toEqual({ sqsDestination: false, s3Destination: false, eraseOnDeauth: false });
   });
 
   test('turns both destinations on with -c sqsDestination=true -c s3Destination=true', () => {
-    expect(fromContext({ sqsDestination: 'true', s3Destination: 'true' })).toEqual({ sqsDestination: true, s3Destination: true });
+    expect(fromContext({ sqsDestination: 'true', s3Destination: 'true' })).toEqual({ sqsDestination: true, s3Destination: true, eraseOnDeauth: false });
   });
 
   test('accepts booleans as cdk.json holds them', () => {
-    expect(fromContext({ sqsDestination: true, s3Destination: false })).toEqual({ sqsDestination: true, s3Destination: false });
+    expect(fromContext({ sqsDestination: true, s3Destination: false, eraseOnDeauth: true })).toEqual({ sqsDestination: true, s3Destination: false, eraseOnDeauth: true });
   });
 
   test("passes -c s3DestinationTerraRoleArn to the S3 destination", () => {
     expect(fromContext({ s3Destination: 'true', s3DestinationTerraRoleArn: terraRoleArn })).toEqual({
       sqsDestination: false,
       s3Destination: { terraRoleArn },
+      eraseOnDeauth: false,
     });
   });
 
@@ -395,7 +396,12 @@ describe('CDK context (cdk deploy -c …)', () => {
     expect(() => fromContext({ s3DestinationTerraRoleArn: terraRoleArn })).toThrow(/s3Destination=true/);
   });
 
+  test('turns erase on deauth on with -c eraseOnDeauth=true', () => {
+    expect(fromContext({ eraseOnDeauth: 'true' })).toMatchObject({ eraseOnDeauth: true });
+  });
+
   test('refuses a value that is neither true nor false', () => {
     expect(() => fromContext({ sqsDestination: 'yes' })).toThrow(/sqsDestination must be true or false/);
+    expect(() => fromContext({ eraseOnDeauth: 'yes' })).toThrow(/eraseOnDeauth must be true or false/);
   });
 });

@@ -119,6 +119,13 @@ test('expires the archive under archive/ after the days definitions.ts gives, by
   });
 });
 
+test('expires the per-user archive index with the archive it names', () => {
+  expect(rule(template, payloadBucket.prefixes.archiveIndex)).toMatchObject({ Status: 'Enabled', ExpirationInDays: payloadBucket.archiveRetentionDays });
+  const days = payloadBucket.archiveRetentionDays + 7;
+  const custom = Template.fromStack(new TerraIngestStack(newApp(), 'TerraIngest', { archiveRetentionDays: days }));
+  expect(rule(custom, payloadBucket.prefixes.archiveIndex)).toMatchObject({ ExpirationInDays: days });
+});
+
 test('takes the archive retention from the stack prop', () => {
   const days = payloadBucket.archiveRetentionDays + 60;
   const custom = Template.fromStack(new TerraIngestStack(newApp(), 'TerraIngest', { archiveRetentionDays: days }));
@@ -137,7 +144,7 @@ test('never expires large records under records/, which items point at', () => {
     (r) => r.ExpirationInDays !== undefined || r.ExpirationDate !== undefined,
   );
   expect(expiring.map((r) => r.Prefix).sort()).toEqual(
-    [payloadBucket.prefixes.archive, payloadBucket.prefixes.deliveries].sort(),
+    [payloadBucket.prefixes.archive, payloadBucket.prefixes.archiveIndex, payloadBucket.prefixes.deliveries].sort(),
   );
   expect(rule(template, payloadBucket.prefixes.records)).toBeUndefined();
 });

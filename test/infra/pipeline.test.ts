@@ -149,13 +149,14 @@ describe('consumer', () => {
     expect(consumerActions().filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
   });
 
-  test('may read claim-checked bodies and the archive, write the archive and large records, and read and delete those records, nothing more', () => {
-    const { deliveries, archive, records, events } = payloadBucket.prefixes;
+  test('may read claim-checked bodies and the archive, write the archive, its index and large records, and read and delete those records, nothing more', () => {
+    const { deliveries, archive, records, events, archiveIndex } = payloadBucket.prefixes;
     const expected = [
       ['s3:GetObject', deliveries],
       ['s3:GetObject', archive],
       ['s3:PutObject', archive],
       ['s3:AbortMultipartUpload', archive],
+      ['s3:PutObject', archiveIndex],
       ['s3:PutObject', records],
       ['s3:GetObject', records],
       ['s3:DeleteObject', records],

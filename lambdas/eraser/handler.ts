@@ -1,0 +1,21 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import { requiredEnv } from '../shared/config';
+import { createDocumentClient } from '../shared/dynamodb';
+import { createEraserHandler } from './requests';
+
+// Parsed once per container; a missing setting fails the cold start loudly.
+const tables = {
+  data: requiredEnv('DATA_TABLE'),
+  users: requiredEnv('USERS_TABLE'),
+  events: requiredEnv('EVENTS_TABLE'),
+};
+const bucket = requiredEnv('PAYLOAD_BUCKET');
+
+const logger = new Logger();
+
+export const handler = middy(createEraserHandler({ documentClient: createDocumentClient(), tables, s3: new S3Client({}), bucket, logger })).use(
+  injectLambdaContext(logger),
+);
