@@ -5,7 +5,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { destinations, queueSettings } from '../../lambdas/shared/definitions';
+import { destinations, erasure, queueSettings } from '../../lambdas/shared/definitions';
 import { readStackOutputs } from './stack-outputs';
 
 /**
@@ -48,6 +48,8 @@ export async function stackDeadLetterQueues(stackName: string, region?: string):
   }
   const s3Destination = optional('DestinationEventsDeadLetterQueueUrl');
   if (s3Destination) pairs.push({ name: 'S3 destination', deadLetterQueueUrl: s3Destination });
+  const erasures = optional('ErasureDeadLetterQueueUrl');
+  if (erasures) pairs.push({ name: 'erase on deauth', deadLetterQueueUrl: erasures });
   return pairs;
 }
 
@@ -65,6 +67,8 @@ export const localPairs = [
     deadLetter: destinations.bucket.notificationDeadLetterQueueLocalName,
     queue: destinations.bucket.notificationQueueLocalName,
   },
+  // Only there when the local stack runs with ERASE_ON_DEAUTH=true.
+  { name: 'erase on deauth', deadLetter: erasure.deadLetterQueueLocalName, queue: erasure.queueLocalName, optional: true },
 ];
 
 const terminal = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);

@@ -171,7 +171,7 @@ export const usage = `Usage: npm run redrive [-- --stack STACK_NAME] [--region R
 Moves dead-lettered messages back to the queue they came from, where the consumer processes them
 again. Local stack by default (SQS on \${SQS_PORT:-9324}); with --stack, the deployed stack's
 queues, with your usual AWS credentials. For each dead-letter queue the stack has:
-- webhook, S3 destination: moved as they are, since their order travels inside the message
+- webhook, S3 destination, erase on deauth: moved as they are, since their order travels inside the message
   (delivery metadata; an S3 notification's eventTime and sequencer). In AWS by StartMessageMoveTask.
 - SQS destination: Terra's messages are ordered by SQS's SentTimestamp, which any move resets. So
   each is received, given its ORIGINAL SentTimestamp as delivery metadata, sent back and deleted,
@@ -239,6 +239,7 @@ export async function runRedriveCli(argv: readonly string[], deps: RedriveDeps):
     const urlOf = async (QueueName: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl!;
     let failed = 0;
     for (const pair of localPairs) {
+      if ('optional' in pair && pair.optional && !(await urlOf(pair.deadLetter).catch(() => undefined))) continue;
       const [deadLetterQueueUrl, queueUrl] = [await urlOf(pair.deadLetter), await urlOf(pair.queue)];
       const result = await moveDeadLetters(sqs, deadLetterQueueUrl, queueUrl, { stampSentTimestamp: pair.ordersBySentTimestamp });
       failed += reportMove(pair.name, pair.deadLetter, `${pair.queue} (${endpoint})`, result, deps.write);

@@ -14,7 +14,9 @@ export type StackOutputName =
   | 'DestinationDeadLetterQueueUrl'
   | 'DestinationBucketName'
   | 'DestinationEventsDeadLetterQueueUrl'
-  | 'DestinationUserName';
+  | 'DestinationUserName'
+  | 'ErasureDeadLetterQueueUrl'
+  | 'ApiCredentialsSecretName';
 
 /** Reads a deployed stack's outputs with the caller's usual AWS credentials. */
 export async function readStackOutputs(stackName: string, region?: string): Promise<(name: StackOutputName) => string> {
