@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The artifacts `cdk deploy` would upload, not the sources: both Lambda bundles, as esbuild made
+ * The artifacts `cdk deploy` would upload, not the sources: the Lambda bundles, as esbuild made
  * them for Node 24 ESM, answer a webhook and store it against the local stand-ins.
  */
 
 let out: string;
 beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'terra-ingest-synth-'));
-  execFileSync('node_modules/.bin/cdk', ['synth', '-q', '-o', out], { env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, stdio: 'ignore' });
+  // With erase on deauth, so the eraser's bundle is made too.
+  execFileSync('node_modules/.bin/cdk', ['synth', '-q', '-o', out, '-c', 'eraseOnDeauth=true'], { env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, stdio: 'ignore' });
 }, 120_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -22,11 +23,20 @@ function bundleUsing(variable: string): string {
   return found[0];
 }
 
-test('the synthesized ingest and consumer bundles verify, enqueue, claim-check and store', () => {
-  const output = execFileSync(process.execPath, ['--import', 'tsx', 'test/support/bundle-smoke.ts', bundleUsing('SIGNING_SECRET_ID'), bundleUsing('EVENTS_TABLE')], {
+test('the synthesized ingest, consumer and eraser bundles verify, enqueue, claim-check, store and erase', () => {
+  const bundles = [bundleUsing('SIGNING_SECRET_ID'), bundleUsing('ERASE_QUEUE_URL'), bundleUsing('user erased')];
+  const output = execFileSync(process.execPath, ['--import', 'tsx', 'test/support/bundle-smoke.ts', ...bundles], {
     encoding: 'utf8',
     env: { ...process.env, NODE_OPTIONS: '' },
   });
   const result = JSON.parse(output.trim().split('\n').pop()!);
-  expect(result).toEqual({ statuses: [200, 200, 401], queued: 2, claimChecked: 1, batch: { batchItemFailures: [] }, stored: 'sleep#s1' });
+  expect(result).toEqual({
+    statuses: [200, 200, 401],
+    queued: 2,
+    claimChecked: 1,
+    batch: { batchItemFailures: [] },
+    stored: 'sleep#s1',
+    erase: { batchItemFailures: [] },
+    left: 0,
+  });
 }, 120_000);

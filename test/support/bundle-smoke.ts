@@ -1,18 +1,18 @@
 /**
  * Runs the bundles `cdk synth` produced (the code Lambda will run) against the local stand-ins:
- * node test/support/bundle-smoke.ts <ingest index.mjs> <consumer index.mjs>. Prints one JSON line.
+ * node test/support/bundle-smoke.ts <ingest index.mjs> <consumer index.mjs> <eraser index.mjs>. Prints one JSON line.
  * Run in its own process because the bundles read their configuration from process.env at import.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { silentLogger } from '../../lambdas/shared/logger';
 import { signatureHeader } from '../../lambdas/shared/signature';
 import { startLocalStack } from '../../lib/local/local-stack';
 import { toLambdaRecord } from '../../lib/local/sqs-event-source';
 
-const [ingestBundle, consumerBundle] = process.argv.slice(2);
+const [ingestBundle, consumerBundle, eraserBundle] = process.argv.slice(2);
 const secret = 'bundle-secret';
 
 const stack = await startLocalStack({ port: 0, dynamoDbPort: 0, sqsPort: 0, signingSecrets: [], logger: silentLogger, consumerConcurrency: 0 });
@@ -47,6 +47,7 @@ Object.assign(process.env, {
 
 const ingest = await import(ingestBundle);
 const consumer = await import(consumerBundle);
+const eraser = await import(eraserBundle);
 const context = { functionName: 'smoke', awsRequestId: 'smoke', getRemainingTimeInMillis: () => 10_000 };
 const post = (body: string, key = secret) =>
   ingest.handler(
@@ -62,6 +63,11 @@ const { Messages = [] } = await stack.clients.sqs.send(
 );
 const batch = await consumer.handler({ Records: Messages.map((message) => toLambdaRecord(message, stack.queues.queueArn)) }, context);
 const { Item } = await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.data, Key: { user_id: 'bundle-user', record_id: 'sleep#s1' } }));
-console.log(JSON.stringify({ statuses, queued: Messages.length, claimChecked: Messages.filter((m) => m.MessageAttributes?.body_s3).length, batch, stored: Item?.record_id ?? null }));
+const eraseRequest = { messageId: 'erase-1', body: JSON.stringify({ user_id: 'bundle-user', trigger: 'deauth' }), eventSource: 'aws:sqs', attributes: {}, messageAttributes: {} };
+const erase = await eraser.handler({ Records: [eraseRequest] }, context);
+const { Count: left } = await stack.clients.documentClient.send(
+  new QueryCommand({ TableName: stack.tableNames.data, KeyConditionExpression: 'user_id = :u', ExpressionAttributeValues: { ':u': 'bundle-user' }, Select: 'COUNT' }),
+);
+console.log(JSON.stringify({ statuses, queued: Messages.length, claimChecked: Messages.filter((m) => m.MessageAttributes?.body_s3).length, batch, stored: Item?.record_id ?? null, erase, left }));
 await stack.stop();
 secretsManager.close();
