@@ -1,26 +1,19 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { erasure, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
 import { consumerQueues } from './destination-queue';
 import { NodeFunction } from './node-function';
-import type { PayloadBucket } from './payload-bucket';
+import type { IngestPipelineProps } from './pipeline';
 import { grantTableActions } from './table-grants';
 
-export interface EraseOnDeauthProps {
-  readonly dataTable: dynamodb.ITable;
-  readonly usersTable: dynamodb.ITable;
-  readonly eventsTable: dynamodb.ITable;
-  readonly payloadBucket: PayloadBucket;
+/** The tables and the bucket the consumer writes, where the eraser erases. */
+export interface EraseOnDeauthProps extends Pick<IngestPipelineProps, 'dataTable' | 'usersTable' | 'eventsTable' | 'payloadBucket' | 'logRetention'> {
   /** The consumer, which asks for an erase when `deauth` or `access_revoked` arrives. */
   readonly consumerFunction: NodejsFunction;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
