@@ -82,7 +82,7 @@ describe('redrive --help', () => {
     const lines: string[] = [];
     expect(await runRedriveCli(['--help'], { env: {}, write: (line) => lines.push(line), sleep: async () => {} })).toBe(0);
     const help = lines.join('\n');
-    expect(help).toMatch(/webhook, S3 destination: moved as they are/);
+    expect(help).toMatch(/webhook, S3 destination, erase on deauth: moved as they are/);
     expect(help).toMatch(/SQS destination: .*SentTimestamp/);
     expect(help).toMatch(/ORIGINAL SentTimestamp/);
   });
