@@ -30,6 +30,8 @@ async function backfill(...argv: string[]) {
     sleep: (ms) => sleep(ms),
     retry: { baseDelayMs: 10, maxDelayMs: 20 },
     pollMs: 100,
+    // An unannounced request (29–31 days: one data event) counts as complete after this quiet time.
+    graceMs: 500,
   });
   return { code, output: lines.join('\n') };
 }
@@ -91,6 +93,30 @@ test('a range within 28 days is asked synchronously and stored through the queue
   const items = (await scanAll(stack, 'data')).filter((item) => item.user_id === userId);
   expect(items.map((item) => String(item.record_id)).sort()).toEqual(await expectedIds(userId, 'daily', 14, 1));
   for (const item of items) expect(Number(item.ordering_ts)).toBeGreaterThanOrEqual(before);
+}, 120_000);
+
+test('--type all stores every type, the athlete profile included, from synchronous answers without a version field', async () => {
+  const userId = `backfill-${randomUUID()}`;
+  const { code, output } = await backfill('--user', userId, '--type', 'all', '--from', day(3), '--to', day(1));
+  expect(output).toMatch(/athlete profile \(sync\): 1 record enqueued for the consumer/);
+  expect(code).toBe(0);
+  await drained(stack, 60_000);
+  const items = (await scanAll(stack, 'data')).filter((item) => item.user_id === userId);
+  const perType = new Map<string, number>();
+  for (const item of items) perType.set(String(item.type), (perType.get(String(item.type)) ?? 0) + 1);
+  expect(Object.fromEntries(perType)).toEqual({ activity: 3, body: 3, daily: 3, sleep: 3, menstruation: 3, nutrition: 3, athlete: 1 });
+  expect(items.find((item) => item.record_id === 'athlete#profile')?.payload).toMatchObject({ first_name: expect.any(String) });
+  // Nothing was kept as invalid or unknown: each answer routed on its `type`.
+  const kept = (await scanAll(stack, 'events')).filter((item) => item.user_id === userId);
+  expect(kept).toEqual([]);
+}, 120_000);
+
+test('a 30-day range comes as one unannounced data event; --wait counts it complete once it arrived and nothing followed', async () => {
+  const userId = `backfill-${randomUUID()}`;
+  const { code, output } = await backfill('--user', userId, '--type', 'daily', '--from', day(30), '--to', day(1), '--wait', '--timeout', '60');
+  expect(output).toMatch(/daily \S+ \(30 days, async\): complete: 1 payload received, none announced/);
+  expect(code).toBe(0);
+  expect(await storedIds(userId, 'daily')).toEqual(await expectedIds(userId, 'daily', 30, 1));
 }, 120_000);
 
 test('a window that keeps failing is listed with the exact command that retries it, and the run exits non-zero', async () => {

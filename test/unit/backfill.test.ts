@@ -1,8 +1,10 @@
-import { parseBackfillArgs, retryCommand } from '../../lib/tools/backfill/cli';
+import type { Delivery } from '../../lambdas/shared/delivery';
+import { parseBackfillArgs, report, retryCommand, usage } from '../../lib/tools/backfill/cli';
+import { runBackfill } from '../../lib/tools/backfill/run';
 import { apiEndpointOf, resolveCredentials } from '../../lib/tools/backfill/target';
 import { isComplete } from '../../lib/tools/backfill/wait';
-import { createTerraApiClient, retryAfterMs } from '../../lib/tools/backfill/terra-api-client';
-import { planWindows, splitDays, waitBeforeRequest } from '../../lib/tools/backfill/windows';
+import { type ApiResult, createTerraApiClient, type HistoryQuery, retryAfterMs, type TerraApiClient } from '../../lib/tools/backfill/terra-api-client';
+import { type LedgerEntry, planWindows, splitDays, waitBeforeRequest, type Window } from '../../lib/tools/backfill/windows';
 
 const midnight = (day: string) => Date.parse(`${day}T00:00:00Z`);
 
@@ -160,5 +162,100 @@ describe('--wait', () => {
     expect(isComplete({ received: 1, announced: false }, 30_000, 30_000)).toBe(true);
     // Processing announced, no count yet: keep waiting.
     expect(isComplete({ received: 3, announced: true }, 60_000, 30_000)).toBe(false);
+  });
+});
+
+describe('a backfill run, window by window', () => {
+  const userId = 'u1';
+  const sync = { type: 'sleep', from: '2026-11-01', to: '2026-11-02', endDate: '2026-11-03', days: 2, mode: 'sync' } as const;
+  const async = { type: 'activity', from: '2026-08-01', to: '2026-10-31', endDate: '2026-11-01', days: 92, mode: 'async' } as const;
+  const syncAnswer = JSON.stringify({ user: { user_id: userId }, type: 'sleep', data: [{ metadata: { summary_id: 's1' } }, { metadata: { summary_id: 's2' } }] });
+
+  /** A client answering each request in turn; `now` moves only when the run sleeps. */
+  function run(windows: Window[], answers: ApiResult[], options: { ledger?: LedgerEntry[]; enqueue?: (delivery: Delivery) => Promise<void> } = {}) {
+    let clock = 100 * 3_600_000;
+    const lines: string[] = [];
+    const pauses: number[] = [];
+    const enqueued: Delivery[] = [];
+    const queries: HistoryQuery[] = [];
+    const client: TerraApiClient = {
+      urlOf: () => '',
+      request: async (query) => {
+        queries.push(query);
+        return answers.shift()!;
+      },
+    };
+    const outcomes = runBackfill(
+      { userId, windows, withSamples: false },
+      {
+        client,
+        enqueue: options.enqueue ?? (async (delivery) => void enqueued.push(delivery)),
+        now: () => clock,
+        sleep: async (ms) => {
+          pauses.push(ms);
+          clock += ms;
+        },
+        write: (line) => lines.push(line),
+        ledger: options.ledger ?? [],
+        userDaysPerHour: 6000,
+      },
+    );
+    return { outcomes, lines, pauses, enqueued, queries, at: () => clock };
+  }
+  const ok = (body: string, reference?: string): ApiResult => ({ ok: true, status: 200, body: Buffer.from(body), requestedAt: 360_000_000 - 5, answeredAt: 360_000_000, reference, attempts: 1 });
+
+  it('enqueues a synchronous answer as a delivery ordered by the time of its request, with a backfill trace id', async () => {
+    const { outcomes, enqueued } = run([sync], [ok(syncAnswer)]);
+    expect(await outcomes).toMatchObject([{ status: 'enqueued', records: 2 }]);
+    expect(enqueued).toHaveLength(1);
+    expect(enqueued[0]!.body.toString()).toBe(syncAnswer);
+    expect(enqueued[0]).toMatchObject({ orderingTimestamp: 360_000_000 - 5, signatureTimestamp: Math.floor((360_000_000 - 5) / 1000), traceId: expect.stringMatching(/^backfill:/) });
+  });
+
+  it('keeps the reference of an asynchronous answer, and fails a window whose answer has none or is not a success', async () => {
+    const accepted = JSON.stringify({ status: 'success', type: 'activity', reference: 'ref-9', user: { user_id: userId } });
+    const { outcomes } = run([async, async, async], [ok(accepted), ok('{"status":"success"}'), ok('{"status":"error","message":"user not found","reference":"r"}')]);
+    expect(await outcomes).toMatchObject([
+      { status: 'requested', reference: 'ref-9' },
+      { status: 'failed', reason: expect.stringContaining('no reference') },
+      { status: 'failed', reason: 'Terra answered status "error": user not found' },
+    ]);
+  });
+
+  it('pauses, and says so, when the next window would take the user over 6,000 days in the rolling hour', async () => {
+    const now = 100 * 3_600_000;
+    const { outcomes, lines, pauses } = run([async], [ok('{"reference":"r"}')], { ledger: [{ at: now - 40 * 60_000, days: 5950 }] });
+    expect(await outcomes).toMatchObject([{ status: 'requested' }]);
+    expect(pauses).toEqual([20 * 60_000]);
+    expect(lines).toContainEqual(expect.stringMatching(/pausing 1200 s .*would exceed 6000 requested days in an hour/));
+  });
+
+  it('fails a window whose answer could not be enqueued, and still asks for the next', async () => {
+    const { outcomes, queries } = run([sync, sync], [ok(syncAnswer), ok(syncAnswer)], {
+      enqueue: async () => {
+        throw new Error('queue unreachable');
+      },
+    });
+    expect(await outcomes).toMatchObject([
+      { status: 'failed', reason: expect.stringContaining('could not be enqueued: queue unreachable') },
+      { status: 'failed' },
+    ]);
+    expect(queries).toHaveLength(2);
+  });
+
+  it('reports every window, and lists each failed one with the command that asks for it again', async () => {
+    const args = parseBackfillArgs(['--user', userId, '--type', 'sleep', '--from', '2026-11-01', '--to', '2026-11-02']);
+    const { outcomes } = run(args.windows, [{ ok: false, status: 500, reason: 'HTTP 500 internal server error (gave up after 6 tries)', attempts: 6 }]);
+    const lines = report(args, await outcomes);
+    expect(lines).toContain('  sleep 2026-11-01..2026-11-02 (2 days, sync): FAILED: HTTP 500 internal server error (gave up after 6 tries)');
+    expect(lines).toContain('  npm run backfill -- --user u1 --type sleep --from 2026-11-01 --to 2026-11-02');
+  });
+});
+
+describe('--help', () => {
+  it('names every flag, says --to is inclusive and end_date exclusive, and states the rule for unannounced requests', () => {
+    for (const flag of ['--user', '--type', '--from', '--to', '--with-samples', '--wait', '--timeout', '--stack', '--region', '--help']) expect(usage).toContain(flag);
+    expect(usage).toMatch(/INCLUSIVE[\s\S]*end_date is exclusive/);
+    expect(usage).toMatch(/29-31 days comes as ONE data event[\s\S]*nothing more came for 30 s/);
   });
 });

@@ -8,6 +8,10 @@ import { describeWindow, planWindows, typesOf, type Window } from './windows';
 
 /** `npm run backfill`: arguments, what is called, progress and the report; the work is in run.ts. */
 
+/** An unannounced request is complete after this quiet time: an announcement follows within seconds when there is one. */
+const defaultGraceMs = 30_000;
+const defaultTimeoutSeconds = 900;
+
 export const usage = `Usage: npm run backfill -- --user USER_ID --type TYPE|all --from YYYY-MM-DD --to YYYY-MM-DD
                            [--with-samples] [--wait [--timeout SECONDS]] [--stack STACK_NAME [--region REGION]]
 
@@ -21,8 +25,10 @@ pushed data (identity, newest wins, archive).
                   end_date is exclusive, so it is sent as the day after)
   --with-samples  ask for detailed samples too (larger answers)
   --wait          follow each request Terra sends through the webhook until every announced
-                  payload has arrived (progress bar on a terminal, plain lines otherwise)
-  --timeout S     how long --wait waits, in seconds (default 900)
+                  payload has arrived (progress bar on a terminal, plain lines otherwise). A
+                  range of 29-31 days comes as ONE data event with no announcement: it counts
+                  as complete once a payload arrived and nothing more came for ${defaultGraceMs / 1000} s
+  --timeout S     how long --wait waits, in seconds (default ${defaultTimeoutSeconds})
   --stack NAME    a deployed stack: its webhook queue and tables, Terra's production API, and the
                   credentials in its secret (output ApiCredentialsSecretName)
   --region R      the deployed stack's region (with --stack)
@@ -73,7 +79,7 @@ export function parseBackfillArgs(argv: readonly string[]): BackfillArgs {
     strict: true,
     allowPositionals: false,
   });
-  const base = { withSamples: Boolean(values['with-samples']), wait: Boolean(values.wait), timeoutMs: 900_000 };
+  const base = { withSamples: Boolean(values['with-samples']), wait: Boolean(values.wait), timeoutMs: defaultTimeoutSeconds * 1000 };
   if (values.help) return { ...base, userId: '', windows: [], type: '', help: true };
   if (!values.user) throw new Error('--user is required');
   if (!values.type) throw new Error('--type is required');
@@ -119,6 +125,12 @@ export function report(args: BackfillArgs, outcomes: readonly WindowOutcome[]): 
   } else {
     lines.push('', `${failed.length} of ${outcomes.length} window${outcomes.length === 1 ? '' : 's'} did not arrive. Retry each with:`);
     for (const outcome of failed) lines.push(`  ${retryCommand(args, outcome.window)}`);
+    const late = failed.filter((outcome) => outcome.status === 'incomplete');
+    if (late.length > 0) {
+      // Terra may still be sending: asking again is harmless (newest wins) but costs requested days.
+      lines.push('Data of a window that timed out may still arrive; follow it before asking again:');
+      for (const outcome of late) lines.push(`  npm run inspect -- --request ${outcome.reference}${args.stack ? ` --stack ${args.stack.name}${args.stack.region ? ` --region ${args.stack.region}` : ''}` : ''}`);
+    }
   }
   return lines;
 }
@@ -194,7 +206,7 @@ export async function runBackfillCli(argv: readonly string[], deps: BackfillCliD
             read: trackerReader(target.tables),
             timeoutMs: args.timeoutMs,
             pollMs: deps.pollMs ?? 1_000,
-            graceMs: deps.graceMs ?? 30_000,
+            graceMs: deps.graceMs ?? defaultGraceMs,
             onProgress: (progress) => {
               const line = progressLine(progress);
               if (deps.redraw) deps.redraw(line);

@@ -53,23 +53,32 @@ export interface RunDeps {
   wait?: WaitSettings;
 }
 
-/** The reference of a `DataSentToWebhook` answer, from its body or its `terra-reference` header. */
-function referenceOf(body: Buffer, header: string | undefined): string | undefined {
+/**
+ * What an answer is: the data itself (whatever was asked: `undefined`), or Terra's
+ * `DataSentToWebhook`, whose reference comes from the body or the `terra-reference` header; an
+ * asynchronous answer with no reference, or not `success`, cannot be followed and fails the window.
+ */
+function webhookAnswer(body: Buffer, header: string | undefined, mode: Window['mode']): { reference: string } | { problem: string } | undefined {
+  let parsed: { reference?: unknown; data?: unknown; athlete?: unknown; status?: unknown; message?: unknown } = {};
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { reference?: unknown; data?: unknown; athlete?: unknown };
-    if (typeof parsed.reference === 'string' && parsed.reference !== '') return parsed.reference;
-    // An answer that carries the data itself is a synchronous one, whatever was asked.
-    if (Array.isArray(parsed.data) || (parsed.athlete && typeof parsed.athlete === 'object')) return undefined;
+    parsed = JSON.parse(body.toString('utf8')) ?? {};
   } catch {
     // Not JSON: the header alone can tell.
   }
-  return header;
+  if (Array.isArray(parsed.data) || (parsed.athlete && typeof parsed.athlete === 'object')) return undefined;
+  if (typeof parsed.status === 'string' && parsed.status !== 'success' && (parsed.reference !== undefined || mode === 'async')) {
+    return { problem: `Terra answered status "${parsed.status}"${typeof parsed.message === 'string' ? `: ${parsed.message}` : ''}` };
+  }
+  const reference = typeof parsed.reference === 'string' && parsed.reference !== '' ? parsed.reference : header;
+  if (reference) return { reference };
+  return mode === 'async' ? { problem: 'Terra accepted the request but its answer carries no reference to follow' } : undefined;
 }
 
 async function requestWindow(request: BackfillRequest, window: Window, deps: RunDeps): Promise<WindowOutcome> {
   const pause = waitBeforeRequest(deps.ledger, window.days, deps.now(), deps.userDaysPerHour);
   if (pause > 0) {
-    deps.write(`  pausing ${Math.ceil(pause / 1000)} s: ${request.userId} would exceed ${deps.userDaysPerHour} requested days in an hour`);
+    const until = new Date(deps.now() + pause).toISOString();
+    deps.write(`  pausing ${Math.ceil(pause / 1000)} s (until ${until}): ${request.userId} would exceed ${deps.userDaysPerHour} requested days in an hour`);
     await deps.sleep(pause);
   }
   const result = await deps.client.request({
@@ -82,8 +91,9 @@ async function requestWindow(request: BackfillRequest, window: Window, deps: Run
   if (!result.ok) return { window, status: 'failed', reason: result.reason };
   deps.ledger.push({ at: result.answeredAt, days: window.days });
 
-  const reference = referenceOf(result.body, result.reference);
-  if (reference !== undefined) return { window, status: 'requested', reference };
+  const webhook = webhookAnswer(result.body, result.reference, window.mode);
+  if (webhook && 'problem' in webhook) return { window, status: 'failed', reason: webhook.problem };
+  if (webhook) return { window, status: 'requested', reference: webhook.reference };
   const enqueued = await enqueueAnswer(deps.enqueue, { body: result.body, requestedAt: result.requestedAt }, { type: window.type, userId: request.userId }, deps.now);
   if (!enqueued.ok) return { window, status: 'failed', reason: enqueued.reason };
   return { window, status: 'enqueued', records: enqueued.records };
@@ -133,7 +143,9 @@ export function describeOutcome(outcome: WindowOutcome): string {
     case 'requested':
       return `requested through the webhook: reference ${outcome.reference}`;
     case 'complete':
-      return `complete: ${outcome.received}${outcome.expected !== undefined ? ` of ${outcome.expected}` : ''} payloads received (reference ${outcome.reference})`;
+      return outcome.expected !== undefined
+        ? `complete: ${outcome.received} of ${outcome.expected} payloads received (reference ${outcome.reference})`
+        : `complete: ${outcome.received} payload${outcome.received === 1 ? '' : 's'} received, none announced (reference ${outcome.reference})`;
     case 'incomplete':
       return `INCOMPLETE (reference ${outcome.reference}): ${outcome.reason}`;
     case 'failed':
