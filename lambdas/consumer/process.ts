@@ -20,7 +20,7 @@ import { PingOutOfTime } from './ping';
 import { downloadPing, nextPingTry, pingExpiresAt, type PrefetchedPing } from './ping-prefetch';
 import { writeRecord } from './records';
 import { type EventOutcome, type Route, routeBody } from './route';
-import { describeIssues, largeRequestEvent, s3PayloadEvent } from './terra-events';
+import { describeIssues, isDataType, largeRequestEvent, s3PayloadEvent } from './terra-events';
 
 export interface TableNames {
   data: string;
@@ -98,6 +98,17 @@ export async function keep(deps: ConsumerDependencies, event: KeptEvent, body: B
   return { route: 'event', type: event.type, outcome: event.outcome, reason: event.reason, written: written ? 1 : 0, skipped: written ? 0 : 1 };
 }
 
+/** One more payload of a large request: counted only for a request Terra announced as large. */
+async function countForRequest(deps: ConsumerDependencies, context: DeliveryContext, userId: string): Promise<void> {
+  if (!context.terraReference) return;
+  try {
+    await deps.documentClient.send(new UpdateCommand(largeRequestReceived(deps.tables.events, context.terraReference, context, userId)));
+  } catch (error) {
+    // A reference unusable as a key (too long, say) is not tracked; the delivery itself is kept.
+    if (!isItemRejected(error)) throw error;
+  }
+}
+
 async function store(deps: ConsumerDependencies, route: Route, body: Buffer, context: DeliveryContext): Promise<DeliveryOutcome> {
   const { documentClient: db, tables } = deps;
   switch (route.kind) {
@@ -112,15 +123,7 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
           return false;
         }
       });
-      if (context.terraReference) {
-        // Counted only for a request Terra announced as large; other references are not tracked.
-        try {
-          await db.send(new UpdateCommand(largeRequestReceived(tables.events, context.terraReference, context, route.user.user_id)));
-        } catch (error) {
-          // A reference unusable as a key (too long, say) is not tracked; the records are stored.
-          if (!isItemRejected(error)) throw error;
-        }
-      }
+      await countForRequest(deps, context, route.user.user_id);
       const written = results.filter(Boolean).length;
       // The records that could be stored are; the delivery is kept whole, with the reason, for
       // the ones that could not: refused for a missing identifier, or refused by DynamoDB.
@@ -160,6 +163,8 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
       return { route: 'connection', type: route.type, written, skipped: route.changes.length - written };
     }
     case 'event': {
+      // A chunk with no records (or refused ones) is still one of the payloads Terra announced.
+      if (isDataType(route.type) && route.userId) await countForRequest(deps, context, route.userId);
       if (route.type === 'large_request_processing' || route.type === 'large_request_sending') {
         const announced = largeRequestEvent.safeParse(JSON.parse(body.toString('utf8')));
         if (announced.success) {

@@ -136,6 +136,18 @@ describe('a historical backfill (large_request_sending) is tracked per terra-ref
   });
 });
 
+describe('a backfill chunk with no records (a quiet week)', () => {
+  it('still counts as one of the announced payloads', async () => {
+    const userId = randomUUID();
+    const reference = randomUUID();
+    await deliver(stack, { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 2 }, { terraReference: reference });
+    await deliver(stack, { ...dailyEvent(userId, 10, null), data: [] }, { terraReference: reference });
+    await drained(stack);
+    const { Item } = await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }));
+    expect(Item!.received_payloads.size).toBe(1);
+  });
+});
+
 describe('a chunk that overtakes its backfill announcement (SQS keeps no order)', () => {
   it('is counted once the announcement lands', async () => {
     const userId = randomUUID();
