@@ -218,3 +218,38 @@ export const defaults = {
   /** How long a Lambda container keeps the signing secrets before reading them again. */
   secretsMaxAgeSeconds: 300,
 } as const;
+
+/**
+ * The metrics the functions emit (CloudWatch embedded metric format) and the alarms and the
+ * dashboard read: one list, so a renamed metric cannot leave an alarm watching nothing.
+ */
+export const observability = {
+  namespace: 'TerraIngest',
+  /** `service` dimension of each function's metrics (POWERTOOLS_SERVICE_NAME). */
+  services: { ingest: 'terra-ingest-webhook', consumer: 'terra-ingest-consumer', eraser: 'terra-ingest-eraser' },
+  metrics: {
+    /** Ingest: a delivery verified and durably enqueued. */
+    deliveriesAccepted: 'DeliveriesAccepted',
+    /** Ingest: a request refused, dimension `reason` (a signature failure, source_ip_not_allowed, …). */
+    deliveriesRejected: 'DeliveriesRejected',
+    /** Ingest: bytes of each accepted body. */
+    bodyBytes: 'BodyBytes',
+    /** Ingest: a body too large for one SQS message, put in S3 first. */
+    claimChecked: 'ClaimChecked',
+    /** Ingest: a verified delivery that could not be enqueued (answered 503, Terra retries). */
+    enqueueFailed: 'EnqueueFailed',
+    /** Consumer: items written, and stale or repeated copies skipped. */
+    itemsWritten: 'ItemsWritten',
+    staleOrRepeatedSkipped: 'StaleOrRepeatedSkipped',
+    /** Consumer: a body kept in terra-events, dimension `outcome`. */
+    eventsKept: 'EventsKept',
+    /** Consumer: a Ping-mode (`s3_payload`) download that failed, retried or not. */
+    pingDownloadFailures: 'PingDownloadFailures',
+    /** Consumer: bytes of each delivery's body, claim-checked and Ping-mode bodies included. */
+    payloadBytes: 'PayloadBytes',
+  },
+  /** Kept-event outcomes that mean something is wrong, each alarmed on. */
+  alarmedOutcomes: ['invalid', 'ping_fetch_failed', 'rejected_by_storage'],
+  /** Structured-log keys that follow one delivery from ingest to consumer. */
+  logKeys: { traceId: 'trace_id', terraReference: 'terra_reference', messageId: 'sqs_message_id', userId: 'user_id' },
+} as const;
