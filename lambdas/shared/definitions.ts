@@ -197,6 +197,23 @@ export const terraHeaders = {
   traceId: 'x-terra-trace-id',
 } as const;
 
+/**
+ * The addresses Terra says its webhooks come from (terra-contract.md §1). Terra says they may change
+ * and must never be the only protection: the optional allowlist is a second layer behind the
+ * signature, off by default.
+ */
+export const terraSourceIps = [
+  '18.133.218.210',
+  '18.169.82.189',
+  '18.132.162.19',
+  '18.130.218.186',
+  '13.43.183.154',
+  '3.11.208.36',
+  '35.214.201.105',
+  '35.214.230.71',
+  '35.214.252.53',
+] as const;
+
 export const limits = {
   /** Lambda's synchronous invocation payload limit (the whole API Gateway event). */
   lambdaSyncPayloadBytes: 6 * 1024 * 1024,
