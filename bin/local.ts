@@ -28,6 +28,8 @@ async function main() {
     consumerConcurrency: numberEnv('CONSUMER_CONCURRENCY', 2),
     terraApiPort: numberEnv('TERRA_API_PORT', terraApi.localPort),
     ...(process.env.ERASE_ON_DEAUTH === 'true' && { eraseOnDeauth: { delaySeconds: numberEnv('ERASE_DELAY_SECONDS', erasure.delaySeconds) } }),
+    // The same optional second layer as the deployed ingest function (a refused address gets 403).
+    allowedSourceIps: process.env.ALLOWED_SOURCE_IPS,
     logger,
   });
 

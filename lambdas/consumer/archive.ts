@@ -37,6 +37,9 @@ export function isArchived(url: string | undefined, bucket: string | undefined):
   return urlBucket === bucket && key.startsWith(payloadBucket.prefixes.archive);
 }
 
+/** Longest header-borne value kept in an archived object's metadata (S3 allows 2 KB in all). */
+export const archiveMetadataValueMaxLength = 512;
+
 /** The delivery metadata travels with the object, so a replay orders copies as the original did. */
 export function archiveMetadata(delivery: DeliveryMetadata): Record<string, string> {
   const metadata: Record<string, string> = {
@@ -44,8 +47,13 @@ export function archiveMetadata(delivery: DeliveryMetadata): Record<string, stri
     'received-at': delivery.receivedAt,
   };
   if (delivery.orderingTimestamp !== undefined) metadata['ordering-timestamp'] = String(delivery.orderingTimestamp);
-  if (delivery.terraReference) metadata['terra-reference'] = encodeURIComponent(delivery.terraReference);
-  if (delivery.traceId) metadata['trace-id'] = encodeURIComponent(delivery.traceId);
+  // Both come from headers the signature does not cover: a replayed request can make them as
+  // long as API Gateway allows, and S3 refuses more than 2 KB of metadata. Terra's are a UUID or
+  // `<uuid>:chunk:<n>`; a longer one is left out rather than failing the delivery for good.
+  const terraReference = delivery.terraReference && encodeURIComponent(delivery.terraReference);
+  if (terraReference && terraReference.length <= archiveMetadataValueMaxLength) metadata['terra-reference'] = terraReference;
+  const traceId = delivery.traceId && encodeURIComponent(delivery.traceId);
+  if (traceId && traceId.length <= archiveMetadataValueMaxLength) metadata['trace-id'] = traceId;
   return metadata;
 }
 

@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import { requiredEnv } from '../shared/config';
+import { observability } from '../shared/definitions';
 import { createDocumentClient } from '../shared/dynamodb';
 import { createBatchHandler } from './batch';
 import { sqsEraseRequester } from './erase-request';
@@ -23,8 +24,11 @@ const eraseQueueUrl = process.env.ERASE_QUEUE_URL || undefined;
 
 const sqs = new SQSClient({});
 
-const logger = new Logger();
-const metrics = new Metrics();
+// Named here, not by POWERTOOLS_* variables: the alarms, the dashboard and the log queries use these.
+const service = observability.services.consumer;
+const logger = new Logger({ serviceName: service });
+const metrics = new Metrics({ namespace: observability.namespace, serviceName: service });
+const names = observability.metrics;
 
 const processBatch = createBatchHandler({
   documentClient: createDocumentClient(),
@@ -37,14 +41,16 @@ const processBatch = createBatchHandler({
   ...(eraseQueueUrl && { requestErase: sqsEraseRequester(sqs, eraseQueueUrl) }),
   logger,
   counter: {
-    count: ({ outcome, written, skipped }) => {
-      metrics.addMetric('ItemsWritten', MetricUnit.Count, written);
-      metrics.addMetric('StaleOrRepeatedSkipped', MetricUnit.Count, skipped);
+    count: ({ outcome, written, skipped, payloadBytes }) => {
+      metrics.addMetric(names.itemsWritten, MetricUnit.Count, written);
+      metrics.addMetric(names.staleOrRepeatedSkipped, MetricUnit.Count, skipped);
+      if (payloadBytes !== undefined) metrics.addMetric(names.payloadBytes, MetricUnit.Bytes, payloadBytes);
       if (outcome) {
         // One metric per outcome, so "invalid" or "unknown_type" can be alarmed on.
-        metrics.singleMetric().addDimension('outcome', outcome).addMetric('EventsKept', MetricUnit.Count, 1);
+        metrics.singleMetric().addDimension('outcome', outcome).addMetric(names.eventsKept, MetricUnit.Count, 1);
       }
     },
+    pingDownloadFailed: () => metrics.addMetric(names.pingDownloadFailures, MetricUnit.Count, 1),
   },
 });
 

@@ -16,7 +16,7 @@ import {
   largeRequestReceived,
   userUpdate,
 } from './items';
-import { PingOutOfTime } from './ping';
+import { type PingFetch, PingOutOfTime } from './ping';
 import { downloadPing, nextPingTry, pingExpiresAt, type PrefetchedPing } from './ping-prefetch';
 import { writeRecord } from './records';
 import { type EventOutcome, type Route, routeBody } from './route';
@@ -50,6 +50,12 @@ export interface ConsumerDependencies {
    * `access_revoked`. Absent unless the stack's `eraseOnDeauth` is on.
    */
   requestErase?: (userId: string, trigger: string) => Promise<void>;
+  /**
+   * Called for every Ping-mode download that did not bring the payload: a failed try, or one the
+   * invocation had no time left to start, whether the message is then retried, handed back or kept
+   * as ping_fetch_failed (the PingDownloadFailures metric).
+   */
+  pingDownloadFailed?: (reason: string) => void;
 }
 
 /** What one delivery became; the handler turns it into log lines and metrics. */
@@ -71,6 +77,14 @@ export interface DeliveryOutcome {
   skipped: number;
   /** Set when the event came by Ping mode (`s3_payload`). */
   ping?: boolean;
+  /** The Terra user the delivery is about, once routing found one (a log key). */
+  userId?: string;
+  /**
+   * Bytes of the delivery's body once resolved: read from S3 for a claim check or an S3
+   * destination object, downloaded for a Ping (the PayloadBytes metric). Unset when there was no
+   * body to read (a Ping whose download failed, an object too large to read).
+   */
+  payloadBytes?: number;
 }
 
 const isErasureTrigger = (type: string) => (erasure.triggers as readonly string[]).includes(type);
@@ -95,7 +109,15 @@ export async function keep(deps: ConsumerDependencies, event: KeptEvent, body: B
   const written = await conditionally(() =>
     deps.documentClient.send(new PutCommand(eventPut(deps.tables.events, event, body, context, attributes))),
   );
-  return { route: 'event', type: event.type, outcome: event.outcome, reason: event.reason, written: written ? 1 : 0, skipped: written ? 0 : 1 };
+  return {
+    route: 'event',
+    type: event.type,
+    outcome: event.outcome,
+    reason: event.reason,
+    ...(event.userId !== undefined && { userId: event.userId }),
+    written: written ? 1 : 0,
+    skipped: written ? 0 : 1,
+  };
 }
 
 /** One more payload of a large request: counted only for a request Terra announced as large. */
@@ -137,6 +159,7 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         route: 'data',
         type: route.type,
         ...(outcome && { outcome, reason }),
+        userId: route.user.user_id,
         written,
         skipped: results.length - written - rejected.length,
         stored: { userId: route.user.user_id, recordIds: route.records.map((record) => record.recordId) },
@@ -160,7 +183,8 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         // to ask. A second request for the same user finds nothing left to erase.
         for (const change of route.changes) await deps.requestErase(change.userId, route.type);
       }
-      return { route: 'connection', type: route.type, written, skipped: route.changes.length - written };
+      const userId = route.changes[0]?.userId;
+      return { route: 'connection', type: route.type, ...(userId !== undefined && { userId }), written, skipped: route.changes.length - written };
     }
     case 'event': {
       // A chunk with no records (or refused ones) is still one of the payloads Terra announced.
@@ -180,6 +204,12 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
       return keep(deps, route, body, context);
     }
   }
+}
+
+/** Every failed try, counted as it happens: the message may then throw, and its outcome never return. */
+function counted(deps: ConsumerDependencies, fetched: PingFetch): PingFetch {
+  if (!fetched.ok) deps.pingDownloadFailed?.(fetched.reason);
+  return fetched;
 }
 
 async function archive(deps: ConsumerDependencies, body: Buffer, context: DeliveryContext, route: Route) {
@@ -204,7 +234,7 @@ async function processPing(deps: ConsumerDependencies, body: Buffer, context: De
   const now = deps.now ?? Date.now;
   const { url } = parsed.data;
   const expiresAt = pingExpiresAt(context.receivedAt, parsed.data.expires_in);
-  let fetched = await (deps.prefetched?.url === url ? deps.prefetched.download : download(deps, url));
+  let fetched = counted(deps, await (deps.prefetched?.url === url ? deps.prefetched.download : download(deps, url)));
   // The URL will have expired long before SQS redelivers (visibility timeout): retry here first,
   // while the URL and the invocation leave time for it.
   for (const pause of pingRetryPausesMs) {
@@ -216,7 +246,7 @@ async function processPing(deps: ConsumerDependencies, body: Buffer, context: De
       break;
     }
     await new Promise((resolve) => setTimeout(resolve, pause));
-    fetched = await download(deps, url);
+    fetched = counted(deps, await download(deps, url));
   }
   if (!fetched.ok) {
     // Not kept: the next invocation has the time. batch.ts hands the message back at once, even
@@ -229,10 +259,12 @@ async function processPing(deps: ConsumerDependencies, body: Buffer, context: De
   const pinged: DeliveryContext = { ...context, bodySha256: eventId(fetched.body) };
   const route = routeBody(fetched.body.toString('utf8'));
   await archive(deps, fetched.body, pinged, route);
+  const payloadBytes = fetched.body.length;
   if (route.kind === 'event' && route.type === 's3_payload') {
-    return keep(deps, { type: 's3_payload', outcome: 'invalid', reason: 'Ping-mode payload is itself an s3_payload' }, fetched.body, pinged);
+    const reason = 'Ping-mode payload is itself an s3_payload';
+    return { ...(await keep(deps, { type: 's3_payload', outcome: 'invalid', reason }, fetched.body, pinged)), payloadBytes };
   }
-  return { ...(await store(deps, route, fetched.body, pinged)), ping: true };
+  return { ...(await store(deps, route, fetched.body, pinged)), ping: true, payloadBytes };
 }
 
 /**
@@ -247,5 +279,5 @@ export async function processDelivery(queued: QueuedDelivery, deps: ConsumerDepe
   // A replayed delivery points into the archive already.
   if (!isArchived(queued.bodyS3, deps.bucket)) await archive(deps, body, context, route);
   if (route.kind === 'event' && route.type === 's3_payload') return processPing(deps, body, context, attempt);
-  return store(deps, route, body, context);
+  return { ...(await store(deps, route, body, context)), payloadBytes: body.length };
 }

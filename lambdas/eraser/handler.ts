@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { requiredEnv } from '../shared/config';
+import { observability } from '../shared/definitions';
 import { createDocumentClient } from '../shared/dynamodb';
 import { createEraserHandler } from './requests';
 
@@ -14,7 +15,8 @@ const tables = {
 };
 const bucket = requiredEnv('PAYLOAD_BUCKET');
 
-const logger = new Logger();
+// Named here, not by POWERTOOLS_SERVICE_NAME: the log queries use this name.
+const logger = new Logger({ serviceName: observability.services.eraser });
 
 export const handler = middy(createEraserHandler({ documentClient: createDocumentClient(), tables, s3: new S3Client({}), bucket, logger })).use(
   injectLambdaContext(logger),

@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { EraseRequest } from '../consumer/erase-request';
 import type { Logger } from '../shared/logger';
+import { observability } from '../shared/definitions';
 import { type EraseDependencies, eraseUser } from './erase';
 import { totalOf } from './places';
 
@@ -34,7 +35,7 @@ export function createEraserHandler(deps: EraserDependencies) {
     const result = await eraseUser(deps, request.user_id, { dryRun: false, payloadBucketOnly: true });
     // Counts and the user id only: what was erased is gone, and stays out of the logs too.
     deps.logger.info('user erased', {
-      userId: request.user_id,
+      [observability.logKeys.userId]: request.user_id,
       trigger: request.trigger,
       requestedAt: request.requested_at,
       deleted: Object.fromEntries(result.counts.filter(([, count]) => count > 0)),

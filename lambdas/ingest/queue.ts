@@ -11,21 +11,36 @@ export interface LargeBodyStore {
   client: () => Promise<S3Client>;
 }
 
+/** What the queue said: the message's id (the consumer logs the same one) and whether the body went to S3. */
+export interface EnqueueReceipt {
+  messageId?: string;
+  claimChecked: boolean;
+}
+
 /**
  * Enqueues a delivery; SendMessage resolving means SQS has stored it redundantly. A body too
  * large for one message is written to S3 first and the message carries a pointer to it (claim
  * check): only those deliveries pay for an S3 call.
  */
-export function sqsEnqueue(client: SQSClient, queueUrl: string, largeBodies?: LargeBodyStore) {
-  return async (delivery: Delivery): Promise<void> => {
+export function sqsEnqueueWithReceipt(client: SQSClient, queueUrl: string, largeBodies?: LargeBodyStore) {
+  return async (delivery: Delivery): Promise<EnqueueReceipt> => {
     // A body over the limit on its own skips the UTF-8 and character checks of toSqsMessage.
     let message = delivery.body.length > limits.sqsMessageBytes ? undefined : toSqsMessage(delivery);
+    let claimChecked = false;
     if (!message || sqsMessageSize(message) > limits.sqsMessageBytes) {
       if (!largeBodies) throw new Error(`body of ${delivery.body.length} bytes exceeds one SQS message and no bucket is configured`);
       const url = s3Url(largeBodies.bucket, `${payloadBucket.prefixes.deliveries}${delivery.receivedAt.slice(0, 10)}/${randomUUID()}`);
       await putObject(await largeBodies.client(), url, delivery.body);
       message = toClaimCheckMessage(delivery, url);
+      claimChecked = true;
     }
-    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
+    const { MessageId: messageId } = await client.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
+    return { messageId, claimChecked };
   };
+}
+
+/** The same, for callers that need no receipt (the backfill tool). */
+export function sqsEnqueue(client: SQSClient, queueUrl: string, largeBodies?: LargeBodyStore): (delivery: Delivery) => Promise<void> {
+  const enqueue = sqsEnqueueWithReceipt(client, queueUrl, largeBodies);
+  return async (delivery) => void (await enqueue(delivery));
 }

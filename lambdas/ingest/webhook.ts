@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { terraHeaders } from '../shared/definitions';
+import { observability, terraHeaders } from '../shared/definitions';
 import type { Delivery } from '../shared/delivery';
 import { errorResponse, jsonResponse } from '../shared/http';
-import type { Logger } from '../shared/logger';
+import { type Logger, withKeys } from '../shared/logger';
 import { type SignatureFailure, verifySignature } from '../shared/signature';
+import type { SourceIpAllowlist } from '../shared/source-ips';
+import { type IngestMetrics, noIngestMetrics, type RejectionReason } from './metrics';
+import type { EnqueueReceipt } from './queue';
 
 /**
  * The whole ingest path: verify Terra's signature, enqueue the untouched body with its delivery
@@ -16,11 +20,17 @@ export interface IngestDependencies {
    * cache, so a secret rotated a moment ago verifies without waiting for the cache to expire.
    */
   signingSecrets: (fresh?: boolean) => Promise<readonly string[]>;
-  /** Resolves once the delivery is durably enqueued; rejects otherwise. */
-  enqueue: (delivery: Delivery) => Promise<void>;
+  /** Resolves once the delivery is durably enqueued (with the message id, when known); rejects otherwise. */
+  enqueue: (delivery: Delivery) => Promise<EnqueueReceipt | void>;
   toleranceSeconds: number;
   now: () => number;
   logger: Logger;
+  /** What each request came to (one EMF line per request in AWS); nothing is counted unless given. */
+  metrics?: IngestMetrics;
+  /** `ALLOWED_SOURCE_IPS`, parsed: other addresses are refused before anything else. Off unless given. */
+  allowedSourceIps?: SourceIpAllowlist;
+  /** The trace id of a delivery Terra sent without one; crypto.randomUUID unless given. */
+  newTraceId?: () => string;
 }
 
 const signatureMessages: Record<SignatureFailure, string> = {
@@ -66,25 +76,56 @@ export function rawBodyOf(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64
 
 const freshReadIntervalMs = 60_000;
 
+/**
+ * How long a failed secret lookup (the secret not set yet, or Secrets Manager unreachable) is
+ * remembered. Nothing is cached on failure otherwise, so every request, forged ones included,
+ * would make its own GetSecretValue call: this keeps it to one per 5 s per container, and delays
+ * a secret set a moment ago by at most as long (Terra retries minutes later anyway).
+ */
+export const secretFailureMemoryMs = 5_000;
+
+const { logKeys } = observability;
+
 export function createWebhookHandler(deps: IngestDependencies) {
+  const metrics = deps.metrics ?? noIngestMetrics;
+  const newTraceId = deps.newTraceId ?? randomUUID;
   // A mismatch may mean the secret was just rotated: read it afresh, but at most once a minute,
   // so unauthenticated traffic cannot drive calls to Secrets Manager.
   let lastFreshReadMs = -Infinity;
-  const loadSecrets = async (fresh: boolean): Promise<readonly string[]> => {
+  let unavailableUntilMs = -Infinity;
+  const loadSecrets = async (fresh: boolean, nowMs: number, log: Logger): Promise<readonly string[]> => {
+    if (!fresh && nowMs < unavailableUntilMs) return [];
+    let secrets: readonly string[] = [];
     try {
-      return await deps.signingSecrets(fresh);
+      secrets = await deps.signingSecrets(fresh);
     } catch (error) {
-      deps.logger.error('signing secrets unavailable', { error: (error as Error).message });
-      return [];
+      log.error('signing secrets unavailable', { error: (error as Error).message });
     }
+    if (secrets.length === 0 && !fresh) unavailableUntilMs = nowMs + secretFailureMemoryMs;
+    return secrets;
   };
 
   return async function acceptWebhook(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const nowMs = deps.now();
-    let secrets = await loadSecrets(false);
+    const terraReference = headerValue(event.headers, terraHeaders.reference);
+    // Terra's id, else one of ours: it travels in the message, so the consumer's lines carry it too.
+    const traceId = headerValue(event.headers, terraHeaders.traceId) || newTraceId();
+    const log = withKeys(deps.logger, { [logKeys.traceId]: traceId, [logKeys.terraReference]: terraReference });
+    const sourceIp = event.requestContext?.http?.sourceIp;
+    const reject = (statusCode: number, reason: RejectionReason, message: string) => {
+      metrics.publish({ outcome: 'rejected', reason });
+      log.warn('webhook rejected', { reason, source_ip: sourceIp });
+      return errorResponse(statusCode, reason, message);
+    };
+
+    // Before the secret is read: traffic from elsewhere costs no Secrets Manager call.
+    if (deps.allowedSourceIps && !deps.allowedSourceIps.allows(sourceIp)) {
+      return reject(403, 'source_ip_not_allowed', 'Requests are accepted only from the configured source addresses.');
+    }
+    let secrets = await loadSecrets(false, nowMs, log);
     if (secrets.length === 0) {
       // 503, not 401: Terra retries, so nothing is lost while the operator sets the secret.
-      return errorResponse(503, 'signing_secret_unavailable', 'No signing secret is configured yet; Terra will retry.');
+      return reject(503, 'signing_secret_unavailable', 'No signing secret is configured yet; Terra will retry.');
     }
 
     const body = rawBodyOf(event);
@@ -94,16 +135,13 @@ export function createWebhookHandler(deps: IngestDependencies) {
     let verdict = verify();
     if (!verdict.valid && verdict.reason === 'signature_mismatch' && nowMs - lastFreshReadMs >= freshReadIntervalMs) {
       lastFreshReadMs = nowMs;
-      const fresh = await loadSecrets(true);
+      const fresh = await loadSecrets(true, nowMs, log);
       if (fresh.length > 0) {
         secrets = fresh;
         verdict = verify();
       }
     }
-    if (!verdict.valid) {
-      deps.logger.warn('webhook rejected', { reason: verdict.reason, sourceIp: event.requestContext?.http?.sourceIp });
-      return errorResponse(401, verdict.reason, signatureMessages[verdict.reason]);
-    }
+    if (!verdict.valid) return reject(401, verdict.reason, signatureMessages[verdict.reason]);
 
     const delivery: Delivery = {
       body,
@@ -113,16 +151,22 @@ export function createWebhookHandler(deps: IngestDependencies) {
         verdict.timestamp,
         deps.toleranceSeconds,
       ),
-      terraReference: headerValue(event.headers, terraHeaders.reference),
-      traceId: headerValue(event.headers, terraHeaders.traceId),
+      terraReference,
+      traceId,
       receivedAt: new Date(nowMs).toISOString(),
     };
+    let receipt: EnqueueReceipt | undefined;
     try {
-      await deps.enqueue(delivery);
+      receipt = (await deps.enqueue(delivery)) ?? undefined;
     } catch (error) {
-      deps.logger.error('enqueue failed', { error: (error as Error).message, traceId: delivery.traceId });
+      metrics.publish({ outcome: 'enqueue_failed' });
+      log.error('enqueue failed', { error: (error as Error).message });
       return errorResponse(503, 'queue_unavailable', 'The delivery could not be queued; Terra will retry.');
     }
+    const claimChecked = receipt?.claimChecked ?? false;
+    metrics.publish({ outcome: 'accepted', bodyBytes: body.length, claimChecked });
+    // The line a Logs Insights query joins the consumer's lines on (trace_id, sqs_message_id).
+    log.info('delivery accepted', { [logKeys.messageId]: receipt?.messageId, body_bytes: body.length, claim_checked: claimChecked });
     return jsonResponse(200, { status: 'accepted' });
   };
 }

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'signature_expired'
   | 'signature_mismatch'
   | 'signing_secret_unavailable'
+  | 'source_ip_not_allowed'
   | 'queue_unavailable'
   | 'payload_too_large'
   | 'not_found'

@@ -5,12 +5,14 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createBatchHandler } from '../../lambdas/consumer/batch';
-import { sqsEnqueue } from '../../lambdas/ingest/queue';
+import { createBatchHandler, type OutcomeCounter } from '../../lambdas/consumer/batch';
+import type { IngestMetrics } from '../../lambdas/ingest/metrics';
+import { sqsEnqueueWithReceipt } from '../../lambdas/ingest/queue';
 import { createWebhookHandler } from '../../lambdas/ingest/webhook';
 import { defaults, tables } from '../../lambdas/shared/definitions';
 import { createDocumentClient } from '../../lambdas/shared/dynamodb';
 import type { Logger } from '../../lambdas/shared/logger';
+import { parseSourceIpAllowlist } from '../../lambdas/shared/source-ips';
 import { localCredentials, localRegion, type RunningService, startDynamoDb, startSqsAndS3 } from './emulators';
 import { startHttpApi } from './http-api';
 import {
@@ -49,6 +51,15 @@ export interface LocalStackOptions {
   /** Concurrent consumer batches. */
   consumerConcurrency?: number;
   logger: Logger;
+  /**
+   * The ingest and consumer functions' own loggers, as in AWS where each has its log group and
+   * `service` (tests capture them); `logger` unless given.
+   */
+  loggers?: { ingest?: Logger; consumer?: Logger };
+  /** What the functions count (CloudWatch metrics in AWS); nothing unless given. */
+  metrics?: { ingest?: IngestMetrics; consumer?: OutcomeCounter };
+  /** `ALLOWED_SOURCE_IPS` of the ingest function (comma-separated addresses and CIDR blocks); off unless given. */
+  allowedSourceIps?: string;
   /** Lets a test put a failing client between the consumer and DynamoDB. */
   wrapDocumentClient?: (client: DynamoDBDocumentClient) => DynamoDBDocumentClient;
   /** Lets a test put a failing client between the consumer and S3. */
@@ -116,6 +127,8 @@ async function startAdmin(client: DynamoDBClient, port: number): Promise<{ url: 
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { logger } = options;
+  // Parsed before anything starts: a malformed entry fails the start, as it fails a cold start.
+  const allowedSourceIps = parseSourceIpAllowlist(options.allowedSourceIps);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error) => logger.error('stop failed', { error: String(error) }));
@@ -157,7 +170,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sqs,
       queueUrlOf: localQueueUrlOf(sqsServer.endpoint),
       ...(requestErase && { requestErase }),
-      logger,
+      logger: options.loggers?.consumer ?? logger,
+      ...(options.metrics?.consumer && { counter: options.metrics.consumer }),
     });
     // One event source mapping per queue, all invoking the one consumer: the webhook's queue,
     // Terra's SQS destination, and the S3 destination's notification queue.
@@ -198,10 +212,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const acceptWebhook = createWebhookHandler({
       signingSecrets: async () => options.signingSecrets,
-      enqueue: sqsEnqueue(sqs, queues.queueUrl, { bucket, client: async () => s3 }),
+      enqueue: sqsEnqueueWithReceipt(sqs, queues.queueUrl, { bucket, client: async () => s3 }),
       toleranceSeconds: options.toleranceSeconds ?? defaults.signatureToleranceSeconds,
       now: options.now ?? Date.now,
-      logger,
+      logger: options.loggers?.ingest ?? logger,
+      ...(options.metrics?.ingest && { metrics: options.metrics.ingest }),
+      ...(allowedSourceIps && { allowedSourceIps }),
     });
     const api = await startHttpApi({
       port: options.port,

@@ -1,4 +1,7 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { sqsEnqueue, sqsEnqueueWithReceipt } from '../../lambdas/ingest/queue';
 import { type Delivery, fromSqsRecord, orderingTimestampOf, toSqsMessage } from '../../lambdas/shared/delivery';
 
 const metadata = { signatureTimestamp: 1_700_000_000, receivedAt: '2026-11-22T00:00:00.000Z' };
@@ -40,5 +43,40 @@ describe('delivery ⇄ SQS message', () => {
   it('orders by Terra\'s ordering timestamp when present, else by the signature time in ms', () => {
     expect(orderingTimestampOf({ ...metadata, orderingTimestamp: 42 })).toBe(42);
     expect(orderingTimestampOf(metadata)).toBe(1_700_000_000_000);
+  });
+});
+
+describe('enqueueing a delivery', () => {
+  /** SQS and S3 as far as the enqueue function uses them: they take what they are sent. */
+  function clients() {
+    const sent: SendMessageCommand['input'][] = [];
+    const puts: unknown[] = [];
+    const sqs = { send: async (command: SendMessageCommand) => (sent.push(command.input), { MessageId: `message-${sent.length}` }) } as unknown as SQSClient;
+    const s3 = { send: async (command: { input: unknown }) => (puts.push(command.input), {}) } as unknown as S3Client;
+    return { sent, puts, sqs, s3 };
+  }
+
+  it('reports the message id SQS returned and that a small body went in the message itself', async () => {
+    const { sent, puts, sqs, s3 } = clients();
+    const receipt = await sqsEnqueueWithReceipt(sqs, 'queue-url', { bucket: 'b', client: async () => s3 })({ ...metadata, body: Buffer.from('{}'), traceId: 'trace-1' });
+    expect(receipt).toEqual({ messageId: 'message-1', claimChecked: false });
+    expect(puts).toHaveLength(0);
+    expect(sent[0].MessageAttributes?.trace_id?.StringValue).toBe('trace-1');
+  });
+
+  it('reports a claim check when the body went to S3 first', async () => {
+    const { sent, puts, sqs, s3 } = clients();
+    const body = Buffer.alloc(1024 * 1024 + 1, 'a');
+    const receipt = await sqsEnqueueWithReceipt(sqs, 'queue-url', { bucket: 'b', client: async () => s3 })({ ...metadata, body, traceId: 'trace-2' });
+    expect(receipt).toEqual({ messageId: 'message-1', claimChecked: true });
+    expect(puts).toHaveLength(1);
+    expect(sent[0].MessageAttributes?.body_s3?.StringValue).toMatch(/^s3:\/\/b\/deliveries\//);
+    expect(sent[0].MessageAttributes?.trace_id?.StringValue).toBe('trace-2');
+  });
+
+  it('keeps sqsEnqueue for callers that need no receipt', async () => {
+    const { sent, sqs } = clients();
+    await expect(sqsEnqueue(sqs, 'queue-url')({ ...metadata, body: Buffer.from('{}') })).resolves.toBeUndefined();
+    expect(sent).toHaveLength(1);
   });
 });

@@ -1,16 +1,27 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createWebhookHandler } from '../../lambdas/ingest/webhook';
+import type { IngestResult } from '../../lambdas/ingest/metrics';
+import type { EnqueueReceipt } from '../../lambdas/ingest/queue';
+import { createWebhookHandler, type IngestDependencies, secretFailureMemoryMs } from '../../lambdas/ingest/webhook';
 import type { Delivery } from '../../lambdas/shared/delivery';
-import { silentLogger } from '../../lambdas/shared/logger';
+import { type Logger, silentLogger } from '../../lambdas/shared/logger';
 import { signatureHeader } from '../../lambdas/shared/signature';
+import { parseSourceIpAllowlist } from '../../lambdas/shared/source-ips';
 
 const nowMs = 1_700_000_000_123;
 const nowSeconds = Math.floor(nowMs / 1000);
 const secret = 'whsec-current';
 const body = '{"type":"activity","user":{"user_id":"u1","provider":"XERT"},"data":[]}';
 
-function apiEvent(headers: Record<string, string>, payload = body, isBase64Encoded = false): APIGatewayProxyEventV2 {
-  return { headers, body: payload, isBase64Encoded, requestContext: { http: { sourceIp: '203.0.113.9' } } } as unknown as APIGatewayProxyEventV2;
+function apiEvent(headers: Record<string, string>, payload = body, isBase64Encoded = false, sourceIp = '203.0.113.9'): APIGatewayProxyEventV2 {
+  return { headers, body: payload, isBase64Encoded, requestContext: { http: { sourceIp } } } as unknown as APIGatewayProxyEventV2;
+}
+
+/** Every line, flattened as Powertools would (message plus each extra object's keys). */
+function recordingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const record = (level: string) => (message: unknown, ...extra: unknown[]) =>
+    void lines.push(Object.assign({ level, message }, ...extra.filter((value) => typeof value === 'object')));
+  return { lines, logger: { info: record('INFO'), warn: record('WARN'), error: record('ERROR') } as unknown as Logger };
 }
 
 function setup(overrides: { enqueue?: (delivery: Delivery) => Promise<void>; secrets?: (fresh?: boolean) => Promise<readonly string[]> } = {}) {
@@ -146,5 +157,194 @@ describe('ingest webhook handler', () => {
     const result = await handler(apiEvent({ 'terra-signature': signatureHeader(secret, garbage, nowSeconds) }, garbage));
     expect(result.statusCode).toBe(200);
     expect(enqueued[0].body.toString()).toBe(garbage);
+  });
+});
+
+/** The handler with every optional dependency recorded, and a clock the test moves. */
+function observed(overrides: Partial<IngestDependencies> = {}) {
+  const clock = { ms: nowMs };
+  const results: IngestResult[] = [];
+  const enqueued: Delivery[] = [];
+  const { lines, logger } = recordingLogger();
+  const handler = createWebhookHandler({
+    signingSecrets: async () => [secret],
+    enqueue: async (delivery): Promise<EnqueueReceipt> => (enqueued.push(delivery), { messageId: `msg-${enqueued.length}`, claimChecked: false }),
+    toleranceSeconds: 300,
+    now: () => clock.ms,
+    logger,
+    metrics: { publish: (result) => void results.push(result) },
+    newTraceId: () => 'minted-trace',
+    ...overrides,
+  });
+  const signed = (extra: Record<string, string> = {}) =>
+    apiEvent({ 'terra-signature': signatureHeader(secret, body, Math.floor(clock.ms / 1000)), ...extra });
+  return { handler, clock, results, enqueued, lines, signed };
+}
+
+describe('ingest trace ids and logs', () => {
+  it("keeps Terra's trace id and mints one when Terra sent none, so the message always carries one", async () => {
+    const { handler, enqueued, signed } = observed();
+    await handler(signed({ 'x-terra-trace-id': 'terra-trace-1' }));
+    await handler(signed());
+    expect(enqueued.map((delivery) => delivery.traceId)).toEqual(['terra-trace-1', 'minted-trace']);
+  });
+
+  it('mints a random UUID by default', async () => {
+    const { handler, enqueued, signed } = observed({ newTraceId: undefined });
+    await handler(signed());
+    await handler(signed());
+    expect(enqueued[0].traceId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(enqueued[1].traceId).not.toBe(enqueued[0].traceId);
+  });
+
+  it('logs one summary line per accepted delivery with the ids the consumer logs too', async () => {
+    const { handler, lines, signed } = observed({
+      enqueue: async () => ({ messageId: 'sqs-message-7', claimChecked: true }),
+    });
+    await handler(signed({ 'x-terra-trace-id': 'terra-trace-2', 'terra-reference': 'ref-2' }));
+    expect(lines).toEqual([
+      {
+        level: 'INFO',
+        message: 'delivery accepted',
+        trace_id: 'terra-trace-2',
+        terra_reference: 'ref-2',
+        sqs_message_id: 'sqs-message-7',
+        body_bytes: Buffer.byteLength(body),
+        claim_checked: true,
+      },
+    ]);
+  });
+
+  it('logs a rejection with its reason and trace id, never the signature or the body', async () => {
+    const { handler, lines } = observed();
+    const forged = signatureHeader('forged-secret', body, nowSeconds);
+    await handler(apiEvent({ 'terra-signature': forged, 'x-terra-trace-id': 'terra-trace-3' }));
+    expect(lines).toEqual([{ level: 'WARN', message: 'webhook rejected', reason: 'signature_mismatch', source_ip: '203.0.113.9', trace_id: 'terra-trace-3' }]);
+    const logged = JSON.stringify(lines);
+    expect(logged).not.toContain(forged.split('v1=')[1]);
+    expect(logged).not.toContain('XERT');
+  });
+});
+
+describe('ingest metrics', () => {
+  it('publishes an accepted delivery with its body bytes and whether it was claim-checked', async () => {
+    let claimChecked = false;
+    const { handler, results, signed } = observed({ enqueue: async () => ({ messageId: 'm', claimChecked }) });
+    await handler(signed());
+    claimChecked = true;
+    await handler(signed());
+    expect(results).toEqual([
+      { outcome: 'accepted', bodyBytes: Buffer.byteLength(body), claimChecked: false },
+      { outcome: 'accepted', bodyBytes: Buffer.byteLength(body), claimChecked: true },
+    ]);
+  });
+
+  it('counts an enqueue function that reports nothing (Promise<void>) as not claim-checked', async () => {
+    const { handler, results, signed } = observed({ enqueue: async () => {} });
+    expect((await handler(signed())).statusCode).toBe(200);
+    expect(results).toEqual([{ outcome: 'accepted', bodyBytes: Buffer.byteLength(body), claimChecked: false }]);
+  });
+
+  it.each([
+    ['signature_missing', {}],
+    ['signature_malformed', { 'terra-signature': 't=abc,v1=zz' }],
+    ['signature_expired', { 'terra-signature': signatureHeader(secret, body, nowSeconds - 301) }],
+    ['signature_mismatch', { 'terra-signature': signatureHeader('forged', body, nowSeconds) }],
+  ])('publishes a %s rejection with its reason', async (reason, headers) => {
+    const { handler, results } = observed();
+    await handler(apiEvent(headers));
+    expect(results).toEqual([{ outcome: 'rejected', reason }]);
+  });
+
+  it('publishes signing_secret_unavailable when no secret can be read', async () => {
+    const { handler, results, signed } = observed({ signingSecrets: async () => [] });
+    expect((await handler(signed())).statusCode).toBe(503);
+    expect(results).toEqual([{ outcome: 'rejected', reason: 'signing_secret_unavailable' }]);
+  });
+
+  it('publishes enqueue_failed when the queue refuses the message', async () => {
+    const { handler, results, signed } = observed({ enqueue: async () => Promise.reject(new Error('ServiceUnavailable')) });
+    expect((await handler(signed())).statusCode).toBe(503);
+    expect(results).toEqual([{ outcome: 'enqueue_failed' }]);
+  });
+});
+
+describe('source address allowlist', () => {
+  const allowedSourceIps = parseSourceIpAllowlist('18.133.218.210, 10.0.0.0/8, 2001:db8::/32');
+
+  it('answers 403 source_ip_not_allowed before reading the secret, and counts it', async () => {
+    let secretReads = 0;
+    const { handler, results, enqueued } = observed({ allowedSourceIps, signingSecrets: async () => (secretReads++, [secret]) });
+    const result = await handler(apiEvent({ 'terra-signature': signatureHeader(secret, body, nowSeconds) }, body, false, '198.51.100.7'));
+    expect(result.statusCode).toBe(403);
+    expect(parse(result)).toEqual({ error: { code: 'source_ip_not_allowed', message: expect.any(String) } });
+    expect(secretReads).toBe(0);
+    expect(enqueued).toHaveLength(0);
+    expect(results).toEqual([{ outcome: 'rejected', reason: 'source_ip_not_allowed' }]);
+  });
+
+  it.each(['18.133.218.210', '10.20.30.40', '2001:db8::1'])('accepts a signed delivery from %s', async (sourceIp) => {
+    const { handler, enqueued } = observed({ allowedSourceIps });
+    const result = await handler(apiEvent({ 'terra-signature': signatureHeader(secret, body, nowSeconds) }, body, false, sourceIp));
+    expect(result.statusCode).toBe(200);
+    expect(enqueued).toHaveLength(1);
+  });
+
+  it('still checks the signature of an allowed address', async () => {
+    const { handler } = observed({ allowedSourceIps });
+    const result = await handler(apiEvent({ 'terra-signature': signatureHeader('forged', body, nowSeconds) }, body, false, '10.0.0.1'));
+    expect(result.statusCode).toBe(401);
+  });
+
+  it('refuses a request without a source address when the allowlist is on', async () => {
+    const { handler } = observed({ allowedSourceIps });
+    const event = { headers: { 'terra-signature': signatureHeader(secret, body, nowSeconds) }, body, isBase64Encoded: false } as unknown as APIGatewayProxyEventV2;
+    expect((await handler(event)).statusCode).toBe(403);
+  });
+});
+
+describe('signing secret lookups while the secret is unavailable', () => {
+  it(`calls the secret store once per ${secretFailureMemoryMs} ms however many requests arrive, then again`, async () => {
+    let calls = 0;
+    const { handler, clock, signed } = observed({ signingSecrets: async () => (calls++, Promise.reject(new Error('ResourceNotFoundException'))) });
+    for (let n = 0; n < 20; n++) {
+      expect((await handler(signed())).statusCode).toBe(503);
+      clock.ms += 100;
+    }
+    expect(calls).toBe(1);
+    clock.ms = nowMs + secretFailureMemoryMs;
+    expect((await handler(signed())).statusCode).toBe(503);
+    expect(calls).toBe(2);
+  });
+
+  it('remembers an empty secret the same way', async () => {
+    let calls = 0;
+    const { handler, signed } = observed({ signingSecrets: async () => (calls++, []) });
+    for (let n = 0; n < 5; n++) await handler(signed());
+    expect(calls).toBe(1);
+  });
+
+  it('accepts deliveries once the secret is set and the remembered failure has passed', async () => {
+    let stored: string[] = [];
+    const { handler, clock, signed } = observed({ signingSecrets: async () => stored });
+    expect((await handler(signed())).statusCode).toBe(503);
+    stored = [secret];
+    expect((await handler(signed())).statusCode).toBe(503);
+    clock.ms += secretFailureMemoryMs;
+    expect((await handler(signed())).statusCode).toBe(200);
+  });
+
+  it('still reads afresh after a mismatch at most once a minute', async () => {
+    const reads: boolean[] = [];
+    const { handler, clock } = observed({ signingSecrets: async (fresh) => (reads.push(Boolean(fresh)), [secret]) });
+    const forged = () => apiEvent({ 'terra-signature': signatureHeader('forged', body, Math.floor(clock.ms / 1000)) });
+    for (let n = 0; n < 5; n++) {
+      await handler(forged());
+      clock.ms += 1_000;
+    }
+    expect(reads.filter(Boolean)).toHaveLength(1);
+    clock.ms = nowMs + 60_000;
+    await handler(forged());
+    expect(reads.filter(Boolean)).toHaveLength(2);
   });
 });
