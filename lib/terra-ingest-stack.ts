@@ -1,18 +1,28 @@
 import { CfnOutput, Stack, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { destinations, queueSettings } from '../lambdas/shared/definitions';
+import { customerManagedKey, type CustomerManagedKeyOption } from './constructs/encryption-key';
+import { EraseOnDeauth } from './constructs/eraser';
+import { operatorFilledSecret } from './constructs/operator-secret';
 import { PayloadBucket } from './constructs/payload-bucket';
+import { type MonitoringOptions, monitoredResourcesOf, TerraMonitoring } from './constructs/monitoring';
 import { IngestPipeline } from './constructs/pipeline';
 import type { S3DestinationOptions } from './constructs/s3-destination';
+import { allowedSourceIps, type SourceIpAllowlistOption } from './constructs/source-ip-allowlist';
 import { TerraStorage } from './constructs/storage';
 import { TerraDestinations } from './constructs/terra-destinations';
 import { WebhookApi } from './constructs/webhook-api';
-import { operatorFilledSecret } from './constructs/operator-secret';
-import { EraseOnDeauth } from './constructs/eraser';
-import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 
-export interface TerraIngestStackProps extends StackProps {
+export { propsFromContext, type ContextProps } from './constructs/stack-context';
+
+/**
+ * Monitoring (`alarmEmail`, CLI `-c alarmEmail=ops@example.com`; `queueAgeAlarmSeconds`;
+ * `rejectedSignaturesAlarmThreshold`) is documented on lib/constructs/monitoring.ts.
+ */
+export interface TerraIngestStackProps extends StackProps, MonitoringOptions {
   /**
    * What happens to the DynamoDB tables, the payload bucket and the S3 destination bucket when
    * they leave the stack.
@@ -62,36 +72,41 @@ export interface TerraIngestStackProps extends StackProps {
    * @default false
    */
   readonly eraseOnDeauth?: boolean;
-}
-
-/** The props `cdk deploy -c name=value` turns on (bin/terra-ingest.ts). */
-export type DestinationContext = Pick<TerraIngestStackProps, 'sqsDestination' | 's3Destination' | 'eraseOnDeauth'>;
-
-/**
- * Reads `sqsDestination`, `s3Destination`, `s3DestinationTerraRoleArn` and `eraseOnDeauth` from CDK context. The
- * CLI passes `-c` values as strings; cdk.json may hold booleans. Anything unexpected throws rather
- * than deploying something other than what the operator asked for.
- */
-export function destinationsFromContext(tryGetContext: (key: string) => unknown): DestinationContext {
-  const flag = (key: string): boolean => {
-    const value = tryGetContext(key);
-    if (value === undefined || value === false || value === 'false') return false;
-    if (value === true || value === 'true') return true;
-    throw new Error(`context ${key} must be true or false; got ${JSON.stringify(value)}`);
-  };
-  const terraRoleArn = tryGetContext('s3DestinationTerraRoleArn');
-  if (terraRoleArn !== undefined && typeof terraRoleArn !== 'string') {
-    throw new Error(`context s3DestinationTerraRoleArn must be a role ARN; got ${JSON.stringify(terraRoleArn)}`);
-  }
-  const s3 = flag('s3Destination');
-  if (terraRoleArn !== undefined && !s3) {
-    throw new Error('context s3DestinationTerraRoleArn applies to the S3 destination: add -c s3Destination=true');
-  }
-  return {
-    sqsDestination: flag('sqsDestination'),
-    s3Destination: s3 && (terraRoleArn === undefined ? true : { terraRoleArn }),
-    eraseOnDeauth: flag('eraseOnDeauth'),
-  };
+  /**
+   * The most consumer instances each queue the consumer reads may keep busy (its event source's
+   * `maximumConcurrency`, 2 to 1,000), so that a backlog after an outage drains at a pace the tables
+   * and the account's Lambda concurrency absorb; see `consumerMaxConcurrencyDefault` in
+   * lib/constructs/pipeline.ts. Per queue: the SQS and S3 destinations' queues each have their own.
+   * CLI: `-c consumerMaxConcurrency=20`.
+   * @default consumerMaxConcurrencyDefault (10)
+   */
+  readonly consumerMaxConcurrency?: number;
+  /**
+   * Admit webhook requests only from these source addresses, checked by the ingest function
+   * (`ALLOWED_SOURCE_IPS`; HTTP APIs take no resource policy or WAF). A second layer only: Terra
+   * says its addresses may change, and the HMAC signature stays the authentication either way.
+   * `true`: Terra's published addresses (`terraSourceIps`, terra-contract.md §1); a list: your own
+   * IPv4/IPv6 addresses or CIDR blocks, checked at synth. CLI: `-c sourceIpAllowlist=true` or
+   * `-c sourceIpAllowlist=203.0.113.0/24,198.51.100.7`.
+   * @default false — any source, as long as the signature verifies
+   */
+  readonly sourceIpAllowlist?: SourceIpAllowlistOption;
+  /**
+   * Encrypt the tables, every queue and dead-letter queue, the payload bucket, the S3 destination
+   * bucket (unless Terra writes with its own role), every log group and both secrets with a
+   * customer-managed KMS key. `true` creates one (rotating yearly, retained, alias
+   * `alias/<stack name>`, output `EncryptionKeyArn`); a key uses that one, whose policy must then
+   * let CloudWatch Logs and S3 use it as the stack would (synth warns with the statements).
+   * Terra's IAM user is allowed the key through SQS and S3 only. CLI: `-c customerManagedKey=true`.
+   * @default false — AWS-managed (tables, secrets) and service-managed (SSE-SQS, SSE-S3, CloudWatch Logs) encryption
+   */
+  readonly customerManagedKey?: CustomerManagedKeyOption;
+  /**
+   * Active X-Ray tracing on every function: Lambda records each invocation. No tracer library is in
+   * the handlers, so calls to AWS services show no subsegments. CLI: `-c tracing=true`.
+   * @default false
+   */
+  readonly tracing?: boolean;
 }
 
 /** Terra webhooks → API Gateway → ingest Lambda → SQS → consumer Lambda → DynamoDB (and S3). */
@@ -106,26 +121,42 @@ export class TerraIngestStack extends Stack {
   readonly eraseOnDeauth?: EraseOnDeauth;
   /** Terra's REST API credentials (dev-id, API key) for the team's history tools; created empty. */
   readonly apiCredentials: Secret;
+  /**
+   * The customer-managed key everything is encrypted with; absent unless `customerManagedKey` is on.
+   * Further resources holding Terra data (an alarm topic, say) should use it too.
+   */
+  readonly encryptionKey?: kms.IKey;
+  /** The alarms (into one SNS topic, output `AlarmTopicArn`) and the dashboard. */
+  readonly monitoring: TerraMonitoring;
 
   constructor(scope: Construct, id: string, props: TerraIngestStackProps = {}) {
     super(scope, id, props);
 
-    this.storage = new TerraStorage(this, 'Storage', { removalPolicy: props.removalPolicy });
+    const encryptionKey = (this.encryptionKey = customerManagedKey(this, props.customerManagedKey));
+    const tracing = props.tracing ?? false;
+    this.storage = new TerraStorage(this, 'Storage', { removalPolicy: props.removalPolicy, encryptionKey });
     this.payloads = new PayloadBucket(this, 'Payloads', {
       archiveRetentionDays: props.archiveRetentionDays,
       removalPolicy: props.removalPolicy,
+      encryptionKey,
     });
     this.pipeline = new IngestPipeline(this, 'Pipeline', {
       dataTable: this.storage.dataTable,
       usersTable: this.storage.usersTable,
       eventsTable: this.storage.eventsTable,
       payloadBucket: this.payloads,
+      consumerMaxConcurrency: props.consumerMaxConcurrency,
+      tracing,
+      encryptionKey,
     });
     this.webhook = new WebhookApi(this, 'Webhook', {
       queue: this.pipeline.queue,
       payloadBucket: this.payloads,
       signatureToleranceSeconds: props.signatureToleranceSeconds,
       throttle: props.throttle,
+      allowedSourceIps: allowedSourceIps(props.sourceIpAllowlist),
+      tracing,
+      encryptionKey,
     });
     // Read by the team's tools (npm run backfill -- --stack), never by a Lambda.
     this.apiCredentials = operatorFilledSecret(this, 'TerraApiCredentials', {
@@ -133,6 +164,7 @@ export class TerraIngestStack extends Stack {
         'Terra REST API credentials for npm run backfill -- --stack: JSON {"dev_id": "...", "api_key": "..."}. ' +
         "Set it with 'aws secretsmanager put-secret-value'.",
       rotation: "Terra issues the API key and rotates it in its dashboard; the operator stores the new one",
+      encryptionKey,
     });
     if (props.sqsDestination || props.s3Destination) {
       this.destinations = new TerraDestinations(this, 'Destinations', {
@@ -140,6 +172,7 @@ export class TerraIngestStack extends Stack {
         sqs: props.sqsDestination,
         s3: props.s3Destination,
         removalPolicy: props.removalPolicy,
+        encryptionKey,
       });
     }
     if (props.eraseOnDeauth) {
@@ -149,8 +182,18 @@ export class TerraIngestStack extends Stack {
         eventsTable: this.storage.eventsTable,
         payloadBucket: this.payloads,
         consumerFunction: this.pipeline.consumerFunction,
+        tracing,
+        encryptionKey,
       });
     }
+
+    this.monitoring = new TerraMonitoring(this, 'Monitoring', {
+      ...monitoredResourcesOf(this),
+      alarmEmail: props.alarmEmail,
+      queueAgeAlarmSeconds: props.queueAgeAlarmSeconds,
+      rejectedSignaturesAlarmThreshold: props.rejectedSignaturesAlarmThreshold,
+      encryptionKey,
+    });
 
     const outputs: Record<string, { value: string; description: string }> = {
       WebhookUrl: { value: this.webhook.webhookUrl, description: "The URL to enter in Terra's dashboard" },
@@ -178,6 +221,16 @@ export class TerraIngestStack extends Stack {
           "Fill with Terra's REST API credentials for npm run backfill -- --stack: " +
           'aws secretsmanager put-secret-value --secret-id <this name> --secret-string \'{"dev_id":"…","api_key":"…"}\'',
       },
+      AlarmTopicArn: {
+        value: this.monitoring.alarmTopic.topicArn,
+        description: 'Every alarm of the stack notifies this topic (firing and recovered): subscribe your pager or chat here',
+      },
+      ...(encryptionKey && {
+        EncryptionKeyArn: {
+          value: encryptionKey.keyArn,
+          description: 'The customer-managed KMS key of the tables, queues, buckets, log groups and secrets',
+        },
+      }),
       ...this.destinationOutputs(),
       ...(this.eraseOnDeauth && {
         ErasureDeadLetterQueueUrl: {

@@ -4,14 +4,22 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { erasure, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
-import { consumerQueues } from './destination-queue';
+import { erasure, observability, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerQueues, grantSendMessages } from './destination-queue';
 import { NodeFunction } from './node-function';
 import type { IngestPipelineProps } from './pipeline';
 import { grantTableActions } from './table-grants';
 
+/**
+ * `maximumConcurrency` of the eraser's event source: erases run at most two at a time. Each one
+ * scans the whole of terra-events (no index has user_id as a key), so erases piling up after a
+ * wave of deauths take their turn instead of multiplying that read load on the tables.
+ */
+export const eraserMaxConcurrency = 2;
+
 /** The tables and the bucket the consumer writes, where the eraser erases. */
-export interface EraseOnDeauthProps extends Pick<IngestPipelineProps, 'dataTable' | 'usersTable' | 'eventsTable' | 'payloadBucket' | 'logRetention'> {
+export interface EraseOnDeauthProps
+  extends Pick<IngestPipelineProps, 'dataTable' | 'usersTable' | 'eventsTable' | 'payloadBucket' | 'logRetention' | 'tracing' | 'encryptionKey'> {
   /** The consumer, which asks for an erase when `deauth` or `access_revoked` arrives. */
   readonly consumerFunction: NodejsFunction;
 }
@@ -32,6 +40,7 @@ export class EraseOnDeauth extends Construct {
     // AWS advises a visibility timeout of six times the function timeout for an SQS event source.
     ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = consumerQueues(this, {
       visibilityTimeoutSeconds: 6 * erasure.functionTimeoutSeconds,
+      encryptionKey: props.encryptionKey,
     }));
 
     const eraser = new NodeFunction(this, 'Eraser', {
@@ -40,12 +49,14 @@ export class EraseOnDeauth extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(erasure.functionTimeoutSeconds),
       logRetention: props.logRetention,
+      tracing: props.tracing,
+      encryptionKey: props.encryptionKey,
       environment: {
         DATA_TABLE: props.dataTable.tableName,
         USERS_TABLE: props.usersTable.tableName,
         EVENTS_TABLE: props.eventsTable.tableName,
         PAYLOAD_BUCKET: props.payloadBucket.bucket.bucketName,
-        POWERTOOLS_SERVICE_NAME: 'terra-ingest-eraser',
+        POWERTOOLS_SERVICE_NAME: observability.services.eraser,
       },
     });
     this.eraserFunction = eraser.function;
@@ -79,10 +90,11 @@ export class EraseOnDeauth extends Construct {
         batchSize: queueSettings.batchSize,
         // A user whose erase failed goes back alone.
         reportBatchItemFailures: true,
+        maxConcurrency: eraserMaxConcurrency,
       }),
     );
 
-    this.queue.grantSendMessages(props.consumerFunction);
+    grantSendMessages(this.queue, props.consumerFunction);
     props.consumerFunction.addEnvironment('ERASE_QUEUE_URL', this.queue.queueUrl);
   }
 }

@@ -1,6 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { destinations } from '../../lambdas/shared/definitions';
 import { DestinationQueue } from './destination-queue';
+import { keyViaStatement } from './encryption-key';
 
 /**
  * Terra's SQS destination (terra-contract.md §10): the queue Terra sends its `s3_payload` (and
@@ -11,9 +12,15 @@ import { DestinationQueue } from './destination-queue';
 export class TerraSqsDestination extends DestinationQueue {
   /**
    * Exactly the actions §10 names, on this queue only. Written out rather than granted with
-   * `grantSendMessages`, which adds `sqs:GetQueueAttributes` Terra does not need.
+   * `grantSendMessages`, which adds `sqs:GetQueueAttributes` Terra does not need. Under a KMS key,
+   * what SQS asks of a producer on it (GenerateDataKey, Decrypt), through SQS only: Terra's client
+   * needs no change, SQS encrypts on its behalf.
    */
   terraUserStatements(): iam.PolicyStatement[] {
-    return [new iam.PolicyStatement({ actions: [...destinations.queue.terraActions], resources: [this.queue.queueArn] })];
+    const key = this.queue.encryptionMasterKey;
+    return [
+      new iam.PolicyStatement({ actions: [...destinations.queue.terraActions], resources: [this.queue.queueArn] }),
+      ...(key ? [keyViaStatement(key, 'sqs', 'kms:GenerateDataKey', 'kms:Decrypt')] : []),
+    ];
   }
 }

@@ -2,14 +2,16 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { defaults } from '../../lambdas/shared/definitions';
-import { NodeFunction } from './node-function';
-import { operatorFilledSecret } from './operator-secret';
+import { defaults, observability } from '../../lambdas/shared/definitions';
+import { grantSendMessages } from './destination-queue';
+import { acknowledgeLogGroupEncryption, NodeFunction } from './node-function';
+import { grantSecretRead, operatorFilledSecret } from './operator-secret';
 import type { PayloadBucket } from './payload-bucket';
 
 export interface WebhookApiProps {
@@ -29,6 +31,19 @@ export interface WebhookApiProps {
   readonly throttle?: apigwv2.ThrottleSettings;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Source addresses and CIDR blocks the ingest function admits (`ALLOWED_SOURCE_IPS`), a second
+   * layer behind the signature; see source-ip-allowlist.ts.
+   * @default - any source (the variable is not set)
+   */
+  readonly allowedSourceIps?: readonly string[];
+  /** @default false */
+  readonly tracing?: boolean;
+  /**
+   * Customer-managed KMS key for the signing secret and the log groups.
+   * @default - AWS-managed and service-managed encryption
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -40,6 +55,8 @@ export class WebhookApi extends Construct {
   readonly webhookUrl: string;
   readonly signingSecret: secretsmanager.Secret;
   readonly ingestFunction: NodejsFunction;
+  /** The API's access logs (request metadata only). */
+  readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: WebhookApiProps) {
     super(scope, id);
@@ -50,6 +67,7 @@ export class WebhookApi extends Construct {
         "and the new secret verify. Set it with 'aws secretsmanager put-secret-value'.",
       ].join(' '),
       rotation: 'Terra issues the signing secret and rotates it in its dashboard; the value is a list so the operator can rotate with an overlap',
+      encryptionKey: props.encryptionKey,
     });
 
     const ingest = new NodeFunction(this, 'Ingest', {
@@ -59,6 +77,8 @@ export class WebhookApi extends Construct {
       // Terra gives up after about 8 s; a slower answer is worth nothing.
       timeout: Duration.seconds(10),
       logRetention: props.logRetention,
+      tracing: props.tracing,
+      encryptionKey: props.encryptionKey,
       environment: {
         QUEUE_URL: props.queue.queueUrl,
         PAYLOAD_BUCKET: props.payloadBucket.bucket.bucketName,
@@ -67,12 +87,14 @@ export class WebhookApi extends Construct {
         TERRA_SIGNATURE_TOLERANCE_SECONDS: String(
           props.signatureToleranceSeconds ?? defaults.signatureToleranceSeconds,
         ),
-        POWERTOOLS_SERVICE_NAME: 'terra-ingest-webhook',
+        POWERTOOLS_SERVICE_NAME: observability.services.ingest,
+        // Absent, not empty, when off: the function then admits any source.
+        ...(props.allowedSourceIps && { ALLOWED_SOURCE_IPS: props.allowedSourceIps.join(',') }),
       },
     });
     this.ingestFunction = ingest.function;
-    props.queue.grantSendMessages(this.ingestFunction);
-    this.signingSecret.grantRead(this.ingestFunction);
+    grantSendMessages(props.queue, this.ingestFunction);
+    grantSecretRead(this.signingSecret, this.ingestFunction, props.encryptionKey);
     props.payloadBucket.grantObjects(this.ingestFunction, 'deliveries', 's3:PutObject');
 
     // The default stage is declared separately because HttpApi's own cannot log access.
@@ -95,9 +117,11 @@ export class WebhookApi extends Construct {
       });
     }
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+    const accessLogs = (this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
+      encryptionKey: props.encryptionKey,
+    }));
+    if (!props.encryptionKey) acknowledgeLogGroupEncryption(accessLogs);
     new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       autoDeploy: true,

@@ -1,9 +1,8 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { destinations, limits, queueSettings } from '../../lambdas/shared/definitions';
 import { TerraS3Destination } from '../../lib/constructs/s3-destination';
-import { destinationsFromContext, TerraIngestStack, type TerraIngestStackProps } from '../../lib/terra-ingest-stack';
+import { TerraIngestStack, type TerraIngestStackProps } from '../../lib/terra-ingest-stack';
 import { newApp, roleStatements, s3GrantsOf, type Statement } from '../support/cdk';
 
 type Resources = Record<string, { Type: string; Properties: any; DeletionPolicy?: string }>;
@@ -361,47 +360,5 @@ describe('outputs', () => {
       'DestinationBucketName',
       'DestinationEventsDeadLetterQueueUrl',
     ]);
-  });
-});
-
-test.each(Object.entries(variants))('passes the cdk-nag AwsSolutions checks, with the acknowledged findings only (%s)', (_name, v) => {
-  const report = new AwsSolutionsChecks(v.app).validateScope(v.app);
-  expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
-});
-
-describe('CDK context (cdk deploy -c …)', () => {
-  const fromContext = (context: Record<string, unknown>) => destinationsFromContext((key) => context[key]);
-
-  test('turns nothing on by default', () => {
-    expect(fromContext({})).toEqual({ sqsDestination: false, s3Destination: false, eraseOnDeauth: false });
-  });
-
-  test('turns both destinations on with -c sqsDestination=true -c s3Destination=true', () => {
-    expect(fromContext({ sqsDestination: 'true', s3Destination: 'true' })).toEqual({ sqsDestination: true, s3Destination: true, eraseOnDeauth: false });
-  });
-
-  test('accepts booleans as cdk.json holds them', () => {
-    expect(fromContext({ sqsDestination: true, s3Destination: false, eraseOnDeauth: true })).toEqual({ sqsDestination: true, s3Destination: false, eraseOnDeauth: true });
-  });
-
-  test("passes -c s3DestinationTerraRoleArn to the S3 destination", () => {
-    expect(fromContext({ s3Destination: 'true', s3DestinationTerraRoleArn: terraRoleArn })).toEqual({
-      sqsDestination: false,
-      s3Destination: { terraRoleArn },
-      eraseOnDeauth: false,
-    });
-  });
-
-  test('refuses a role ARN without the S3 destination', () => {
-    expect(() => fromContext({ s3DestinationTerraRoleArn: terraRoleArn })).toThrow(/s3Destination=true/);
-  });
-
-  test('turns erase on deauth on with -c eraseOnDeauth=true', () => {
-    expect(fromContext({ eraseOnDeauth: 'true' })).toMatchObject({ eraseOnDeauth: true });
-  });
-
-  test('refuses a value that is neither true nor false', () => {
-    expect(() => fromContext({ sqsDestination: 'yes' })).toThrow(/sqsDestination must be true or false/);
-    expect(() => fromContext({ eraseOnDeauth: 'yes' })).toThrow(/eraseOnDeauth must be true or false/);
   });
 });

@@ -1,5 +1,4 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { erasure, payloadBucket } from '../../lambdas/shared/definitions';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 import { actionsOf, newApp, roleStatements, s3GrantsOf } from '../support/cdk';
@@ -66,11 +65,4 @@ test('the eraser lists only the prefixes that name a user, and deletes only in t
       ...[deliveries, archive, records, events, archiveIndex].map((prefix) => `s3:DeleteObject ${objectsArn(prefix)}`),
     ].sort(),
   );
-});
-
-test('passes the cdk-nag AwsSolutions checks, with the acknowledged findings only', () => {
-  const app = newApp();
-  new TerraIngestStack(app, 'TerraIngest', { eraseOnDeauth: true, sqsDestination: true, s3Destination: true });
-  const report = new AwsSolutionsChecks(app).validateScope(app);
-  expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
 });
