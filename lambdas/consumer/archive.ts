@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { payloadBucket } from '../shared/definitions';
 import type { DeliveryMetadata, QueuedDelivery } from '../shared/delivery';
@@ -9,9 +10,15 @@ import { parseS3Url, putObject, s3Url } from '../shared/s3';
  * The key is a function of the delivery, so archiving the same message twice writes one object.
  */
 
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+// S3 keys stop at 1,024 bytes, and the type and user id come from the body: Terra's are short; a
+// longer one keeps its start and a hash of the whole, so two long ones still differ.
+const keyPartMaxLength = 64;
+const bounded = (safe: string, original: string) =>
+  safe.length <= keyPartMaxLength ? safe : `${safe.slice(0, keyPartMaxLength - 17)}-${sha256(original).slice(0, 16)}`;
 // Types may hold `_` (large_request_sending); user ids may not, so the key parses unambiguously.
-const safeType = (value: string) => value.replace(/[^A-Za-z0-9._-]/g, '-');
-const safeUser = (value: string) => value.replace(/[^A-Za-z0-9.-]/g, '-');
+const safeType = (value: string) => bounded(value.replace(/[^A-Za-z0-9._-]/g, '-'), value);
+const safeUser = (value: string) => bounded(value.replace(/[^A-Za-z0-9.-]/g, '-'), value);
 
 export function archiveKey(delivery: DeliveryMetadata, bodySha256: string, type: string, userId?: string): string {
   const received = delivery.receivedAt; // 2026-11-22T02:19:55.164Z
@@ -73,7 +80,9 @@ export function metadataFromArchive(metadata: Record<string, string>): DeliveryM
  * reaches into another's).
  */
 export function archiveIndexPrefix(userId: string): string {
-  return `${payloadBucket.prefixes.archiveIndex}${encodeURIComponent(userId)}/`;
+  const encoded = encodeURIComponent(userId);
+  // An id too long to sit in a key goes by its hash, after a `#`, which no encoded id holds.
+  return `${payloadBucket.prefixes.archiveIndex}${encoded.length <= 256 ? encoded : `#${sha256(userId)}`}/`;
 }
 
 /**

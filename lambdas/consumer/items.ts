@@ -210,6 +210,23 @@ export function inlineEventBody(body: Buffer): EventBodyAttributes | undefined {
 /** Gzipped bodies above this go to S3 (`body_s3`), keeping the item under 400 KB. */
 export const gzipBodyMaxBytes = 350 * 1024;
 
+/**
+ * A kept event's attributes come from the body or unsigned headers, so a hostile one can be any
+ * length, and the item must stay under 400 KB beside the body, which keeps every byte: a type or
+ * reason is cut; an identifier longer than any key can be (2,048 bytes) is left out, not cut into
+ * another identifier.
+ */
+export const keptTextMaxLength = 1_024;
+
+function bounded(text: string): string {
+  if (text.length <= keptTextMaxLength) return text;
+  // Not between the halves of a surrogate pair: DynamoDB takes only well-formed UTF-8.
+  const end = /[\uD800-\uDBFF]/.test(text[keptTextMaxLength - 1]) ? keptTextMaxLength - 1 : keptTextMaxLength;
+  return `${text.slice(0, end)}… (${text.length} characters)`;
+}
+
+const identifier = (value: string | undefined) => (value !== undefined && Buffer.byteLength(value) <= 2048 ? value : undefined);
+
 export function eventPut(
   tableName: string,
   event: KeptEvent,
@@ -217,21 +234,22 @@ export function eventPut(
   delivery: DeliveryContext,
   bodyAttributes: EventBodyAttributes = inlineEventBody(body) ?? { body_gzip: gzipSync(body) },
 ): PutCommandInput {
+  const attributes = Object.fromEntries(Object.entries(event.attributes ?? {}).filter(([, value]) => identifier(value) !== undefined));
   // event_id is the body's hash, which the delivery context already holds.
   return {
     TableName: tableName,
     Item: {
-      ...event.attributes,
+      ...attributes,
       event_id: delivery.bodySha256,
-      type: event.type,
+      type: bounded(event.type),
       outcome: event.outcome,
-      reason: event.reason,
-      ...optional('user_id', event.userId),
+      reason: bounded(event.reason),
+      ...optional('user_id', identifier(event.userId)),
       received_at: delivery.receivedAt,
       signature_ts: delivery.signatureTimestamp,
       ordering_ts: delivery.orderingTs,
-      ...optional('terra_reference', delivery.terraReference),
-      ...optional('trace_id', delivery.traceId),
+      ...optional('terra_reference', identifier(delivery.terraReference)),
+      ...optional('trace_id', identifier(delivery.traceId)),
       ...bodyAttributes,
     },
     ConditionExpression: 'attribute_not_exists(event_id)',

@@ -25,6 +25,36 @@ export type Identity =
   | { ok: true; identifier: string; startTime?: string; endTime?: string; summaryId?: string }
   | { ok: false; field: string; message: string };
 
+/**
+ * A record nested deeper than this is refused: storing it means serializing it again, and
+ * JSON.stringify and the SDK's marshaller recurse, overflowing the stack a few thousand levels
+ * down (JSON.parse does not, so such a body parses). Terra's records are a few levels deep.
+ */
+export const maxRecordDepth = 1_000;
+
+/** Levels of objects and arrays in `value` (1 for a flat object), counted without recursion; stops counting past `limit`. */
+export function nestingDepth(value: unknown, limit = Infinity): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let deepest = 0;
+  const nodes: unknown[] = [value];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop() as object;
+    const depth = depths.pop()!;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) break;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child === null || typeof child !== 'object') continue;
+      nodes.push(child);
+      depths.push(depth + 1);
+    }
+  }
+  return deepest;
+}
+
+export const isTooDeep = (record: unknown) => nestingDepth(record, maxRecordDepth) > maxRecordDepth;
+export const tooDeepMessage = `nested deeper than ${maxRecordDepth} levels`;
+
 export const presentString = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
 
 const objectOr = (value: unknown): Json | undefined =>
@@ -94,6 +124,7 @@ const rules: Record<RecordType, (record: Json) => Identity> = {
 export function identify(type: RecordType, record: unknown): Identity {
   const object = objectOr(record);
   if (!object) return { ok: false, field: '', message: 'a record must be a JSON object' };
+  if (isTooDeep(object)) return { ok: false, field: '', message: tooDeepMessage };
   return rules[type](object);
 }
 

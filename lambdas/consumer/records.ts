@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -42,17 +42,59 @@ type Json = Record<string, unknown>;
 
 type Storage = 'map' | 'gzip';
 
+/** DynamoDB nests maps and lists 32 levels deep at most, the item's own level included. */
+const mapMaxDepth = 31;
+
+/**
+ * Whether a record can be a DynamoDB map as sent and read back as it was. Not when it nests deeper
+ * than DynamoDB allows; holds a number JSON.parse made infinite (`1e400`: the SDK refuses it before
+ * sending) or beyond ±2^53 (the SDK reads it back as a BigInt, which JSON.stringify refuses: the
+ * next enrichment merge of the record, or a tool reading it, would throw); or has a key the SDK's
+ * marshaller misreads: `constructor` (it decides an object's type by `constructor.name`: it
+ * throws, or takes the object for a Set or binary) or `__proto__` (an own key after JSON.parse;
+ * marshalled into an attribute DynamoDB refuses, a round trip for nothing). Such a record is
+ * stored gzipped, as its JSON.
+ */
+export function fitsAsMap(record: unknown): boolean {
+  const stack: [unknown, number][] = [[record, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'number' && !(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) return false;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > mapMaxDepth || Object.hasOwn(value, '__proto__') || Object.hasOwn(value, 'constructor')) return false;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
 async function payloadFor(store: RecordStore, userId: string, record: DataRecord, context: DeliveryContext, atLeast: Storage = 'map') {
   const json = JSON.stringify(record.record);
-  if (atLeast === 'map' && Buffer.byteLength(json) <= inlinePayloadMaxBytes) return { attributes: { payload: record.record } as PayloadAttributes };
+  if (atLeast === 'map' && Buffer.byteLength(json) <= inlinePayloadMaxBytes && fitsAsMap(record.record)) return { attributes: { payload: record.record } as PayloadAttributes };
   const compressed = gzipSync(json);
   if (compressed.length <= gzipPayloadMaxBytes) return { attributes: { payload_gzip: compressed } as PayloadAttributes };
   if (!store.s3 || !store.bucket) throw new Error(`record ${record.recordId} needs S3 (${compressed.length} bytes gzipped) but no bucket is configured`);
-  // Unique per attempt: a repeat of the same copy must never name (and then delete) the object
-  // the stored item points to.
-  const url = s3Url(store.bucket, `${payloadBucket.prefixes.records}${userId}/${record.recordId}/${context.orderingTs}-${randomUUID()}.json`);
+  const url = s3Url(store.bucket, recordObjectKey(userId, record.recordId, context.orderingTs));
   await putObject(store.s3, url, json);
   return { attributes: { payload_s3: url } as PayloadAttributes, objectWritten: url };
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Where one user's large records live: `records/<user_id>/`, the id URI-encoded (as under
+ * archive-index/) so that a `/` in one id cannot put its objects under another user's prefix,
+ * which erasing that user lists and deletes. An id too long for S3's 1,024-byte keys goes by its
+ * SHA-256 after a `#`, which no encoded id holds.
+ */
+export function recordsPrefix(userId: string): string {
+  const encoded = encodeURIComponent(userId);
+  return `${payloadBucket.prefixes.records}${encoded.length <= 256 ? encoded : `#${sha256(userId)}`}/`;
+}
+
+/** Unique per attempt: a repeat of the same copy must never name (and then delete) the object the stored item points to. */
+function recordObjectKey(userId: string, recordId: string, orderingTs: number): string {
+  const record = Buffer.byteLength(recordId) <= 512 ? recordId : `#${sha256(recordId)}`;
+  return `${recordsPrefix(userId)}${record}/${orderingTs}-${randomUUID()}.json`;
 }
 
 function hasMissingEnrichment(record: Json): boolean {

@@ -1,4 +1,4 @@
-import { identify, isRecordType, presentString, type RecordType } from './record-identity';
+import { identify, isRecordType, isTooDeep, presentString, type RecordType, tooDeepMessage } from './record-identity';
 import {
   athleteEvent,
   connectionEventSchemas,
@@ -109,7 +109,10 @@ function refusedReason(refused: string[], total: number): string {
 function routeAthlete(body: unknown): Route {
   const parsed = athleteEvent.safeParse(body);
   if (!parsed.success) return invalid('athlete', describeIssues(parsed.error), body);
-  return { kind: 'data', type: 'athlete', user: parsed.data.user, records: [{ recordId: 'athlete#profile', record: parsed.data.athlete }] };
+  // The profile as sent, not zod's copy of it, which leaves out a `__proto__` key.
+  const athlete = (body as { athlete: Record<string, unknown> }).athlete;
+  if (isTooDeep(athlete)) return invalid('athlete', `athlete: ${tooDeepMessage}`, body);
+  return { kind: 'data', type: 'athlete', user: parsed.data.user, records: [{ recordId: 'athlete#profile', record: athlete }] };
 }
 
 function routeData(type: DataType, body: unknown): Route {

@@ -1,6 +1,7 @@
 import { HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { archiveIndexPrefix } from '../consumer/archive';
+import { recordsPrefix } from '../consumer/records';
 import { payloadBucket } from '../shared/definitions';
 import { parseS3Url, s3Url } from '../shared/s3';
 import { markedObject, pointersOf, type UserFootprint } from './places';
@@ -112,13 +113,12 @@ async function findArchive(deps: EraseDependencies, userId: string) {
 
 export async function findUser(deps: EraseDependencies, userId: string): Promise<UserFootprint> {
   if (userId === '') throw new Error('a user id is needed');
-  // records/<user_id>/ is listed by prefix: with a `/` in the id it would reach into another user's.
-  if (userId.includes('/')) throw new Error(`"${userId}" is not a Terra user id (it holds a /)`);
   const [data, user, events, records, archive] = await Promise.all([
     findData(deps, userId),
     deps.documentClient.send(new GetCommand({ TableName: deps.tables.users, Key: { user_id: userId }, ConsistentRead: true, ProjectionExpression: 'user_id' })),
     findEvents(deps, userId),
-    listKeys(deps.s3, deps.bucket, `${payloadBucket.prefixes.records}${userId}/`),
+    // The id is encoded in the prefix, so one user's listing never reaches into another's.
+    listKeys(deps.s3, deps.bucket, recordsPrefix(userId)),
     findArchive(deps, userId),
   ]);
   const objects = new Set([...data.pointers, ...records.map((key) => s3Url(deps.bucket, key)), ...events.pointers, ...archive.objects]);

@@ -9,6 +9,8 @@ export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoD
       // Terra's JSON was already parsed into JS numbers; keep them rather than fail the write.
       allowImpreciseNumbers: true,
     },
-    unmarshallOptions: { wrapNumbers: false },
+    // A stored number beyond 2^53 would otherwise come back as a BigInt, which JSON.stringify
+    // refuses: read it as the nearest JS number, as Terra's JSON was parsed in the first place.
+    unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
   });
 }
