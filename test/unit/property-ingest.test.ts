@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { createWebhookHandler } from '../../lambdas/ingest/webhook';
+import { createWebhookHandler, type IngestDependencies } from '../../lambdas/ingest/webhook';
 import type { Delivery } from '../../lambdas/shared/delivery';
 import { terraSourceIps } from '../../lambdas/shared/definitions';
 import { silentLogger } from '../../lambdas/shared/logger';
@@ -41,14 +41,19 @@ type Enqueued = Delivery[];
 /** Builds the handler under test for one case, with the list its enqueue records into. */
 type HandlerFactory = (enqueued: Enqueued) => Handler;
 
-const realHandler: HandlerFactory = (enqueued) =>
-  createWebhookHandler({
-    signingSecrets: async () => secrets,
-    enqueue: async (delivery) => void enqueued.push(delivery),
-    toleranceSeconds,
-    now: () => nowMs,
-    logger: silentLogger,
-  });
+const handlerWith =
+  (options: Pick<IngestDependencies, 'allowedSourceIps'> = {}): HandlerFactory =>
+  (enqueued) =>
+    createWebhookHandler({
+      signingSecrets: async () => secrets,
+      enqueue: async (delivery) => void enqueued.push(delivery),
+      toleranceSeconds,
+      now: () => nowMs,
+      logger: silentLogger,
+      ...options,
+    });
+
+const realHandler = handlerWith();
 
 /** A request body and how API Gateway hands it over. */
 interface RequestBody {
@@ -186,15 +191,7 @@ function authentic(makeHandler: HandlerFactory) {
 }
 
 /** With `ALLOWED_SOURCE_IPS` set to Terra's addresses: from elsewhere, even a valid signature is refused (403). */
-const allowlisted: HandlerFactory = (enqueued) =>
-  createWebhookHandler({
-    signingSecrets: async () => secrets,
-    enqueue: async (delivery) => void enqueued.push(delivery),
-    toleranceSeconds,
-    now: () => nowMs,
-    logger: silentLogger,
-    allowedSourceIps: parseSourceIpAllowlist(terraSourceIps.join(',')),
-  });
+const allowlisted = handlerWith({ allowedSourceIps: parseSourceIpAllowlist(terraSourceIps.join(',')) });
 
 const listed = new Set<string>(terraSourceIps.flatMap((ip) => [ip, `::ffff:${ip}`]));
 const elsewhere = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom('', 'unknown', '18.133.218.210 ', '18.133.218.2100', '::1')).filter((ip) => !listed.has(ip.toLowerCase()));
