@@ -82,6 +82,14 @@ export interface TerraIngestStackProps extends StackProps, MonitoringOptions {
    */
   readonly consumerMaxConcurrency?: number;
   /**
+   * Records whose JSON is larger than this many bytes are stored gzipped (`payload_gzip`) rather
+   * than as a readable map (`payload`): the consumer's `RECORD_MAP_MAX_BYTES`. The default follows
+   * `npm run bench`'s cost rows (a map item over 1 KB costs 2–10× the write units of its gzip);
+   * 307200 keeps every record a map that fits in an item. CLI: `-c recordMapMaxBytes=307200`.
+   * @default defaults.recordMapMaxBytes (768)
+   */
+  readonly recordMapMaxBytes?: number;
+  /**
    * Admit webhook requests only from these source addresses, checked by the ingest function
    * (`ALLOWED_SOURCE_IPS`; HTTP APIs take no resource policy or WAF). A second layer only: Terra
    * says its addresses may change, and the HMAC signature stays the authentication either way.
@@ -146,6 +154,7 @@ export class TerraIngestStack extends Stack {
       eventsTable: this.storage.eventsTable,
       payloadBucket: this.payloads,
       consumerMaxConcurrency: props.consumerMaxConcurrency,
+      recordMapMaxBytes: props.recordMapMaxBytes,
       tracing,
       encryptionKey,
     });

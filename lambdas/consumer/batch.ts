@@ -21,7 +21,7 @@ export interface BatchDependencies extends ConsumerDependencies {
   logger: Logger;
   counter?: OutcomeCounter;
   /** Hands a message the invocation ran out of time for back to its queue (hand-back.ts). */
-  sqs?: SQSClient;
+  sqs?: Pick<SQSClient, 'send'>;
   /** A queue's URL from its ARN; the AWS URL derived from the ARN unless given (locally it differs). */
   queueUrlOf?: (arn: string) => string;
   /** Time kept back from Ping downloads for the writes; pingWriteMarginMs unless given (tests). */

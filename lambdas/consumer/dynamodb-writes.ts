@@ -1,15 +1,25 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+
+const isConditionFailed = (error: unknown): error is ConditionalCheckFailedException =>
+  error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
 
 /** Runs a conditional write; false when the condition kept the stored copy. */
 export async function conditionally(write: () => Promise<unknown>): Promise<boolean> {
+  return (await conditionallyReturning(write)).written;
+}
+
+/**
+ * As `conditionally`, with the stored item that failed the condition when the write asked for it
+ * (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`) and DynamoDB sent it: still marshalled, as
+ * the document client leaves an error's fields.
+ */
+export async function conditionallyReturning(write: () => Promise<unknown>): Promise<{ written: boolean; stored?: Record<string, AttributeValue> }> {
   try {
     await write();
-    return true;
+    return { written: true };
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-      return false;
-    }
-    throw error;
+    if (!isConditionFailed(error)) throw error;
+    return { written: false, ...(error.Item && { stored: error.Item }) };
   }
 }
 
@@ -42,4 +52,22 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
   const rejected = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (rejected) throw rejected.reason;
   return results;
+}
+
+/**
+ * Waits for every one of a delivery's writes running side by side (the archive, the records, a
+ * backfill's count) to settle, then throws the first that failed: as with mapLimit, nothing of
+ * the delivery may still be writing once the caller has moved on.
+ */
+export async function allSettled<T extends unknown[]>(writes: [...T]): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
+  let failure: { error: unknown } | undefined;
+  const results = await Promise.all(
+    writes.map((write) =>
+      Promise.resolve(write).catch((error: unknown) => {
+        failure ??= { error };
+      }),
+    ),
+  );
+  if (failure) throw failure.error;
+  return results as { [K in keyof T]: Awaited<T[K]> };
 }

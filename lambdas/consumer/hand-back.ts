@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 
 /**
@@ -18,7 +18,7 @@ export function awsQueueUrlOf(arn: string): string {
 }
 
 export interface HandBackDependencies {
-  sqs: SQSClient;
+  sqs: Pick<SQSClient, 'send'>;
   /** The URL of the queue a record came from; the AWS URL derived from its ARN unless given. */
   queueUrlOf?: (arn: string) => string;
 }
@@ -29,6 +29,8 @@ export interface HandBackDependencies {
  * maxReceiveCount quick tries, as any message that keeps failing does.
  */
 export async function handBack(record: SQSRecord, { sqs, queueUrlOf = awsQueueUrlOf }: HandBackDependencies): Promise<void> {
+  // Rare (a Ping download out of time): the SQS commands load on first use, not at every cold start.
+  const { ChangeMessageVisibilityCommand } = await import('@aws-sdk/client-sqs');
   await sqs.send(
     new ChangeMessageVisibilityCommand({
       QueueUrl: queueUrlOf(record.eventSourceARN),

@@ -1,15 +1,13 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import { requiredEnv } from '../shared/config';
-import { observability } from '../shared/definitions';
+import { numberEnv, requiredEnv } from '../shared/config';
+import { defaults, observability } from '../shared/definitions';
 import { createDocumentClient } from '../shared/dynamodb';
+import { injectContext, JsonLogger } from '../shared/json-logger';
 import { createBatchHandler } from './batch';
 import { sqsEraseRequester } from './erase-request';
+import { emfConsumerMetrics } from './metrics';
 
 // Parsed once per container; a missing setting fails the cold start loudly.
 const tables = {
@@ -19,39 +17,38 @@ const tables = {
 };
 
 const bucket = requiredEnv('PAYLOAD_BUCKET');
+// Records whose JSON is larger are stored gzipped rather than as a readable map (stack prop recordMapMaxBytes).
+const recordMapMaxBytes = numberEnv('RECORD_MAP_MAX_BYTES', defaults.recordMapMaxBytes);
 // Set only when the stack's eraseOnDeauth is on.
 const eraseQueueUrl = process.env.ERASE_QUEUE_URL || undefined;
 
-const sqs = new SQSClient({});
+// The consumer talks to SQS only to hand a message back or ask for an erasure: its client is built,
+// and its code loaded, on the first such call.
+let sqsClient: Promise<SQSClient> | undefined;
+const sqs: Pick<SQSClient, 'send'> = {
+  send: (async (...args: Parameters<SQSClient['send']>) =>
+    (await (sqsClient ??= import('./sqs-client').then(({ newSqsClient }) => newSqsClient()))).send(...args)) as SQSClient['send'],
+};
 
 // Named here, not by POWERTOOLS_* variables: the alarms, the dashboard and the log queries use these.
-const service = observability.services.consumer;
-const logger = new Logger({ serviceName: service });
-const metrics = new Metrics({ namespace: observability.namespace, serviceName: service });
-const names = observability.metrics;
+const logger = new JsonLogger({ serviceName: observability.services.consumer });
+const metrics = emfConsumerMetrics();
 
 const processBatch = createBatchHandler({
   documentClient: createDocumentClient(),
   tables,
   s3: new S3Client({}),
   bucket,
+  recordMapMaxBytes,
   // Hands a Ping download the invocation ran out of time for back to its queue; the queue URL
   // comes from the record's ARN (every queue the consumer reads is in its account and region).
   sqs,
   ...(eraseQueueUrl && { requestErase: sqsEraseRequester(sqs, eraseQueueUrl) }),
   logger,
-  counter: {
-    count: ({ outcome, written, skipped, payloadBytes }) => {
-      metrics.addMetric(names.itemsWritten, MetricUnit.Count, written);
-      metrics.addMetric(names.staleOrRepeatedSkipped, MetricUnit.Count, skipped);
-      if (payloadBytes !== undefined) metrics.addMetric(names.payloadBytes, MetricUnit.Bytes, payloadBytes);
-      if (outcome) {
-        // One metric per outcome, so "invalid" or "unknown_type" can be alarmed on.
-        metrics.singleMetric().addDimension('outcome', outcome).addMetric(names.eventsKept, MetricUnit.Count, 1);
-      }
-    },
-    pingDownloadFailed: () => metrics.addMetric(names.pingDownloadFailures, MetricUnit.Count, 1),
-  },
+  counter: metrics,
 });
 
-export const handler = middy(processBatch).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+// What the invocation counted is written when it ends, whether it succeeded or threw.
+const flushMetrics = { after: () => metrics.flush(), onError: () => metrics.flush() };
+
+export const handler = middy(processBatch).use(injectContext(logger)).use(flushMetrics);

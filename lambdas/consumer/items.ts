@@ -15,11 +15,11 @@ import type { TerraUser } from './terra-events';
  * SQS doors, the S3 event's `sequencer` (`s3_sequencer`) for the S3 door. The later one wins,
  * unless it is the very same body (a repeat), which changes nothing.
  */
-export const newerCopyCondition = [
-  'attribute_not_exists(#ordering_ts)',
-  '#ordering_ts < :ordering_ts',
-  '(#ordering_ts = :ordering_ts AND #tie < :tie AND #body_sha256 <> :body_sha256)',
-].join(' OR ');
+// AND binds tighter than OR: no parentheses, which dynalite's parser (the local stack's DynamoDB)
+// backtracks over, costing it several times the write itself.
+const storedIsOlder = '#ordering_ts < :ordering_ts';
+const tieIsLater = '#ordering_ts = :ordering_ts AND #tie < :tie AND #body_sha256 <> :body_sha256';
+export const newerCopyCondition = ['attribute_not_exists(#ordering_ts)', storedIsOlder, tieIsLater].join(' OR ');
 
 /** The attribute that breaks a tie of ordering_ts, and this delivery's value of it. */
 function tieBreaker(delivery: DeliveryContext, arrivalAttribute: string): { name: string; value: string } {
@@ -34,6 +34,22 @@ function newerCopy(delivery: DeliveryContext, arrivalAttribute = 'received_at'):
     ConditionExpression: newerCopyCondition,
     ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts', '#tie': tie.name, '#body_sha256': 'body_sha256' },
     ExpressionAttributeValues: { ':ordering_ts': delivery.orderingTs, ':tie': tie.value, ':body_sha256': delivery.bodySha256 },
+  };
+}
+
+/**
+ * The newer-copy condition, narrowed for a copy with null scores (records.ts, putKeepingEnrichment):
+ * an older stored copy is replaced only when it is kept as a map whose `data_enrichment` is null,
+ * as Terra mostly sends it, so a merge would carry nothing over. Any other older copy (scores
+ * stored, or kept gzipped or in S3, which a condition cannot look into) fails it and is read and
+ * merged. A tie is decided as usual: the merge never applied to one.
+ */
+function nothingToKeep(delivery: DeliveryContext): Condition {
+  const newer = newerCopy(delivery);
+  return {
+    ConditionExpression: ['attribute_not_exists(#ordering_ts)', `${storedIsOlder} AND attribute_type(#payload.#data_enrichment, :null)`, tieIsLater].join(' OR '),
+    ExpressionAttributeNames: { ...newer.ExpressionAttributeNames, '#payload': 'payload', '#data_enrichment': 'data_enrichment' },
+    ExpressionAttributeValues: { ...newer.ExpressionAttributeValues, ':null': 'NULL' },
   };
 }
 
@@ -54,9 +70,10 @@ export type PayloadAttributes = { payload: unknown } | { payload_gzip: Uint8Arra
 
 /**
  * Instead of "newer than the stored copy": write only if nothing is stored (`absent`), or only if
- * the stored copy is still the one that was read (optimistic concurrency for read-merge-write).
+ * the stored copy is still the one that was read (optimistic concurrency for read-merge-write), or
+ * (`nothing_to_keep`) if the stored copy is older and keeps no enrichment a merge would carry over.
  */
-export type StoredCopyGuard = 'absent' | { orderingTs: number; bodySha256: string };
+export type StoredCopyGuard = 'absent' | 'nothing_to_keep' | { orderingTs: number; bodySha256: string };
 
 export interface RecordPutOptions {
   guard?: StoredCopyGuard;
@@ -75,6 +92,7 @@ function guardCondition(guard: StoredCopyGuard | undefined, delivery: DeliveryCo
   if (guard === 'absent') {
     return { ConditionExpression: 'attribute_not_exists(#ordering_ts)', ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts' } };
   }
+  if (guard === 'nothing_to_keep') return nothingToKeep(delivery);
   return {
     ConditionExpression: '#ordering_ts = :stored_ordering_ts AND #body_sha256 = :stored_body_sha256',
     ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts', '#body_sha256': 'body_sha256' },

@@ -4,7 +4,7 @@ import { erasure, payloadBucket, queueSettings } from '../shared/definitions';
 import { orderingTimestampOf, type QueuedDelivery } from '../shared/delivery';
 import { getObject, putObject, s3Url } from '../shared/s3';
 import { archiveDelivery, isArchived } from './archive';
-import { conditionally, isItemRejected, mapLimit } from './dynamodb-writes';
+import { allSettled, conditionally, isItemRejected, mapLimit } from './dynamodb-writes';
 import {
   type DeliveryContext,
   type EventBodyAttributes,
@@ -31,6 +31,8 @@ export interface TableNames {
 export interface ConsumerDependencies {
   documentClient: DynamoDBDocumentClient;
   tables: TableNames;
+  /** Records whose JSON is larger are stored gzipped, not as a map (RECORD_MAP_MAX_BYTES); defaults.recordMapMaxBytes unless given. */
+  recordMapMaxBytes?: number;
   /** The payload bucket: claim-checked bodies, the raw archive, records too large for an item. */
   s3?: S3Client;
   bucket?: string;
@@ -136,16 +138,19 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
   switch (route.kind) {
     case 'data': {
       const rejected: string[] = [];
-      const results = await mapLimit(route.records, writeConcurrency, async (record) => {
-        try {
-          return await writeRecord({ documentClient: db, table: tables.data, s3: deps.s3, bucket: deps.bucket }, route.type, route.user, record, context);
-        } catch (error) {
-          if (!isItemRejected(error)) throw error;
-          rejected.push(`${record.recordId}: ${(error as Error).message}`);
-          return false;
-        }
-      });
-      await countForRequest(deps, context, route.user.user_id);
+      const [results] = await allSettled([
+        mapLimit(route.records, writeConcurrency, async (record) => {
+          try {
+            return await writeRecord({ documentClient: db, table: tables.data, s3: deps.s3, bucket: deps.bucket, mapMaxBytes: deps.recordMapMaxBytes }, route.type, route.user, record, context);
+          } catch (error) {
+            if (!isItemRejected(error)) throw error;
+            rejected.push(`${record.recordId}: ${(error as Error).message}`);
+            return false;
+          }
+        }),
+        // The payload counts for its backfill whatever its records come to: beside them, not after.
+        countForRequest(deps, context, route.user.user_id),
+      ]);
       const written = results.filter(Boolean).length;
       // The records that could be stored are; the delivery is kept whole, with the reason, for
       // the ones that could not: refused for a missing identifier, or refused by DynamoDB.
@@ -258,18 +263,24 @@ async function processPing(deps: ConsumerDependencies, body: Buffer, context: De
   }
   const pinged: DeliveryContext = { ...context, bodySha256: eventId(fetched.body) };
   const route = routeBody(fetched.body.toString('utf8'));
-  await archive(deps, fetched.body, pinged, route);
   const payloadBytes = fetched.body.length;
   if (route.kind === 'event' && route.type === 's3_payload') {
     const reason = 'Ping-mode payload is itself an s3_payload';
-    return { ...(await keep(deps, { type: 's3_payload', outcome: 'invalid', reason }, fetched.body, pinged)), payloadBytes };
+    const [, kept] = await allSettled([
+      archive(deps, fetched.body, pinged, route),
+      keep(deps, { type: 's3_payload', outcome: 'invalid', reason }, fetched.body, pinged),
+    ]);
+    return { ...kept, payloadBytes };
   }
-  return { ...(await store(deps, route, fetched.body, pinged)), ping: true, payloadBytes };
+  const [, stored] = await allSettled([archive(deps, fetched.body, pinged, route), store(deps, route, fetched.body, pinged)]);
+  return { ...stored, ping: true, payloadBytes };
 }
 
 /**
  * One delivery, from queue message to tables: fetch a claim-checked body, archive it, route it,
  * follow a Ping, store. Throws only on what a retry can fix (a service failing or throttling).
+ * The archive and the stores are independent and each idempotent (a retry writes both again), so
+ * they run side by side, and the delivery is done only when both are (allSettled).
  */
 export async function processDelivery(queued: QueuedDelivery, deps: ConsumerDependencies, attempt = 1): Promise<DeliveryOutcome> {
   if (queued.bodyS3 && !deps.s3) throw new Error('the message points at S3 but the consumer has no S3 client');
@@ -277,7 +288,8 @@ export async function processDelivery(queued: QueuedDelivery, deps: ConsumerDepe
   const context: DeliveryContext = { ...queued, orderingTs: orderingTimestampOf(queued), bodySha256: eventId(body) };
   const route = routeBody(body.toString('utf8'));
   // A replayed delivery points into the archive already.
-  if (!isArchived(queued.bodyS3, deps.bucket)) await archive(deps, body, context, route);
-  if (route.kind === 'event' && route.type === 's3_payload') return processPing(deps, body, context, attempt);
-  return { ...(await store(deps, route, body, context)), payloadBytes: body.length };
+  const archived = isArchived(queued.bodyS3, deps.bucket) ? undefined : archive(deps, body, context, route);
+  if (route.kind === 'event' && route.type === 's3_payload') return (await allSettled([archived, processPing(deps, body, context, attempt)]))[1];
+  const [, stored] = await allSettled([archived, store(deps, route, body, context)]);
+  return { ...stored, payloadBytes: body.length };
 }

@@ -1,11 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { payloadBucket } from '../shared/definitions';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { defaults, payloadBucket } from '../shared/definitions';
 import { readRecord } from '../shared/record-payload';
 import { deleteObject, putObject, s3Url } from '../shared/s3';
-import { conditionally, isItemRejected } from './dynamodb-writes';
+import { conditionally, conditionallyReturning, isItemRejected } from './dynamodb-writes';
 import {
   type DeliveryContext,
   inlinePayloadMaxBytes,
@@ -30,6 +32,8 @@ export interface RecordStore {
   table: string;
   s3?: S3Client;
   bucket?: string;
+  /** Records whose JSON is larger are stored gzipped, not as a map; defaults.recordMapMaxBytes unless given. */
+  mapMaxBytes?: number;
 }
 
 /** Gzipped JSON above this goes to S3: the item keeps its other attributes under 400 KB. */
@@ -69,7 +73,8 @@ export function fitsAsMap(record: unknown): boolean {
 
 async function payloadFor(store: RecordStore, userId: string, record: DataRecord, context: DeliveryContext, atLeast: Storage = 'map') {
   const json = JSON.stringify(record.record);
-  if (atLeast === 'map' && Buffer.byteLength(json) <= inlinePayloadMaxBytes && fitsAsMap(record.record)) return { attributes: { payload: record.record } as PayloadAttributes };
+  const mapMaxBytes = Math.min(store.mapMaxBytes ?? defaults.recordMapMaxBytes, inlinePayloadMaxBytes);
+  if (atLeast === 'map' && Buffer.byteLength(json) <= mapMaxBytes && fitsAsMap(record.record)) return { attributes: { payload: record.record } as PayloadAttributes };
   const compressed = gzipSync(json);
   if (compressed.length <= gzipPayloadMaxBytes) return { attributes: { payload_gzip: compressed } as PayloadAttributes };
   if (!store.s3 || !store.bucket) throw new Error(`record ${record.recordId} needs S3 (${compressed.length} bytes gzipped) but no bucket is configured`);
@@ -115,7 +120,16 @@ export function keepStoredEnrichment(incoming: Json, stored: Json | undefined): 
   return { ...incoming, data_enrichment: merged };
 }
 
-async function put(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext, options?: RecordPutOptions) {
+/**
+ * What a conditional put came to. `stored` is the item that failed the condition when DynamoDB
+ * sent it back (ReturnValuesOnConditionCheckFailure; dynalite never does): the read it saves.
+ */
+interface PutOutcome {
+  written: boolean;
+  stored?: Json;
+}
+
+async function put(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext, options?: RecordPutOptions): Promise<PutOutcome> {
   try {
     return await putAs('map', store, type, user, record, context, options);
   } catch (error) {
@@ -134,15 +148,19 @@ async function putAs(
   record: DataRecord,
   context: DeliveryContext,
   options?: RecordPutOptions,
-) {
+): Promise<PutOutcome> {
   const { attributes, objectWritten } = await payloadFor(store, user.user_id, record, context, storage);
   const input = recordPut(store.table, type, user, record, context, attributes, options);
   let replaced: Record<string, unknown> | undefined;
-  const written = await conditionally(async () => {
-    // The item replaced is asked for by a copy kept in S3, to remove the object that one used,
-    // and by an activity, to keep its FIT link.
-    const asksOld = objectWritten !== undefined || type === 'activity';
-    const output = await store.documentClient.send(new PutCommand(asksOld ? { ...input, ReturnValues: 'ALL_OLD' } : input));
+  // The item replaced is asked for by a copy kept in S3, to remove the object that one used,
+  // and by an activity, to keep its FIT link.
+  const asksOld = objectWritten !== undefined || type === 'activity';
+  // A guarded put is followed by a merge with whatever stopped it: ask for that copy.
+  const asksStored = options?.guard !== undefined;
+  const { written, stored } = await conditionallyReturning(async () => {
+    const output = await store.documentClient.send(
+      new PutCommand({ ...input, ...(asksOld && { ReturnValues: 'ALL_OLD' }), ...(asksStored && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }) }),
+    );
     replaced = output.Attributes;
   });
   const fit = replaced?.fit_s3;
@@ -164,26 +182,56 @@ async function putAs(
       ),
     );
   }
-  if (!store.s3) return written;
+  const outcome: PutOutcome = { written, ...(stored && { stored: unmarshalled(store, stored) }) };
+  if (!store.s3) return outcome;
   if (!written && objectWritten) await deleteObject(store.s3, objectWritten); // a stale copy's object: an orphan
   const previous = replaced?.payload_s3;
   if (written && typeof previous === 'string' && previous !== objectWritten) await deleteObject(store.s3, previous);
-  return written;
+  return outcome;
 }
 
+/** The stored copy, read as the document client reads (its numbers, its binary). */
+function unmarshalled(store: RecordStore, item: Record<string, AttributeValue>): Json {
+  return unmarshall(item, store.documentClient.config?.translateConfig?.unmarshallOptions ?? { wrapNumbers: (value: string) => Number(value) });
+}
+
+async function readStored(store: RecordStore, user: TerraUser, record: DataRecord): Promise<Json | undefined> {
+  const { Item } = await store.documentClient.send(
+    new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
+  );
+  return Item;
+}
+
+/**
+ * Whether the newer-copy condition refuses this copy against `stored`: a stale copy, or the very
+ * same copy again. (A copy with the same ordering_ts and another body is left to the condition's
+ * tie-breaker.) The stored ordering_ts only grows, so what it refused it refuses again.
+ */
+const refusedBy = (stored: Json, context: DeliveryContext) =>
+  Number(stored.ordering_ts) > context.orderingTs || (Number(stored.ordering_ts) === context.orderingTs && stored.body_sha256 === context.bodySha256);
+
+/**
+ * A copy with null scores is written first as though nothing stored had scores to keep: that is
+ * so when nothing is stored yet, or the stored copy's `data_enrichment` is null too (items.ts,
+ * `nothing_to_keep`), and then no read is needed. Only when that condition fails is the stored
+ * copy read (or taken from the failure, where DynamoDB returns it) and merged, as before.
+ */
 async function putKeepingEnrichment(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext) {
+  const first = await put(store, type, user, record, context, { guard: 'nothing_to_keep' });
+  if (first.written) return true;
+  let stored = first.stored ?? (await readStored(store, user, record));
   for (let attempt = 0; attempt < guardedRetries; attempt++) {
-    const { Item: stored } = await store.documentClient.send(
-      new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
-    );
+    if (stored && refusedBy(stored, context)) return false;
     if (stored && Number(stored.ordering_ts) >= context.orderingTs) {
-      return put(store, type, user, record, context); // decided by the usual condition
+      return (await put(store, type, user, record, context)).written; // decided by the usual condition
     }
     const merged = keepStoredEnrichment(record.record, stored ? ((await readRecord(stored, store.s3)) as Json) : undefined);
     // Optimistic: written only if the copy we merged with is still the stored one; if another
-    // copy landed in between, read again.
+    // copy landed in between, merge with that one.
     const guard: StoredCopyGuard = stored ? { orderingTs: Number(stored.ordering_ts), bodySha256: String(stored.body_sha256) } : 'absent';
-    if (await put(store, type, user, { ...record, record: merged }, context, { guard })) return true;
+    const outcome = await put(store, type, user, { ...record, record: merged }, context, { guard });
+    if (outcome.written) return true;
+    stored = outcome.stored ?? (await readStored(store, user, record));
   }
   throw new Error(`record ${record.recordId} kept changing while its enrichment was merged; will retry`);
 }
@@ -201,7 +249,7 @@ async function tombstone(store: RecordStore, type: string, user: TerraUser, reco
       if (Number(stored.ordering_ts) >= context.orderingTs) return false; // a newer (or the same) copy is stored
       continue; // an older copy landed in between: mark it
     }
-    if (await put(store, type, user, record, context, { guard: 'absent', extra: { deleted: true, deleted_at: context.receivedAt } })) return true;
+    if ((await put(store, type, user, record, context, { guard: 'absent', extra: { deleted: true, deleted_at: context.receivedAt } })).written) return true;
   }
   throw new Error(`record ${record.recordId} kept changing while its delete was applied; will retry`);
 }
@@ -210,5 +258,5 @@ export async function writeRecord(store: RecordStore, type: string, user: TerraU
   const metadata = (record.record.metadata ?? {}) as Json;
   if (type === 'activity' && metadata.upload_type === deleteUploadType) return tombstone(store, type, user, record, context);
   if (hasMissingEnrichment(record.record)) return putKeepingEnrichment(store, type, user, record, context);
-  return put(store, type, user, record, context);
+  return (await put(store, type, user, record, context)).written;
 }

@@ -1,10 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import { requiredEnv } from '../shared/config';
 import { observability } from '../shared/definitions';
 import { createDocumentClient } from '../shared/dynamodb';
+import { injectContext, JsonLogger } from '../shared/json-logger';
 import { createEraserHandler } from './requests';
 
 // Parsed once per container; a missing setting fails the cold start loudly.
@@ -16,8 +15,8 @@ const tables = {
 const bucket = requiredEnv('PAYLOAD_BUCKET');
 
 // Named here, not by POWERTOOLS_SERVICE_NAME: the log queries use this name.
-const logger = new Logger({ serviceName: observability.services.eraser });
+const logger = new JsonLogger({ serviceName: observability.services.eraser });
 
 export const handler = middy(createEraserHandler({ documentClient: createDocumentClient(), tables, s3: new S3Client({}), bucket, logger })).use(
-  injectLambdaContext(logger),
+  injectContext(logger),
 );

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { limits, payloadBucket } from '../shared/definitions';
-import { type Delivery, sqsMessageSize, toClaimCheckMessage, toSqsMessage } from '../shared/delivery';
-import { putObject, s3Url } from '../shared/s3';
+import { bodyBytes, type Delivery, sqsMessageSize, toClaimCheckMessage, toSqsMessage } from '../shared/delivery';
+import { s3Url } from '../shared/s3-url';
 
 export interface LargeBodyStore {
   bucket: string;
@@ -15,6 +15,8 @@ export interface LargeBodyStore {
 export interface EnqueueReceipt {
   messageId?: string;
   claimChecked: boolean;
+  /** The body's size in bytes, measured once here. */
+  bodyBytes?: number;
 }
 
 /**
@@ -24,18 +26,21 @@ export interface EnqueueReceipt {
  */
 export function sqsEnqueueWithReceipt(client: SQSClient, queueUrl: string, largeBodies?: LargeBodyStore) {
   return async (delivery: Delivery): Promise<EnqueueReceipt> => {
+    const bytes = bodyBytes(delivery.body);
     // A body over the limit on its own skips the UTF-8 and character checks of toSqsMessage.
-    let message = delivery.body.length > limits.sqsMessageBytes ? undefined : toSqsMessage(delivery);
+    let message = bytes > limits.sqsMessageBytes ? undefined : toSqsMessage(delivery);
     let claimChecked = false;
-    if (!message || sqsMessageSize(message) > limits.sqsMessageBytes) {
-      if (!largeBodies) throw new Error(`body of ${delivery.body.length} bytes exceeds one SQS message and no bucket is configured`);
+    if (!message || sqsMessageSize(message, message.MessageBody === delivery.body ? bytes : undefined) > limits.sqsMessageBytes) {
+      if (!largeBodies) throw new Error(`body of ${bytes} bytes exceeds one SQS message and no bucket is configured`);
       const url = s3Url(largeBodies.bucket, `${payloadBucket.prefixes.deliveries}${delivery.receivedAt.slice(0, 10)}/${randomUUID()}`);
+      // Loaded on the first large body: the S3 commands are no part of the ingest cold start.
+      const { putObject } = await import('../shared/s3');
       await putObject(await largeBodies.client(), url, delivery.body);
       message = toClaimCheckMessage(delivery, url);
       claimChecked = true;
     }
     const { MessageId: messageId } = await client.send(new SendMessageCommand({ QueueUrl: queueUrl, ...message }));
-    return { messageId, claimChecked };
+    return { messageId, claimChecked, bodyBytes: bytes };
   };
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { observability, terraHeaders } from '../shared/definitions';
-import type { Delivery } from '../shared/delivery';
+import { bodyBytes, type Delivery } from '../shared/delivery';
 import { errorResponse, jsonResponse } from '../shared/http';
 import { type Logger, withKeys } from '../shared/logger';
 import { type SignatureFailure, verifySignature } from '../shared/signature';
@@ -69,9 +69,13 @@ function parseOrderingTimestamp(value: string | undefined, signatureTimestamp: n
   return orderingTimestamp > (signatureTimestamp + toleranceSeconds) * 1000 ? undefined : orderingTimestamp;
 }
 
-export function rawBodyOf(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): Buffer {
-  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+/**
+ * The body as Terra sent it: bytes when API Gateway base64-encoded it, else its text, whose UTF-8
+ * encoding is the body (the signature covers those bytes, and createHmac encodes text the same way).
+ */
+export function rawBodyOf(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): Buffer | string {
+  if (event.body === undefined || event.body === null) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
 }
 
 const freshReadIntervalMs = 60_000;
@@ -164,9 +168,10 @@ export function createWebhookHandler(deps: IngestDependencies) {
       return errorResponse(503, 'queue_unavailable', 'The delivery could not be queued; Terra will retry.');
     }
     const claimChecked = receipt?.claimChecked ?? false;
-    metrics.publish({ outcome: 'accepted', bodyBytes: body.length, claimChecked });
+    const bytes = receipt?.bodyBytes ?? bodyBytes(body);
+    metrics.publish({ outcome: 'accepted', bodyBytes: bytes, claimChecked });
     // The line a Logs Insights query joins the consumer's lines on (trace_id, sqs_message_id).
-    log.info('delivery accepted', { [logKeys.messageId]: receipt?.messageId, body_bytes: body.length, claim_checked: claimChecked });
+    log.info('delivery accepted', { [logKeys.messageId]: receipt?.messageId, body_bytes: bytes, claim_checked: claimChecked });
     return jsonResponse(200, { status: 'accepted' });
   };
 }

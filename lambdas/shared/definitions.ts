@@ -234,6 +234,14 @@ export const defaults = {
   signatureToleranceSeconds: 300,
   /** How long a Lambda container keeps the signing secrets before reading them again. */
   secretsMaxAgeSeconds: 300,
+  /**
+   * Records whose JSON is larger are stored gzipped (`payload_gzip`) rather than as a readable map
+   * (`payload`); stack prop `recordMapMaxBytes`, consumer variable `RECORD_MAP_MAX_BYTES`. From
+   * about 0.75 KiB of JSON a map item passes 1 KB, and gzip saves at least half its write units
+   * (ten times fewer on a day of samples): `npm run bench`'s cost rows. 307200 (300 KiB) keeps every
+   * record a map that fits in an item.
+   */
+  recordMapMaxBytes: 768,
 } as const;
 
 /**

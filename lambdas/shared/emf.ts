@@ -1,9 +1,9 @@
 /**
  * CloudWatch embedded metric format (EMF), without a metrics library: a JSON log line whose `_aws`
  * member tells CloudWatch Logs which of its members are metrics, under which namespace and
- * dimensions. The ingest function writes one such line per request: Powertools Metrics would add
- * about 12 KB to its bundle, and each line through it (or through the Logger, which also drops a
- * `service` member) costs several times a plain write.
+ * dimensions. The ingest function writes one such line per request, the consumer one per
+ * invocation (lambdas/consumer/metrics.ts): Powertools Metrics would add about 12 KB to each
+ * bundle, and each line through it (or through a logger) costs several times a plain write.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 
@@ -12,7 +12,8 @@ export type EmfUnit = 'Count' | 'Bytes';
 export interface EmfMetric {
   name: string;
   unit: EmfUnit;
-  value: number;
+  /** One value, or several of one invocation (EMF takes up to 100), each a sample of its statistics. */
+  value: number | number[];
 }
 
 export interface EmfEntry {

@@ -56,7 +56,7 @@ export function computeSignature(secret: string, timestamp: number, rawBody: Buf
 
 export function verifySignature(
   header: string | undefined,
-  rawBody: Buffer,
+  rawBody: Buffer | string,
   { secrets, toleranceSeconds, nowSeconds }: VerifyOptions,
 ): SignatureResult {
   if (header === undefined || header.trim() === '') return { valid: false, reason: 'signature_missing' };

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { erasure, observability, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
@@ -21,7 +21,7 @@ export const eraserMaxConcurrency = 2;
 export interface EraseOnDeauthProps
   extends Pick<IngestPipelineProps, 'dataTable' | 'usersTable' | 'eventsTable' | 'payloadBucket' | 'logRetention' | 'tracing' | 'encryptionKey'> {
   /** The consumer, which asks for an erase when `deauth` or `access_revoked` arrives. */
-  readonly consumerFunction: NodejsFunction;
+  readonly consumerFunction: lambda.Function;
 }
 
 /**
@@ -33,7 +33,7 @@ export interface EraseOnDeauthProps
 export class EraseOnDeauth extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  readonly eraserFunction: NodejsFunction;
+  readonly eraserFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: EraseOnDeauthProps) {
     super(scope, id);

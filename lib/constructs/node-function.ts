@@ -1,11 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { bundleLambdaSync, lambdaNodeOptions } from './lambda-bundle';
 
 export interface NodeFunctionProps {
   /** Directory under `lambdas/` holding `handler.ts` (exporting `handler`). */
@@ -31,12 +31,12 @@ export interface NodeFunctionProps {
 }
 
 /**
- * A Node 24 arm64 Lambda function bundled as ESM, with its own log group and a role that may
- * only write to that log group (no AWSLambdaBasicExecutionRole, whose logs:* wildcards cover
+ * A Node 24 arm64 Lambda function bundled as split ESM (lambda-bundle.ts), with its own log group
+ * and a role that may only write to that log group (no AWSLambdaBasicExecutionRole, whose logs:* wildcards cover
  * every log group in the account). Callers add the permissions the handler needs.
  */
 export class NodeFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -64,33 +64,33 @@ export class NodeFunction extends Construct {
     // The function never creates its log group (it exists already), so CreateLogGroup is not granted.
     this.logGroup.grantWrite(this.role);
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: fileURLToPath(new URL(`../../lambdas/${props.lambda}/handler.ts`, import.meta.url)),
-      handler: 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      // The source directory only names the asset (its files are not fingerprinted: the hash is
+      // the bundle's); one per function, since CDK caches a bundling by source path and options,
+      // and the local bundler below is not part of those options.
+      code: lambda.Code.fromAsset(fileURLToPath(new URL(`../../lambdas/${props.lambda}`, import.meta.url)), {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: bundling is local (esbuild), and a failure fails the synth.
+          image: DockerImage.fromRegistry('unused-local-bundling-only'),
+          local: {
+            tryBundle(outputDir) {
+              bundleLambdaSync(props.lambda, outputDir);
+              return true;
+            },
+          },
+        },
+      }),
+      handler: 'index.handler',
       description: props.description,
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      tracing: props.tracing ? Tracing.ACTIVE : undefined,
-      bundling: {
-        // ESM because @middy/core ships ESM only; the banner gives CommonJS dependencies that
-        // call require() for Node built-ins a working require.
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: [
-          "import { createRequire as __terraCreateRequire } from 'module';",
-          'const require = __terraCreateRequire(import.meta.url);',
-        ].join(' '),
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Ship the SDK version the tests ran against instead of whatever the runtime carries.
-        bundleAwsSDK: true,
-      },
+      environment: { ...(lambdaNodeOptions && { NODE_OPTIONS: lambdaNodeOptions }), ...props.environment },
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
     });
     if (props.tracing) {
       Validations.of(this.role).acknowledge({
@@ -141,7 +141,7 @@ const concurrency = {
     'throttle the SQS pollers, and a throttled request counts a receive towards the dead-letter queue',
 } as const;
 
-function acknowledgeFunctionFindings(fn: NodejsFunction, lambda: NodeFunctionProps['lambda']): void {
+function acknowledgeFunctionFindings(fn: lambda.Function, lambda: NodeFunctionProps['lambda']): void {
   Validations.of(fn).acknowledge({ id: 'HIPAA.Security-LambdaDLQ', reason: invocation[lambda] });
   Validations.of(fn).acknowledge({ id: 'HIPAA.Security-LambdaConcurrency', reason: concurrency[lambda] });
   Validations.of(fn).acknowledge({

@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumerMemoryMb, consumerTimeoutSeconds, observability, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerMemoryMb, consumerTimeoutSeconds, defaults, limits, observability, queueSettings } from '../../lambdas/shared/definitions';
 import { consumerQueues } from './destination-queue';
 import { NodeFunction } from './node-function';
 import { grantTableActions } from './table-grants';
@@ -33,6 +33,15 @@ import type { PayloadBucket } from './payload-bucket';
  */
 export const consumerMaxConcurrencyDefault = 10;
 
+/** The prop checked at synth: a whole number of bytes, at most what an item can hold. */
+function recordMapMaxBytes(value: number | undefined): number {
+  const bytes = value ?? defaults.recordMapMaxBytes;
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > limits.dynamoDbItemBytes) {
+    throw new Error(`recordMapMaxBytes must be a whole number of bytes from 0 to ${limits.dynamoDbItemBytes}; got ${value}`);
+  }
+  return bytes;
+}
+
 export interface IngestPipelineProps {
   readonly dataTable: dynamodb.ITable;
   readonly usersTable: dynamodb.ITable;
@@ -53,6 +62,8 @@ export interface IngestPipelineProps {
    * @default consumerMaxConcurrencyDefault (10)
    */
   readonly consumerMaxConcurrency?: number;
+  /** The consumer's `RECORD_MAP_MAX_BYTES`. @default defaults.recordMapMaxBytes */
+  readonly recordMapMaxBytes?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** Active X-Ray tracing of the functions. @default false */
@@ -71,7 +82,7 @@ export interface IngestPipelineProps {
 export class IngestPipeline extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  readonly consumerFunction: NodejsFunction;
+  readonly consumerFunction: lambda.Function;
   /** The `maximumConcurrency` of every event source the consumer reads. */
   readonly consumerMaxConcurrency: number;
 
@@ -102,6 +113,7 @@ export class IngestPipeline extends Construct {
         PAYLOAD_BUCKET: props.payloadBucket.bucket.bucketName,
         POWERTOOLS_SERVICE_NAME: observability.services.consumer,
         POWERTOOLS_METRICS_NAMESPACE: observability.namespace,
+        RECORD_MAP_MAX_BYTES: String(recordMapMaxBytes(props.recordMapMaxBytes)),
       },
     });
     this.consumerFunction = consumer.function;

@@ -4,13 +4,13 @@ import type { SourceIpAllowlistOption } from './source-ip-allowlist';
 /** The props `cdk deploy -c name=value` sets (bin/terra-ingest.ts). */
 export type ContextProps = Pick<
   TerraIngestStackProps,
-  'sqsDestination' | 's3Destination' | 'eraseOnDeauth' | 'tracing' | 'customerManagedKey' | 'sourceIpAllowlist' | 'consumerMaxConcurrency' | 'alarmEmail'
+  'sqsDestination' | 's3Destination' | 'eraseOnDeauth' | 'tracing' | 'customerManagedKey' | 'sourceIpAllowlist' | 'consumerMaxConcurrency' | 'recordMapMaxBytes' | 'alarmEmail'
 >;
 
 /**
  * Reads the props from CDK context: `sqsDestination`, `s3Destination`, `s3DestinationTerraRoleArn`,
  * `eraseOnDeauth`, `tracing`, `customerManagedKey`, `sourceIpAllowlist` (true, false or a
- * comma-separated list), `consumerMaxConcurrency` and `alarmEmail`. The CLI passes `-c` values as strings; cdk.json
+ * comma-separated list), `consumerMaxConcurrency`, `recordMapMaxBytes` and `alarmEmail`. The CLI passes `-c` values as strings; cdk.json
  * may hold booleans, numbers or a list. Anything unexpected throws rather than deploying something
  * other than what the operator asked for.
  */
@@ -33,6 +33,10 @@ export function propsFromContext(tryGetContext: (key: string) => unknown): Conte
   if (maxConcurrency !== undefined && !/^\d+$/.test(String(maxConcurrency))) {
     throw new Error(`context consumerMaxConcurrency must be a whole number; got ${JSON.stringify(maxConcurrency)}`);
   }
+  const recordMapMaxBytes = tryGetContext('recordMapMaxBytes');
+  if (recordMapMaxBytes !== undefined && !/^\d+$/.test(String(recordMapMaxBytes))) {
+    throw new Error(`context recordMapMaxBytes must be a whole number of bytes; got ${JSON.stringify(recordMapMaxBytes)}`);
+  }
   const alarmEmail = tryGetContext('alarmEmail');
   if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))) {
     throw new Error(`context alarmEmail must be an e-mail address; got ${JSON.stringify(alarmEmail)}`);
@@ -45,6 +49,7 @@ export function propsFromContext(tryGetContext: (key: string) => unknown): Conte
     customerManagedKey: flag('customerManagedKey'),
     sourceIpAllowlist: sourceIpAllowlistFromContext(tryGetContext('sourceIpAllowlist')),
     ...(maxConcurrency !== undefined && { consumerMaxConcurrency: Number(maxConcurrency) }),
+    ...(recordMapMaxBytes !== undefined && { recordMapMaxBytes: Number(recordMapMaxBytes) }),
     ...(alarmEmail !== undefined && { alarmEmail }),
   };
 }

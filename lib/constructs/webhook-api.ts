@@ -3,7 +3,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -54,7 +54,7 @@ export class WebhookApi extends Construct {
   readonly api: apigwv2.HttpApi;
   readonly webhookUrl: string;
   readonly signingSecret: secretsmanager.Secret;
-  readonly ingestFunction: NodejsFunction;
+  readonly ingestFunction: lambda.Function;
   /** The API's access logs (request metadata only). */
   readonly accessLogs: logs.LogGroup;
 

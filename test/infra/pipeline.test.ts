@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { consumerMemoryMb, consumerTimeoutSeconds, limits, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
+import { consumerMemoryMb, consumerTimeoutSeconds, defaults, limits, payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 import { actionsOf, newApp, roleStatements, s3GrantsOf } from '../support/cdk';
 
@@ -112,7 +112,7 @@ describe('consumer', () => {
       PAYLOAD_BUCKET: { Ref: bucketId },
       POWERTOOLS_SERVICE_NAME: 'terra-ingest-consumer',
       POWERTOOLS_METRICS_NAMESPACE: 'TerraIngest',
-      NODE_OPTIONS: '--enable-source-maps',
+      RECORD_MAP_MAX_BYTES: String(defaults.recordMapMaxBytes),
     });
   });
 

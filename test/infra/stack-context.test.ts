@@ -73,6 +73,11 @@ test('refuses a consumerMaxConcurrency that is not a whole number', () => {
   expect(() => fromContext({ consumerMaxConcurrency: '2.5' })).toThrow(/consumerMaxConcurrency must be a whole number/);
 });
 
+test('reads -c recordMapMaxBytes=N as a number, and refuses anything else', () => {
+  expect(fromContext({ recordMapMaxBytes: '307200' })).toEqual({ ...nothingOn, recordMapMaxBytes: 307200 });
+  expect(() => fromContext({ recordMapMaxBytes: '1KB' })).toThrow(/recordMapMaxBytes must be a whole number/);
+});
+
 test.each(['sqsDestination', 'eraseOnDeauth', 'tracing', 'customerManagedKey'])('refuses a %s that is neither true nor false', (key) => {
   expect(() => fromContext({ [key]: 'yes' })).toThrow(new RegExp(`${key} must be true or false`));
 });

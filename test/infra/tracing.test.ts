@@ -1,5 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
 import { newApp, roleStatements } from '../support/cdk';
 
@@ -7,14 +7,14 @@ import { newApp, roleStatements } from '../support/cdk';
 function synth(tracing?: boolean) {
   const stack = new TerraIngestStack(newApp(), 'TerraIngest', { eraseOnDeauth: true, s3Destination: true, tracing });
   const template = Template.fromStack(stack);
-  const functions: Record<string, NodejsFunction> = {
+  const functions: Record<string, lambda.Function> = {
     ingest: stack.webhook.ingestFunction,
     consumer: stack.pipeline.consumerFunction,
     eraser: stack.eraseOnDeauth!.eraserFunction,
   };
-  const id = (fn: NodejsFunction) => stack.getLogicalId(fn.node.defaultChild as never);
-  const properties = (fn: NodejsFunction) => template.toJSON().Resources[id(fn)].Properties;
-  const statements = (fn: NodejsFunction) => roleStatements(template.toJSON().Resources, stack.getLogicalId(fn.role!.node.defaultChild as never));
+  const id = (fn: lambda.Function) => stack.getLogicalId(fn.node.defaultChild as never);
+  const properties = (fn: lambda.Function) => template.toJSON().Resources[id(fn)].Properties;
+  const statements = (fn: lambda.Function) => roleStatements(template.toJSON().Resources, stack.getLogicalId(fn.role!.node.defaultChild as never));
   return { functions, properties, statements };
 }
 

@@ -79,7 +79,6 @@ describe('ingest function', () => {
       SIGNING_SECRET_ID: { Ref: secretId },
       TERRA_SIGNATURE_TOLERANCE_SECONDS: String(defaults.signatureToleranceSeconds),
       POWERTOOLS_SERVICE_NAME: 'terra-ingest-webhook',
-      NODE_OPTIONS: '--enable-source-maps',
     });
   });
 

@@ -16,11 +16,15 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function bundleUsing(variable: string): string {
-  const assets = readdirSync(out).filter((name) => name.startsWith('asset.')).map((name) => join(out, name, 'index.mjs'));
-  const found = assets.filter((path) => readFileSync(path, 'utf8').includes(variable));
-  if (found.length !== 1) throw new Error(`expected one bundle reading ${variable}, found ${found.length}`);
-  return found[0];
+/** The entry (index.mjs) of the one bundle whose modules, its chunks included, contain `text`. */
+function bundleUsing(text: string): string {
+  const assets = readdirSync(out, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name.startsWith('asset.'))
+    .map((entry) => join(out, entry.name));
+  const modules = (asset: string) => readdirSync(asset).filter((name) => name.endsWith('.mjs')).map((name) => join(asset, name));
+  const found = assets.filter((asset) => modules(asset).some((path) => readFileSync(path, 'utf8').includes(text)));
+  if (found.length !== 1) throw new Error(`expected one bundle containing ${text}, found ${found.length}`);
+  return join(found[0], 'index.mjs');
 }
 
 test('the synthesized ingest, consumer and eraser bundles verify, enqueue, claim-check, store and erase', () => {

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { archiveIndexPrefix } from '../../lambdas/consumer/archive';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { moveDeadLetters } from '../../lib/tools/redrive';
 import { failS3WritesWhile } from '../support/failing-client';
@@ -34,6 +36,12 @@ afterAll(async () => {
   await stack?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** The user's archived deliveries, through their index markers (archive.ts). */
+async function archivedFor(userId: string): Promise<string[]> {
+  const { Contents = [] } = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: archiveIndexPrefix(userId) }));
+  return Contents.map((object) => object.Key!);
+}
 
 describe('outages', () => {
   it('answers 503 while the queue is down, so Terra retries, and 200 once it is back', async () => {
@@ -71,18 +79,21 @@ describe('outages', () => {
     expect(await deadLetterCount(stack)).toBe(0);
   }, 60_000);
 
-  it('retries a delivery while S3 refuses the consumer\'s writes, dead-letters it, and a redrive stores it', async () => {
+  it('retries a delivery while S3 refuses the consumer\'s writes, dead-letters it, and a redrive archives and stores it', async () => {
     const userId = randomUUID();
     s3Failing = true;
     try {
       expect((await deliver(stack, activity(userId))).status).toBe(200);
       await waitFor(async () => ((await deadLetterCount(stack)) === 1 ? true : undefined), 'the dead-letter queue', 30_000);
-      expect(await userRecords(stack, userId)).toHaveLength(0);
+      // The records are written beside the archive (process.ts), so they may be stored already;
+      // the delivery still fails, whole, until its archive is written too.
+      expect(await archivedFor(userId)).toHaveLength(0);
     } finally {
       s3Failing = false;
     }
     expect(await moveDeadLetters(stack.clients.sqs, stack.queues.deadLetterQueueUrl, stack.queues.queueUrl)).toMatchObject({ moved: 1 });
     await drained(stack);
     expect(await userRecords(stack, userId)).toHaveLength(1);
+    expect(await archivedFor(userId)).toHaveLength(1);
   }, 60_000);
 });

@@ -40,6 +40,27 @@ describe('delivery ⇄ SQS message', () => {
     expect(fromSqsRecord(asRecord(delivery)).body?.equals(body)).toBe(true);
   });
 
+  it.each([
+    ['a control character', '{"a":"\u0001"}'],
+    ['U+FFFE', '{"a":"\uFFFE"}'],
+    ['U+FFFF', '{"a":"\uFFFF"}'],
+    ['a lone surrogate', '{"a":"\uD800x"}'],
+  ])('base64-encodes a text body holding %s, as the UTF-8 bytes the signature covered', (_label, text) => {
+    const message = toSqsMessage({ ...metadata, body: text });
+    expect(message.MessageAttributes.body_encoding?.StringValue).toBe('base64');
+    expect(Buffer.from(message.MessageBody, 'base64').equals(Buffer.from(text))).toBe(true);
+  });
+
+  it.each([
+    ['tabs and line breaks', '{"a":"\t\r\n"}'],
+    ['characters beyond the BMP', '{"a":"\u{1F600}\u{10FFFF}"}'],
+    ['the last characters before the refused ones', '{"a":"\uD7FF\uE000\uFFFD"}'],
+  ])('sends a text body with %s as it came', (_label, text) => {
+    const message = toSqsMessage({ ...metadata, body: text });
+    expect(message.MessageBody).toBe(text);
+    expect(message.MessageAttributes.body_encoding).toBeUndefined();
+  });
+
   it('orders by Terra\'s ordering timestamp when present, else by the signature time in ms', () => {
     expect(orderingTimestampOf({ ...metadata, orderingTimestamp: 42 })).toBe(42);
     expect(orderingTimestampOf(metadata)).toBe(1_700_000_000_000);
@@ -59,7 +80,7 @@ describe('enqueueing a delivery', () => {
   it('reports the message id SQS returned and that a small body went in the message itself', async () => {
     const { sent, puts, sqs, s3 } = clients();
     const receipt = await sqsEnqueueWithReceipt(sqs, 'queue-url', { bucket: 'b', client: async () => s3 })({ ...metadata, body: Buffer.from('{}'), traceId: 'trace-1' });
-    expect(receipt).toEqual({ messageId: 'message-1', claimChecked: false });
+    expect(receipt).toEqual({ messageId: 'message-1', claimChecked: false, bodyBytes: 2 });
     expect(puts).toHaveLength(0);
     expect(sent[0].MessageAttributes?.trace_id?.StringValue).toBe('trace-1');
   });
@@ -68,7 +89,7 @@ describe('enqueueing a delivery', () => {
     const { sent, puts, sqs, s3 } = clients();
     const body = Buffer.alloc(1024 * 1024 + 1, 'a');
     const receipt = await sqsEnqueueWithReceipt(sqs, 'queue-url', { bucket: 'b', client: async () => s3 })({ ...metadata, body, traceId: 'trace-2' });
-    expect(receipt).toEqual({ messageId: 'message-1', claimChecked: true });
+    expect(receipt).toEqual({ messageId: 'message-1', claimChecked: true, bodyBytes: 1024 * 1024 + 1 });
     expect(puts).toHaveLength(1);
     expect(sent[0].MessageAttributes?.body_s3?.StringValue).toMatch(/^s3:\/\/b\/deliveries\//);
     expect(sent[0].MessageAttributes?.trace_id?.StringValue).toBe('trace-2');

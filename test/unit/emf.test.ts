@@ -1,3 +1,4 @@
+import { emfConsumerMetrics } from '../../lambdas/consumer/metrics';
 import { emfIngestMetrics, type IngestResult } from '../../lambdas/ingest/metrics';
 import { observability } from '../../lambdas/shared/definitions';
 import { emfObject } from '../../lambdas/shared/emf';
@@ -21,7 +22,10 @@ function expectValidEmf(line: Record<string, unknown>) {
       expect(set.length).toBeLessThanOrEqual(30);
       for (const name of set) expect(typeof line[name]).toBe('string');
     }
-    for (const metric of directive.Metrics) expect(typeof line[metric.Name]).toBe('number');
+    for (const metric of directive.Metrics) {
+      const value = line[metric.Name];
+      expect(Array.isArray(value) ? value.every((item) => typeof item === 'number') && value.length <= 100 : typeof value === 'number').toBe(true);
+    }
   }
 }
 
@@ -93,5 +97,50 @@ describe('ingest metrics as EMF', () => {
     const line = ingestLine({ outcome: 'enqueue_failed' });
     expect(directive(line).Metrics).toEqual([{ Name: names.enqueueFailed, Unit: 'Count' }]);
     expect(line).toMatchObject({ service: observability.services.ingest, [names.enqueueFailed]: 1 });
+  });
+});
+
+describe('consumer metrics as EMF, one flush per invocation', () => {
+  function flushed(count: (metrics: ReturnType<typeof emfConsumerMetrics>) => void) {
+    const lines: string[] = [];
+    const metrics = emfConsumerMetrics((line) => lines.push(line), () => timestamp);
+    count(metrics);
+    metrics.flush();
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    parsed.forEach(expectValidEmf);
+    return { parsed, metrics, lines };
+  }
+
+  it('sums items written and skipped over the batch, and keeps each delivery\'s PayloadBytes', () => {
+    const { parsed } = flushed((metrics) => {
+      metrics.count({ route: 'data', type: 'daily', written: 2, skipped: 1, payloadBytes: 900 });
+      metrics.count({ route: 'data', type: 'sleep', written: 1, skipped: 0, payloadBytes: 4_000 });
+    });
+    expect(parsed).toHaveLength(1);
+    expect(directive(parsed[0]).Dimensions).toEqual([['service']]);
+    expect(parsed[0]).toMatchObject({ service: observability.services.consumer, [names.itemsWritten]: 3, [names.staleOrRepeatedSkipped]: 1, [names.payloadBytes]: [900, 4_000] });
+  });
+
+  it('counts kept events by outcome on lines of their own, and Ping download failures', () => {
+    const { parsed } = flushed((metrics) => {
+      metrics.count({ route: 'event', type: 's3_payload', outcome: 'ping_fetch_failed', written: 1, skipped: 0 });
+      metrics.count({ route: 'event', type: 'x', outcome: 'invalid', written: 1, skipped: 0 });
+      metrics.count({ route: 'event', type: 'y', outcome: 'invalid', written: 1, skipped: 0 });
+      metrics.pingDownloadFailed?.();
+    });
+    expect(parsed[0]).toMatchObject({ [names.pingDownloadFailures]: 1 });
+    const kept = parsed.slice(1);
+    expect(kept.map((line) => directive(line).Dimensions)).toEqual([[['service', 'outcome']], [['service', 'outcome']]]);
+    expect(kept.map((line) => [line.outcome, line[names.eventsKept]])).toEqual([['ping_fetch_failed', 1], ['invalid', 2]]);
+  });
+
+  it('writes nothing for an invocation that counted nothing, and starts afresh after a flush', () => {
+    const { lines, metrics } = flushed(() => {});
+    expect(lines).toEqual([]);
+    metrics.count({ route: 'data', type: 'daily', written: 1, skipped: 0 });
+    metrics.flush();
+    metrics.flush();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])[names.itemsWritten]).toBe(1);
   });
 });

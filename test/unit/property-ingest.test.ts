@@ -179,7 +179,7 @@ function authentic(makeHandler: HandlerFactory) {
       if (result.body !== '{"status":"accepted"}') throw new Error(`answer ${result.body}`);
       if (enqueued.length !== 1) throw new Error(`enqueued ${enqueued.length} times, not once`);
       const [delivery] = enqueued;
-      if (!delivery.body.equals(body.bytes)) throw new Error('the enqueued body is not the bytes received');
+      if (!Buffer.from(delivery.body).equals(body.bytes)) throw new Error('the enqueued body is not the bytes received');
       if (delivery.signatureTimestamp !== timestamp) throw new Error(`signature timestamp ${delivery.signatureTimestamp}, not ${timestamp}`);
       if (delivery.receivedAt !== new Date(nowMs).toISOString()) throw new Error(`receivedAt ${delivery.receivedAt}`);
       const ordering = delivery.orderingTimestamp;

@@ -78,7 +78,7 @@ describe('ingest webhook handler', () => {
       apiEvent({ 'terra-signature': signatureHeader(secret, raw, nowSeconds) }, raw.toString('base64'), true),
     );
     expect(result.statusCode).toBe(200);
-    expect(enqueued[0].body.equals(raw)).toBe(true);
+    expect(Buffer.from(enqueued[0].body).equals(raw)).toBe(true);
   });
 
   it('answers 401 with a stable error code and enqueues nothing when the signature is wrong', async () => {
