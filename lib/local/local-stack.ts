@@ -5,7 +5,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createBatchHandler, type OutcomeCounter } from '../../lambdas/consumer/batch';
+import type { OutcomeCounter } from '../../lambdas/consumer/batch';
 import type { IngestMetrics } from '../../lambdas/ingest/metrics';
 import { sqsEnqueueWithReceipt } from '../../lambdas/ingest/queue';
 import { createWebhookHandler } from '../../lambdas/ingest/webhook';
@@ -25,10 +25,8 @@ import {
   type LocalQueues,
   type QueueOverrides,
 } from './provision';
-import { startS3Notifier } from './s3-notifier';
-import { sqsEraseRequester } from '../../lambdas/consumer/erase-request';
-import { createEraserHandler } from '../../lambdas/eraser/requests';
-import { localQueueUrlOf, startSqsEventSource } from './sqs-event-source';
+import { type ConsumerSideConfig, type ConsumerSideHooks, type RunningConsumerSide, startConsumerSide } from './consumer-side';
+import { type ConsumerThread, startConsumerThread } from './consumer-thread';
 import { startTerraApiStandIn } from './terra-api/server';
 
 /**
@@ -48,8 +46,23 @@ export interface LocalStackOptions {
   signingSecrets: readonly string[];
   toleranceSeconds?: number;
   queue?: QueueOverrides;
-  /** Concurrent consumer batches. */
+  /** Concurrent consumer batches per queue; defaultConsumerConcurrency unless given. */
   consumerConcurrency?: number;
+  /**
+   * Where the consumer runs: its event sources, the batch handler, the eraser, the stand-in of S3
+   * notifications, and dynalite with them.
+   * - `'worker'`: a worker thread of its own, so its work never holds up an acknowledgement in
+   *   this thread (the webhook API, the ingest handler, fauxqs). Its log lines and counted
+   *   outcomes still reach `logger`, `loggers` and `metrics` here, a turn of its event loop later.
+   * - `'main'`: this thread, interleaved with the acknowledgements, as before.
+   *
+   * The rule: `'worker'` unless one of the hooks that must run beside the consumer is given
+   * (`wrapDocumentClient`, `wrapS3Client`, `fetch`: functions cannot cross to another thread),
+   * then `'main'`. Asking for `'worker'` with one of them throws.
+   */
+  consumerThread?: 'worker' | 'main';
+  /** Whether the consumer's event sources poll from the start (see LocalStack.eventSources); true unless given. */
+  eventSourcesEnabled?: boolean;
   logger: Logger;
   /**
    * The ingest and consumer functions' own loggers, as in AWS where each has its log group and
@@ -105,7 +118,29 @@ export interface LocalStack {
   erasureQueues?: LocalQueues;
   /** The stand-in of Terra's REST API (not Terra), delivering to `webhookUrl`; set when `terraApiPort` was. */
   terraApiUrl?: string;
+  /** Where the consumer runs (LocalStackOptions.consumerThread). */
+  consumerThread: 'worker' | 'main';
+  /**
+   * The consumer's event source mappings (not the eraser's), as Lambda's `Enabled` flag: while
+   * disabled, deliveries are acknowledged and wait in their queues. `disable` resolves once the
+   * batches in flight are processed.
+   */
+  eventSources: { enable(): Promise<void>; disable(): Promise<void> };
   stop(): Promise<void>;
+}
+
+/** Concurrent consumer batches per queue unless `consumerConcurrency` says otherwise (`CONSUMER_CONCURRENCY`). */
+export const defaultConsumerConcurrency = 2;
+
+const inThreadHooks = ['wrapDocumentClient', 'wrapS3Client', 'fetch'] as const;
+
+/** LocalStackOptions.consumerThread's rule. */
+export function consumerThreadOf(options: Pick<LocalStackOptions, 'consumerThread' | (typeof inThreadHooks)[number]>): 'worker' | 'main' {
+  const given = inThreadHooks.filter((hook) => options[hook] !== undefined);
+  if (options.consumerThread === 'worker' && given.length > 0) {
+    throw new Error(`consumerThread 'worker' cannot take ${given.join(', ')}: functions cannot cross to another thread; use consumerThread 'main'`);
+  }
+  return options.consumerThread ?? (process.env.XP_MODE as 'main') ?? (given.length > 0 ? 'main' : 'worker');
 }
 
 export const localTableNames = {
@@ -129,13 +164,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const { logger } = options;
   // Parsed before anything starts: a malformed entry fails the start, as it fails a cold start.
   const allowedSourceIps = parseSourceIpAllowlist(options.allowedSourceIps);
+  const consumerThread = consumerThreadOf(options);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error) => logger.error('stop failed', { error: String(error) }));
   };
   try {
-    const dynamoDb = await startDynamoDb(options.dynamoDbPort, options.dataDir);
-    stops.push(() => dynamoDb.stop());
+    let thread: ConsumerThread | undefined;
+    let dynamoDb: RunningService;
+    if (consumerThread === 'worker') {
+      const started = await startConsumerThread({
+        logger,
+        consumerLogger: options.loggers?.consumer ?? logger,
+        counter: options.metrics?.consumer,
+      });
+      thread = started;
+      stops.push(() => started.stop());
+      if (process.env.XP_DYNAMO_OWN) {
+        const own = await startConsumerThread({ logger, consumerLogger: logger });
+        stops.push(() => own.stop());
+        dynamoDb = await own.startDynamoDb(options.dynamoDbPort, options.dataDir);
+      } else {
+      dynamoDb = process.env.XP_DYNAMO_MAIN ? await startDynamoDb(options.dynamoDbPort, options.dataDir) : await started.startDynamoDb(options.dynamoDbPort, options.dataDir);
+      if (process.env.XP_DYNAMO_MAIN) stops.push(() => dynamoDb.stop());
+      }
+    } else {
+      dynamoDb = await startDynamoDb(options.dynamoDbPort, options.dataDir);
+      stops.push(() => dynamoDb.stop());
+    }
     const sqsServer = await startSqsAndS3(options.sqsPort, options.dataDir);
     stops.push(() => sqsServer.stop());
 
@@ -158,57 +214,46 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const terraDestinations: LocalDestinations = await ensureDestinations(sqs, s3, options.queue);
 
     const erasureQueues = options.eraseOnDeauth ? await ensureErasureQueues(sqs, options.queue) : undefined;
-    const requestErase = erasureQueues && sqsEraseRequester(sqs, erasureQueues.queueUrl, { delaySeconds: options.eraseOnDeauth?.delaySeconds });
 
-    const handleBatch = createBatchHandler({
-      documentClient: options.wrapDocumentClient?.(documentClient) ?? documentClient,
-      tables: localTableNames,
-      s3: options.wrapS3Client?.(s3) ?? s3,
+    const config: ConsumerSideConfig = {
+      sqsEndpoint: sqsServer.endpoint,
+      dynamoDbEndpoint: dynamoDb.endpoint,
       bucket,
+      // One event source mapping per queue, all invoking the one consumer: the webhook's queue,
+      // Terra's SQS destination, and the S3 destination's notification queue.
+      polled: [queues, terraDestinations.queue, terraDestinations.notifications].map(({ queueUrl, queueArn }) => ({ queueUrl, queueArn })),
+      concurrency: options.consumerConcurrency ?? defaultConsumerConcurrency,
       maxReceiveCount: options.queue?.maxReceiveCount,
-      fetch: options.fetch,
-      sqs,
-      queueUrlOf: localQueueUrlOf(sqsServer.endpoint),
-      ...(requestErase && { requestErase }),
-      logger: options.loggers?.consumer ?? logger,
-      ...(options.metrics?.consumer && { counter: options.metrics.consumer }),
-    });
-    // One event source mapping per queue, all invoking the one consumer: the webhook's queue,
-    // Terra's SQS destination, and the S3 destination's notification queue.
-    for (const polled of [queues, terraDestinations.queue, terraDestinations.notifications]) {
-      const eventSource = startSqsEventSource({
-        client: sqs,
-        queueUrl: polled.queueUrl,
-        queueArn: polled.queueArn,
-        concurrency: options.consumerConcurrency,
-        handler: handleBatch,
-        onError: (error) => logger.warn('consumer poll failed', { queueUrl: polled.queueUrl, error: String(error) }),
-      });
-      stops.push(() => eventSource.stop());
+      ...(erasureQueues && {
+        erasure: { queueUrl: erasureQueues.queueUrl, queueArn: erasureQueues.queueArn, delaySeconds: options.eraseOnDeauth?.delaySeconds },
+      }),
+      notifications: {
+        bucket: terraDestinations.bucket,
+        queueUrl: terraDestinations.notifications.queueUrl,
+        statePath: options.dataDir ? join(options.dataDir, 's3-notifications.json') : undefined,
+        intervalMs: options.s3NotificationIntervalMs,
+      },
+      eventSourcesEnabled: options.eventSourcesEnabled ?? true,
+    };
+    let eventSources: LocalStack['eventSources'];
+    if (thread) {
+      const running = thread;
+      await running.startConsumer(config);
+      stops.push(() => running.stopConsumer());
+      eventSources = { enable: () => running.enable(), disable: () => running.disable() };
+    } else {
+      const hooks: ConsumerSideHooks = {
+        logger,
+        consumerLogger: options.loggers?.consumer ?? logger,
+        counter: options.metrics?.consumer,
+        wrapDocumentClient: options.wrapDocumentClient,
+        wrapS3Client: options.wrapS3Client,
+        fetch: options.fetch,
+      };
+      const side: RunningConsumerSide = startConsumerSide(config, hooks);
+      stops.push(() => side.stop());
+      eventSources = { enable: async () => side.enable(), disable: () => side.disable() };
     }
-    if (erasureQueues) {
-      const eraser = startSqsEventSource({
-        client: sqs,
-        queueUrl: erasureQueues.queueUrl,
-        queueArn: erasureQueues.queueArn,
-        concurrency: 1,
-        handler: createEraserHandler({ documentClient, tables: localTableNames, s3, bucket, logger }),
-        onError: (error) => logger.warn('eraser poll failed', { error: String(error) }),
-      });
-      stops.push(() => eraser.stop());
-    }
-    // S3 notifies the queue itself in AWS; fauxqs cannot, so the local stack does (s3-notifier.ts).
-    const notifier = startS3Notifier({
-      s3,
-      sqs,
-      bucket: terraDestinations.bucket,
-      queueUrl: terraDestinations.notifications.queueUrl,
-      region: localRegion,
-      statePath: options.dataDir ? join(options.dataDir, 's3-notifications.json') : undefined,
-      intervalMs: options.s3NotificationIntervalMs,
-      onError: (error) => logger.warn('S3 notification stand-in: listing the destination bucket failed', { error: String(error) }),
-    });
-    stops.push(() => notifier.stop());
 
     const acceptWebhook = createWebhookHandler({
       signingSecrets: async () => options.signingSecrets,
@@ -282,6 +327,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clients: { dynamoDb: dynamoDbClient, documentClient, sqs, s3 },
       terraApiUrl,
       erasureQueues,
+      consumerThread,
+      eventSources,
       stop: stopAll,
     };
   } catch (error) {

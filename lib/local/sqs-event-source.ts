@@ -25,6 +25,8 @@ export interface EventSourceOptions {
   /** Concurrent pollers, like the event source's concurrent batches. */
   concurrency?: number;
   waitTimeSeconds?: number;
+  /** Whether it polls from the start (the mapping's `Enabled`); true unless given. */
+  enabled?: boolean;
   /** The Lambda timeout the handler's context counts down from; consumerTimeoutSeconds unless given (tests). */
   timeoutSeconds?: number;
   onError?: (error: unknown) => void;
@@ -33,6 +35,13 @@ export interface EventSourceOptions {
 export interface RunningEventSource {
   /** Stops polling and waits for the batches in flight to finish. */
   stop(): Promise<void>;
+  /**
+   * Lambda's `Enabled: false` on the mapping: no new batches; resolves once those in flight are
+   * done (and deleted). Messages stay in the queue for `enable()`.
+   */
+  disable(): Promise<void>;
+  /** Polls again; a no-op while enabled or once stopped. */
+  enable(): void;
 }
 
 export function toLambdaRecord(message: Message, queueArn: string): SQSRecord {
@@ -105,10 +114,8 @@ export function startSqsEventSource(options: EventSourceOptions): RunningEventSo
   const batchSize = options.batchSize ?? queueSettings.batchSize;
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
   const timeoutSeconds = options.timeoutSeconds ?? consumerTimeoutSeconds;
-  const abort = new AbortController();
-  let running = true;
 
-  const pollOnce = async () => {
+  const pollOnce = async (signal: AbortSignal) => {
     const { Messages: messages = [] } = await client.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
@@ -117,9 +124,10 @@ export function startSqsEventSource(options: EventSourceOptions): RunningEventSo
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
-      { abortSignal: abort.signal },
+      { abortSignal: signal },
     );
     if (messages.length === 0) return;
+    if (process.env.XP_YIELD) await new Promise((resolve) => setImmediate(resolve));
     const records = messages.map((message) => toLambdaRecord(message, queueArn));
     let failedIds: Set<string>;
     try {
@@ -141,26 +149,61 @@ export function startSqsEventSource(options: EventSourceOptions): RunningEventSo
     }
   };
 
-  const loop = async () => {
-    while (running) {
+  interface Pollers {
+    abort: AbortController;
+    /** Set by disable: finish the current poll, then stop. */
+    finishing: boolean;
+    loops: Promise<void>[];
+  }
+  const loop = async (pollers: Pollers) => {
+    const { signal } = pollers.abort;
+    while (!signal.aborted && !pollers.finishing) {
       try {
-        await pollOnce();
+        await pollOnce(signal);
       } catch (error) {
-        if (!running) return;
+        if (signal.aborted) return;
         options.onError?.(error);
         // The queue is unreachable (restarting, say): back off instead of spinning.
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
       }
     }
   };
 
-  const loops = Array.from({ length: options.concurrency ?? 2 }, loop);
+  let stopped = false;
+  let polling: Pollers | undefined;
+  /** Pollers disabled but still finishing their last poll. */
+  const winding = new Set<Pollers>();
+  const enable = () => {
+    if (polling || stopped) return;
+    const pollers: Pollers = { abort: new AbortController(), finishing: false, loops: [] };
+    pollers.loops = Array.from({ length: options.concurrency ?? 2 }, () => loop(pollers));
+    polling = pollers;
+  };
+  const disable = async () => {
+    const current = polling;
+    polling = undefined;
+    if (!current) return;
+    // Not aborted: the emulator does not notice a long poll its client gave up on, and the messages
+    // it hands that poll would stay invisible for the visibility timeout. Finished, they are processed.
+    current.finishing = true;
+    winding.add(current);
+    await Promise.all(current.loops);
+    winding.delete(current);
+  };
+  if (options.enabled ?? true) enable();
   return {
+    enable,
+    disable,
     async stop() {
-      running = false;
-      // Abort only the idle long polls; a batch being processed finishes and is deleted.
-      abort.abort();
-      await Promise.all(loops);
+      stopped = true;
+      const all = [...winding, ...(polling ? [polling] : [])];
+      polling = undefined;
+      // Shutting down: idle long polls are aborted; a batch being processed finishes and is deleted.
+      for (const pollers of all) pollers.abort.abort();
+      await Promise.all(all.flatMap((pollers) => pollers.loops));
     },
   };
 }
