@@ -1,23 +1,10 @@
 import { gzipSync } from 'node:zlib';
-import {
-  type DeliveryCase,
-  deliveryContext,
-  deliveryUsage,
-  dollars,
-  gzipPays,
-  indexEntry,
-  itemBytes,
-  numberBytes,
-  recommendedGzipAboveBytes,
-  recordItems,
-  scenarioDeliveries,
-  sizePoints,
-  storedForm,
-  valueBytes,
-  writeUnits,
-  assumptions,
-  awsPrices,
-} from '../../bench/cost';
+import { type DeliveryCase, scenarioDeliveries } from '../../bench/cost/deliveries';
+import { indexEntry, itemBytes, numberBytes, valueBytes, writeUnits } from '../../bench/cost/item-size';
+import { assumptions, awsPrices } from '../../bench/cost/prices';
+import { deliveryContext, recordItems, storedForm } from '../../bench/cost/records';
+import { gzipPays, recommendedGzipAboveBytes, sizePoints } from '../../bench/cost/threshold';
+import { deliveryUsage, dollars } from '../../bench/cost/usage';
 
 // Item sizes by https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html,
 // every expected figure worked out by hand in the comment beside it.
