@@ -6,8 +6,21 @@ export function dataEventOfSize(bytes: number, userId = 'bench-user'): string {
   const event = {
     type: 'body',
     version: '2022-03-16',
-    user: { user_id: userId, provider: 'WITHINGS', reference_id: 'bench', scopes: 'body', active: true, created_at: '2026-11-01T10:00:00Z', last_webhook_update: null },
-    data: [{ metadata: { start_time: '2026-11-21T00:00:00.000000+00:00', end_time: '2026-11-22T00:00:00.000000+00:00' }, heart_data: { heart_rate_data: { detailed: { hr_samples: [] as { timestamp: string; bpm: number }[] } } } }],
+    user: {
+      user_id: userId,
+      provider: 'WITHINGS',
+      reference_id: 'bench',
+      scopes: 'body',
+      active: true,
+      created_at: '2026-11-01T10:00:00Z',
+      last_webhook_update: null,
+    },
+    data: [
+      {
+        metadata: { start_time: '2026-11-21T00:00:00.000000+00:00', end_time: '2026-11-22T00:00:00.000000+00:00' },
+        heart_data: { heart_rate_data: { detailed: { hr_samples: [] as { timestamp: string; bpm: number }[] } } },
+      },
+    ],
   };
   const samples = event.data[0].heart_data.heart_rate_data.detailed.hr_samples;
   const sample = (n: number) => ({ timestamp: new Date(Date.UTC(2026, 10, 21) + n * 1000).toISOString(), bpm: 50 + (n % 90) });
@@ -23,4 +36,5 @@ export function dataEventOfSize(bytes: number, userId = 'bench-user'): string {
   return json;
 }
 
-export const sizeLabel = (bytes: number) => (bytes >= 1024 * 1024 ? `${+(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`);
+export const sizeLabel = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${+(bytes / (1024 * 1024)).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`;

@@ -52,18 +52,39 @@ export async function run(context: BenchContext): Promise<BenchRow[]> {
     const times = async (label: string, product: LambdaBundle, floor: LambdaBundle) => {
       await importTime(product.entry); // the first read of a file pays for the disk, not the import
       await importTime(floor.entry);
-      const samples = await interleaved(rounds, () => importTime(product.entry), () => importTime(floor.entry), (round) => {
-        if ((round + 1) % 10 === 0) context.progress(`${label}: ${round + 1}/${rounds} fresh processes each`);
-      });
+      const samples = await interleaved(
+        rounds,
+        () => importTime(product.entry),
+        () => importTime(floor.entry),
+        (round) => {
+          if ((round + 1) % 10 === 0) context.progress(`${label}: ${round + 1}/${rounds} fresh processes each`);
+        },
+      );
       return { product: median(samples.product), floor: median(samples.floor) };
     };
     context.progress('cold: timing imports');
     const ingestImport = await times('ingest cold', ingest, sqsOnly);
     const consumerImport = await times('consumer cold', consumer, clientsOnly);
     return [
-      atMost('ingest cold: bundle bytes a cold start loads vs a bundle that only builds the SQS client', ingest.coldBytes, sqsOnly.coldBytes, 1.25, kib),
+      atMost(
+        'ingest cold: bundle bytes a cold start loads vs a bundle that only builds the SQS client',
+        ingest.coldBytes,
+        sqsOnly.coldBytes,
+        1.25,
+        kib,
+      ),
       atMost('ingest cold: import time in a fresh Node process, same floor (median)', ingestImport.product, ingestImport.floor, 1.15, ms),
-      { ...atMost('consumer cold: bundle bytes vs a bundle that builds the DynamoDB document client and S3 client', consumer.coldBytes, clientsOnly.coldBytes, Infinity, kib), target: '', met: undefined },
+      {
+        ...atMost(
+          'consumer cold: bundle bytes vs a bundle that builds the DynamoDB document client and S3 client',
+          consumer.coldBytes,
+          clientsOnly.coldBytes,
+          Infinity,
+          kib,
+        ),
+        target: '',
+        met: undefined,
+      },
       atMost('consumer cold: import time, same floor (median)', consumerImport.product, consumerImport.floor, 1.2, ms),
     ];
   } finally {

@@ -148,7 +148,10 @@ const processBatch = createBatchHandler({
   counter: metrics,
 });
 const flushMetrics = { after: () => metrics.flush(), onError: () => metrics.flush() };
-const handler = middy(processBatch).use(injectContext(logger)).use(flushMetrics) as unknown as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+const handler = middy(processBatch).use(injectContext(logger)).use(flushMetrics) as unknown as (
+  event: SQSEvent,
+  context: Context,
+) => Promise<SQSBatchResponse>;
 
 async function product(batch: SQSRecord[]): Promise<number> {
   const event: SQSEvent = { Records: batch };
@@ -180,12 +183,26 @@ function storedForm(record: unknown): Record<string, unknown> {
 }
 
 async function floorMessage(message: SQSRecord): Promise<void> {
-  const { type, user: terra, data } = JSON.parse(message.body) as { type: string; user: { user_id: string; provider: string; reference_id: string }; data: Record<string, never>[] };
+  const {
+    type,
+    user: terra,
+    data,
+  } = JSON.parse(message.body) as {
+    type: string;
+    user: { user_id: string; provider: string; reference_id: string };
+    data: Record<string, never>[];
+  };
   const attribute = (name: string) => message.messageAttributes[name]?.stringValue;
   const orderingTs = Number(attribute(messageAttributes.orderingTimestamp));
   const receivedAt = attribute(messageAttributes.receivedAt)!;
   await Promise.all([
-    floorS3.send(new PutObjectCommand({ Bucket: request.floorBucket, Key: `${payloadBucket.prefixes.archive}${message.messageId}`, Body: message.body })),
+    floorS3.send(
+      new PutObjectCommand({
+        Bucket: request.floorBucket,
+        Key: `${payloadBucket.prefixes.archive}${message.messageId}`,
+        Body: message.body,
+      }),
+    ),
     ...data.map((record) => {
       const metadata = record.metadata as { start_time: string; end_time: string; summary_id?: string };
       return floorDocuments.send(

@@ -28,17 +28,34 @@ async function startSecretsManager(value: string) {
   const server = createServer((request, response) => {
     request.resume().on('end', () => {
       response.setHeader('content-type', 'application/x-amz-json-1.1');
-      response.end(JSON.stringify({ ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench', Name: 'bench', SecretString: value }));
+      response.end(
+        JSON.stringify({ ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench', Name: 'bench', SecretString: value }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 export async function run(context: BenchContext): Promise<BenchRow[]> {
   const sizes = context.quick
-    ? [{ bytes: 1024, rounds: 60 }, { bytes: 100 * 1024, rounds: 40 }, { bytes: 900 * 1024, rounds: 20 }, { bytes: 3 * 1024 * 1024, rounds: 8 }, { bytes: 5 * 1024 * 1024, rounds: 6 }]
-    : [{ bytes: 1024, rounds: 400 }, { bytes: 100 * 1024, rounds: 200 }, { bytes: 900 * 1024, rounds: 100 }, { bytes: 3 * 1024 * 1024, rounds: 40 }, { bytes: 5 * 1024 * 1024, rounds: 30 }];
+    ? [
+        { bytes: 1024, rounds: 60 },
+        { bytes: 100 * 1024, rounds: 40 },
+        { bytes: 900 * 1024, rounds: 20 },
+        { bytes: 3 * 1024 * 1024, rounds: 8 },
+        { bytes: 5 * 1024 * 1024, rounds: 6 },
+      ]
+    : [
+        { bytes: 1024, rounds: 400 },
+        { bytes: 100 * 1024, rounds: 200 },
+        { bytes: 900 * 1024, rounds: 100 },
+        { bytes: 3 * 1024 * 1024, rounds: 40 },
+        { bytes: 5 * 1024 * 1024, rounds: 30 },
+      ];
   const work = mkdtempSync(join(tmpdir(), 'terra-ingest-bench-'));
   const emulator = await startSqsAndS3(0);
   const secrets = await startSecretsManager(secret);
@@ -84,7 +101,13 @@ export async function run(context: BenchContext): Promise<BenchRow[]> {
       const claimChecked = size > 1024 * 1024;
       const floorName = claimChecked ? 'HMAC + PutObject + SendMessage' : 'HMAC + SendMessage';
       const [p, f] = [sortedCopy(product), sortedCopy(floor)];
-      const row = atMost(`ingest warm, ${sizeLabel(size)}: handler vs ${floorName} (p50)`, percentile(p, 50), percentile(f, 50), floorLimit, ms);
+      const row = atMost(
+        `ingest warm, ${sizeLabel(size)}: handler vs ${floorName} (p50)`,
+        percentile(p, 50),
+        percentile(f, 50),
+        floorLimit,
+        ms,
+      );
       return { ...row, product: `${row.product} (p99 ${ms(percentile(p, 99))})`, floor: `${row.floor} (p99 ${ms(percentile(f, 99))})` };
     });
   } finally {

@@ -13,7 +13,15 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { newerCopyCondition } from '../lambdas/consumer/items';
 import { messageAttributes, payloadBucket, queueSettings, tables } from '../lambdas/shared/definitions';
@@ -45,7 +53,6 @@ export async function sendBatches(sqs: SQSClient, queueUrl: string, bodies: read
     if (Failed.length > 0) throw new Error(`queueing a backlog: ${Failed.length} messages refused`);
   }
 }
-
 
 export interface FloorPipeline {
   /** The ingest floor, enqueueing to the stack's webhook queue (the stack's consumer stores it). */
@@ -105,12 +112,18 @@ export async function startFloorPipeline(stack: LocalStack, secret: string): Pro
   let reached: { count: number; resolve: () => void } | undefined;
 
   const store = async (message: Message) => {
-    const { type, user, data } = JSON.parse(message.Body!) as { type: string; user: { user_id: string; provider: string }; data: { metadata: { start_time: string; end_time: string } }[] };
+    const { type, user, data } = JSON.parse(message.Body!) as {
+      type: string;
+      user: { user_id: string; provider: string };
+      data: { metadata: { start_time: string; end_time: string } }[];
+    };
     const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
     const orderingTs = Number(attribute(messageAttributes.signatureTimestamp)) * 1000;
     const receivedAt = attribute(messageAttributes.receivedAt)!;
     await Promise.all([
-      s3.send(new PutObjectCommand({ Bucket: floorName, Key: `${payloadBucket.prefixes.archive}${message.MessageId}`, Body: message.Body })),
+      s3.send(
+        new PutObjectCommand({ Bucket: floorName, Key: `${payloadBucket.prefixes.archive}${message.MessageId}`, Body: message.Body }),
+      ),
       ...data.map((record) =>
         documentClient.send(
           new PutCommand({
@@ -156,7 +169,10 @@ export async function startFloorPipeline(stack: LocalStack, secret: string): Pro
       if (messages.length === 0) continue;
       for (const message of messages) await store(message);
       await sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: floorQueueUrl, Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: floorQueueUrl,
+          Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+        }),
       );
     }
   };
@@ -186,7 +202,11 @@ export async function startFloorPipeline(stack: LocalStack, secret: string): Pro
       };
     },
     async drain(count) {
-      await sendBatches(sqs, floorQueueUrl!, Array.from({ length: count }, () => smallEvent()));
+      await sendBatches(
+        sqs,
+        floorQueueUrl!,
+        Array.from({ length: count }, () => smallEvent()),
+      );
       let watchdog: NodeJS.Timeout | undefined;
       const done = new Promise<void>((resolve, reject) => {
         reached = { count: stored + count, resolve };

@@ -24,15 +24,22 @@ const drainTarget = 300;
 
 /** POSTs a signed body (signed before the clock starts) and resolves to the milliseconds until the whole answer. */
 export function post(agent: Agent, url: string, body: string): Promise<number> {
-  const headers = { 'content-type': 'application/json', 'terra-signature': signatureHeader(benchSecret, body, Math.floor(Date.now() / 1000)) };
+  const headers = {
+    'content-type': 'application/json',
+    'terra-signature': signatureHeader(benchSecret, body, Math.floor(Date.now() / 1000)),
+  };
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const outgoing = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
-      response.resume().on('end', () => {
-        if (response.statusCode !== 200) reject(new Error(`${url} answered ${response.statusCode}`));
-        else resolve(performance.now() - started);
-      });
-    });
+    const outgoing = request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        response.resume().on('end', () => {
+          if (response.statusCode !== 200) reject(new Error(`${url} answered ${response.statusCode}`));
+          else resolve(performance.now() - started);
+        });
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end(body);
   });
@@ -116,7 +123,11 @@ const ackPairs = (bench: Bench, rounds: number, onRound?: (round: number) => voi
 async function ackIdle(bench: Bench): Promise<BenchRow> {
   const rounds = bench.context.quick ? 200 : 1_000;
   await ackPairs(bench, bench.context.quick ? 30 : 100);
-  const samples = await ackPairs(bench, rounds, (round) => (round + 1) % 250 === 0 && bench.context.progress(`local ack, idle: ${round + 1}/${rounds}`));
+  const samples = await ackPairs(
+    bench,
+    rounds,
+    (round) => (round + 1) % 250 === 0 && bench.context.progress(`local ack, idle: ${round + 1}/${rounds}`),
+  );
   return latencyRow('local ack latency, idle consumer', samples.product, samples.floor);
 }
 
@@ -126,7 +137,11 @@ async function ackDraining(bench: Bench): Promise<BenchRow> {
   const samples = { product: [] as number[], floor: [] as number[] };
   while (samples.product.length < wanted) {
     await bench.stack.eventSources.disable();
-    await sendBatches(bench.stack.clients.sqs, bench.stack.queues.queueUrl, Array.from({ length: backlog }, () => smallEvent()));
+    await sendBatches(
+      bench.stack.clients.sqs,
+      bench.stack.queues.queueUrl,
+      Array.from({ length: backlog }, () => smallEvent()),
+    );
     const drained = bench.stored.count + backlog;
     await bench.stack.eventSources.enable();
     while (samples.product.length < wanted && drained - bench.stored.count > backlog / 10) {
@@ -145,9 +160,11 @@ async function productDrain(bench: Bench, count: number): Promise<number> {
   await bench.stack.eventSources.disable();
   const fill = new Agent({ keepAlive: true, maxSockets: 8 });
   const bodies = Array.from({ length: count }, () => smallEvent());
-  await Promise.all(Array.from({ length: 8 }, async (_, lane) => {
-    for (let index = lane; index < count; index += 8) await post(fill, bench.stack.webhookUrl, bodies[index]);
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, lane) => {
+      for (let index = lane; index < count; index += 8) await post(fill, bench.stack.webhookUrl, bodies[index]);
+    }),
+  );
   fill.destroy();
   const done = bench.stored.count + count;
   const started = performance.now();
@@ -158,8 +175,11 @@ async function productDrain(bench: Bench, count: number): Promise<number> {
 
 async function drainRate(bench: Bench): Promise<BenchRow> {
   const rounds = bench.context.quick ? 1 : 3;
-  const samples = await interleaved(rounds, () => productDrain(bench, backlog), () => bench.floor.drain(backlog), (round) =>
-    bench.context.progress(`local end to end: ${round + 1}/${rounds}`),
+  const samples = await interleaved(
+    rounds,
+    () => productDrain(bench, backlog),
+    () => bench.floor.drain(backlog),
+    (round) => bench.context.progress(`local end to end: ${round + 1}/${rounds}`),
   );
   const rate = (milliseconds: number[]) => backlog / (median(milliseconds) / 1000);
   const [product, floor] = [rate(samples.product), rate(samples.floor)];

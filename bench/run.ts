@@ -52,7 +52,11 @@ function machine(): string {
   let commit = 'unknown';
   try {
     const root = fileURLToPath(new URL('..', import.meta.url));
-    commit = execFileSync('git', ['describe', '--always', '--dirty'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    commit = execFileSync('git', ['describe', '--always', '--dirty'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     // Not a git checkout: the figures still stand, without a commit.
   }

@@ -30,7 +30,11 @@ export interface BenchContext {
 export const percentile = (sorted: readonly number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 
-export const median = (values: readonly number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+export const median = (values: readonly number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 export const sortedCopy = (values: readonly number[]) => [...values].sort((a, b) => a - b);
 
@@ -90,7 +94,9 @@ export function markdownTable(rows: readonly BenchRow[]): string {
   const lines = ['| what | product | floor | product ÷ floor | target | met |', '| --- | --- | --- | --- | --- | --- |'];
   for (const row of rows) {
     const met = row.met === undefined ? '' : row.met ? 'yes' : '**no**';
-    lines.push(`| ${row.what} | ${row.product} | ${row.floor} | ${row.ratio === undefined ? '' : row.ratio.toFixed(2)} | ${row.target} | ${met} |`);
+    lines.push(
+      `| ${row.what} | ${row.product} | ${row.floor} | ${row.ratio === undefined ? '' : row.ratio.toFixed(2)} | ${row.target} | ${met} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { countEvents, formatEventCounts, formatRequest, formatUserReport, loadRequest, loadUser } from '../lib/tools/inspect';
 import { deployedTarget, localTarget } from '../lib/tools/tables';
 
-const usage = 'usage: npm run inspect -- <user_id> [--type TYPE] [--events] [--request TERRA_REFERENCE] [--stack STACK_NAME] [--region REGION]';
+const usage =
+  'usage: npm run inspect -- <user_id> [--type TYPE] [--events] [--request TERRA_REFERENCE] [--stack STACK_NAME] [--region REGION]';
 
 async function main() {
   const { values, positionals } = parseArgs({

@@ -27,7 +27,9 @@ async function main() {
     queue: { visibilityTimeoutSeconds: numberEnv('QUEUE_VISIBILITY_TIMEOUT_SECONDS', queueSettings.visibilityTimeoutSeconds) },
     consumerConcurrency: numberEnv('CONSUMER_CONCURRENCY', 2),
     terraApiPort: numberEnv('TERRA_API_PORT', terraApi.localPort),
-    ...(process.env.ERASE_ON_DEAUTH === 'true' && { eraseOnDeauth: { delaySeconds: numberEnv('ERASE_DELAY_SECONDS', erasure.delaySeconds) } }),
+    ...(process.env.ERASE_ON_DEAUTH === 'true' && {
+      eraseOnDeauth: { delaySeconds: numberEnv('ERASE_DELAY_SECONDS', erasure.delaySeconds) },
+    }),
     // The same optional second layer as the deployed ingest function (a refused address gets 403).
     allowedSourceIps: process.env.ALLOWED_SOURCE_IPS,
     logger,
@@ -43,7 +45,9 @@ async function main() {
     `                 Terra's S3 destination: bucket ${stack.destinations.bucket}, notifying ${stack.destinations.notificationQueueUrl}`,
     `  tables in a browser  ${stack.adminUrl}`,
     `  Terra API stand-in (not Terra): ${stack.terraApiUrl}`,
-    ...(stack.erasureQueues ? [`  erase on deauth  on: a deauth or access_revoked erases the user (queue ${stack.erasureQueues.queueUrl})`] : []),
+    ...(stack.erasureQueues
+      ? [`  erase on deauth  on: a deauth or access_revoked erases the user (queue ${stack.erasureQueues.queueUrl})`]
+      : []),
     `  state          ${dataDir}/`,
     configured.length > 0
       ? `  signing secret from TERRA_SIGNING_SECRET (${configured.length} accepted)`

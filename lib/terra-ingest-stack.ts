@@ -172,7 +172,7 @@ export class TerraIngestStack extends Stack {
       description:
         'Terra REST API credentials for npm run backfill -- --stack: JSON {"dev_id": "...", "api_key": "..."}. ' +
         "Set it with 'aws secretsmanager put-secret-value'.",
-      rotation: "Terra issues the API key and rotates it in its dashboard; the operator stores the new one",
+      rotation: 'Terra issues the API key and rotates it in its dashboard; the operator stores the new one',
       encryptionKey,
     });
     if (props.sqsDestination || props.s3Destination) {

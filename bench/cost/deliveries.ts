@@ -51,7 +51,11 @@ export function scenarioDeliveries(seed = DEFAULT_SEED): Omit<DeliveryCase, 'cpu
         const update = userUpdate(tables.users.localName, route.type, change, context);
         const values = update.ExpressionAttributeValues as Record<string, unknown>;
         // The attributes it sets are its values, but for the condition's tie-breaker.
-        const user = Object.fromEntries(Object.entries(values).filter(([key]) => key !== ':tie').map(([key, value]) => [key.slice(1), value]));
+        const user = Object.fromEntries(
+          Object.entries(values)
+            .filter(([key]) => key !== ':tie')
+            .map(([key, value]) => [key.slice(1), value]),
+        );
         userWriteUnits += 2 * writeUnits(itemBytes(marshallItem({ ...user, user_id: change.userId })));
       }
     }
@@ -113,8 +117,18 @@ const platformBytes = (memoryMb: number) =>
 /** One line per request in the API's access log group (lib/constructs/webhook-api.ts). */
 const accessLogBytes = Buffer.byteLength(
   JSON.stringify({
-    requestId: 'Jx9kQh3yIAMEb4w=', ip: '18.133.218.210', requestTime: '22/Nov/2026:08:00:00 +0000', routeKey: 'POST /webhook', status: '200',
-    protocol: 'HTTP/1.1', responseLength: '23', responseLatency: '31', integrationStatus: '200', integrationLatency: '29', integrationError: '-', error: '-',
+    requestId: 'Jx9kQh3yIAMEb4w=',
+    ip: '18.133.218.210',
+    requestTime: '22/Nov/2026:08:00:00 +0000',
+    routeKey: 'POST /webhook',
+    status: '200',
+    protocol: 'HTTP/1.1',
+    responseLength: '23',
+    responseLatency: '31',
+    integrationStatus: '200',
+    integrationLatency: '29',
+    integrationError: '-',
+    error: '-',
   }) + '\n',
 );
 
@@ -122,7 +136,12 @@ const accessLogBytes = Buffer.byteLength(
 function countingLogger(service: string, memoryMb: number, count: (line: string) => void): JsonLogger {
   const logger = new JsonLogger({ serviceName: service, write: count, now: () => 1_795_334_400_123 });
   const functionName = `TerraIngest-${service}-Function1A2B3C4D-Ab1Cd2Ef3Gh4`;
-  const context = { functionName, invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`, memoryLimitInMB: String(memoryMb), awsRequestId: requestId };
+  const context = {
+    functionName,
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: String(memoryMb),
+    awsRequestId: requestId,
+  };
   // Twice: a warm container's lines, cold_start false.
   for (let n = 0; n < 2; n++) logger.setContext(context as unknown as Context);
   return logger;
@@ -150,15 +169,27 @@ export function measureLogBytes(delivery: Omit<DeliveryCase, 'cpuMs' | 'logBytes
   const bodyBytes = delivery.body.length;
   const ingest = measure(() => {
     emfIngestMetrics(count, () => 1_795_334_400_123).publish({ outcome: 'accepted', bodyBytes, claimChecked: false });
-    withKeys(countingLogger(services.ingest, a.ingestMemoryMb, count), keys).info('delivery accepted', { [logKeys.messageId]: requestId, body_bytes: bodyBytes, claim_checked: false });
+    withKeys(countingLogger(services.ingest, a.ingestMemoryMb, count), keys).info('delivery accepted', {
+      [logKeys.messageId]: requestId,
+      body_bytes: bodyBytes,
+      claim_checked: false,
+    });
   });
   const written = Math.max(1, delivery.records.length);
   const consumerMessage = measure(() =>
     // As batch.ts logs each delivery.
-    withKeys(countingLogger(services.consumer, a.consumerMemoryMb, count), { ...keys, [logKeys.messageId]: requestId }).info('delivery processed', {
-      door: 'webhook', route: delivery.records.length > 0 ? 'data' : 'connection', type: delivery.records[0]?.type ?? delivery.name.split(' ')[0],
-      written, skipped: 0, payload_bytes: bodyBytes, [logKeys.userId]: delivery.records[0]?.user.user_id,
-    }),
+    withKeys(countingLogger(services.consumer, a.consumerMemoryMb, count), { ...keys, [logKeys.messageId]: requestId }).info(
+      'delivery processed',
+      {
+        door: 'webhook',
+        route: delivery.records.length > 0 ? 'data' : 'connection',
+        type: delivery.records[0]?.type ?? delivery.name.split(' ')[0],
+        written,
+        skipped: 0,
+        payload_bytes: bodyBytes,
+        [logKeys.userId]: delivery.records[0]?.user.user_id,
+      },
+    ),
   );
   const consumerInvocation = measure(() => {
     const metrics = emfConsumerMetrics(count, () => 1_795_334_400_123);

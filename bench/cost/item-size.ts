@@ -34,7 +34,8 @@ export function valueBytes(value: AttributeValue): number {
   if (value.N !== undefined) return numberBytes(value.N);
   if (value.B !== undefined) return value.B.length;
   if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
-  if (value.M !== undefined) return 3 + Object.entries(value.M).reduce((sum, [name, v]) => sum + Buffer.byteLength(name) + valueBytes(v) + 1, 0);
+  if (value.M !== undefined)
+    return 3 + Object.entries(value.M).reduce((sum, [name, v]) => sum + Buffer.byteLength(name) + valueBytes(v) + 1, 0);
   if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + valueBytes(v) + 1, 0);
   if (value.SS !== undefined) return value.SS.reduce((sum, s) => sum + Buffer.byteLength(s), 0);
   if (value.NS !== undefined) return value.NS.reduce((sum, n) => sum + numberBytes(n), 0);
@@ -58,5 +59,7 @@ export function indexEntry(item: Record<string, AttributeValue>): Record<string,
   const [index] = tables.data.globalSecondaryIndexes;
   const keys = [tables.data.partitionKey.name, tables.data.sortKey.name, index.partitionKey.name, index.sortKey.name];
   if (keys.some((name) => item[name] === undefined)) return undefined;
-  return Object.fromEntries([...keys, ...index.nonKeyAttributes].filter((name) => item[name] !== undefined).map((name) => [name, item[name]]));
+  return Object.fromEntries(
+    [...keys, ...index.nonKeyAttributes].filter((name) => item[name] !== undefined).map((name) => [name, item[name]]),
+  );
 }

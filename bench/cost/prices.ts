@@ -24,11 +24,13 @@ export const awsPrices = {
   s3StandardPerGbMonth: 0.023, // first 50 TB
   logsIngestPerGb: 0.5, // CloudWatch Logs standard class; Lambda's logs, first 10 TB
   sources: {
-    apiGateway: 'AWS whitepaper "Best Practices for Designing Amazon API Gateway Private APIs", cost optimization, table 4 (docs.aws.amazon.com)',
+    apiGateway:
+      'AWS whitepaper "Best Practices for Designing Amazon API Gateway Private APIs", cost optimization, table 4 (docs.aws.amazon.com)',
     lambda: 'cloudchipr.com/blog/aws-lambda-pricing (2025), quoting aws.amazon.com/lambda/pricing',
     sqs: 'cloudburn.io/blog/amazon-sqs-pricing (March 2026); factualminds.com (June 2026)',
     dynamoDbRequests: 'airbyte.com/data-engineering-resources/dynamodb-pricing (July 2025: after the November 2024 cut)',
-    dynamoDbStorage: 'aws.amazon.com/dynamodb/pricing ("from $0.25 per GB-month"); PITR: finops.com.py/services/dynamodb/backups ("$0.20 per GB-month", undated)',
+    dynamoDbStorage:
+      'aws.amazon.com/dynamodb/pricing ("from $0.25 per GB-month"); PITR: finops.com.py/services/dynamodb/backups ("$0.20 per GB-month", undated)',
     s3: 'devnotes.tech, understanding AWS S3 pricing (Standard storage and PUT requests, US East)',
     logs: 'c3x.dev/blog/cloudwatch-logs-cost-optimization (us-east-1, June 2026)',
   },

@@ -42,7 +42,14 @@ export interface RecordItems {
 
 const payloadS3Url = 's3://terra-ingest-payloads-0123456789ab/records/u/r/1795334400123-00000000-0000-4000-8000-000000000000.json';
 
-function storedItem(form: Form, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext, attributes: PayloadAttributes): StoredItem {
+function storedItem(
+  form: Form,
+  type: string,
+  user: TerraUser,
+  record: DataRecord,
+  context: DeliveryContext,
+  attributes: PayloadAttributes,
+): StoredItem {
   const marshalled = marshallItem(recordPut(tables.data.localName, type, user, record, context, attributes).Item!);
   const bytes = itemBytes(marshalled);
   return { form, bytes, writeUnits: writeUnits(bytes), marshalled };
@@ -54,8 +61,19 @@ export function recordItems(type: string, user: TerraUser, record: DataRecord, c
   const gzip = storedItem('gzip', type, user, record, context, { payload_gzip: gzipSync(json) });
   const entry = indexEntry(map.marshalled);
   const enrichment = record.record.data_enrichment;
-  const mergesEnrichment = typeof enrichment === 'object' && enrichment !== null && Object.values(enrichment).some((score) => score === null);
-  return { type, context, user, record, jsonBytes: Buffer.byteLength(json), map, gzip, indexBytes: entry && itemBytes(entry), mergesEnrichment };
+  const mergesEnrichment =
+    typeof enrichment === 'object' && enrichment !== null && Object.values(enrichment).some((score) => score === null);
+  return {
+    type,
+    context,
+    user,
+    record,
+    jsonBytes: Buffer.byteLength(json),
+    map,
+    gzip,
+    indexBytes: entry && itemBytes(entry),
+    mergesEnrichment,
+  };
 }
 
 /**

@@ -52,9 +52,19 @@ export function sizePoints(seed = DEFAULT_SEED): SizePoint[] {
   }));
   const rides = [30, 60, 120, 240, 480, 900, 1800, 3600].map((durationSeconds) => ({
     type: 'activity',
-    record: xossActivityRecord({ user, start: Date.UTC(2026, 10, 21, 7), seed, durationSeconds, sampleIntervalSeconds: 2 }) as unknown as Record<string, unknown>,
+    record: xossActivityRecord({
+      user,
+      start: Date.UTC(2026, 10, 21, 7),
+      seed,
+      durationSeconds,
+      sampleIntervalSeconds: 2,
+    }) as unknown as Record<string, unknown>,
   }));
-  const point = ({ jsonBytes, map, gzip }: RecordItems): SizePoint => ({ jsonBytes, mapWriteUnits: map.writeUnits, gzipWriteUnits: gzip.writeUnits });
+  const point = ({ jsonBytes, map, gzip }: RecordItems): SizePoint => ({
+    jsonBytes,
+    mapWriteUnits: map.writeUnits,
+    gzipWriteUnits: gzip.writeUnits,
+  });
   return [
     ...[...bodies, ...rides].map(({ type, record }) => {
       const route = routeBody(JSON.stringify(dataEvent(type as 'body', user, [record])));

@@ -86,8 +86,15 @@ export function deliveryUsage(delivery: DeliveryCase, storage: (items: RecordIte
 }
 
 export const services = [
-  'API Gateway', 'Lambda, ingest', 'Lambda, consumer', 'SQS', 'DynamoDB writes', 'DynamoDB storage and PITR, 1 month',
-  'S3 PUT', 'S3 storage, 1 month', 'CloudWatch Logs',
+  'API Gateway',
+  'Lambda, ingest',
+  'Lambda, consumer',
+  'SQS',
+  'DynamoDB writes',
+  'DynamoDB storage and PITR, 1 month',
+  'S3 PUT',
+  'S3 storage, 1 month',
+  'CloudWatch Logs',
 ] as const;
 export type Service = (typeof services)[number];
 
@@ -99,7 +106,8 @@ export function dollars(usage: Usage, p: Prices = awsPrices): Record<Service, nu
     'Lambda, consumer': perMillion(usage.consumerRequests, p.lambdaRequestPerMillion) + usage.consumerGbSeconds * p.lambdaArmPerGbSecond,
     SQS: perMillion(usage.sqsRequests, p.sqsStandardPerMillion),
     'DynamoDB writes': perMillion(usage.writeUnits, p.dynamoDbWritePerMillion),
-    'DynamoDB storage and PITR, 1 month': usage.dynamoDbGbMonths * p.dynamoDbStoragePerGbMonth + usage.pitrGbMonths * p.dynamoDbPitrPerGbMonth,
+    'DynamoDB storage and PITR, 1 month':
+      usage.dynamoDbGbMonths * p.dynamoDbStoragePerGbMonth + usage.pitrGbMonths * p.dynamoDbPitrPerGbMonth,
     'S3 PUT': (usage.s3Puts * p.s3PutPerThousand) / 1e3,
     'S3 storage, 1 month': usage.s3GbMonths * p.s3StandardPerGbMonth,
     'CloudWatch Logs': (usage.logBytes / GiB) * p.logsIngestPerGb,
@@ -107,7 +115,11 @@ export function dollars(usage: Usage, p: Prices = awsPrices): Record<Service, nu
 }
 
 /** Dollars per million deliveries of the mix, each delivery of it equally often. */
-export function perMillion(mix: readonly DeliveryCase[], usage: (delivery: DeliveryCase) => Usage, p: Prices = awsPrices): Record<Service, number> {
+export function perMillion(
+  mix: readonly DeliveryCase[],
+  usage: (delivery: DeliveryCase) => Usage,
+  p: Prices = awsPrices,
+): Record<Service, number> {
   const total = Object.fromEntries(services.map((service) => [service, 0])) as Record<Service, number>;
   for (const delivery of mix) {
     const each = dollars(usage(delivery), p);

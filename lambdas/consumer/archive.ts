@@ -116,7 +116,9 @@ export async function archiveDelivery(
   // Markers first: an interrupted write leaves at worst a marker without its object (harmless to
   // an erase), never an object no marker leads to. A retry writes the same keys again.
   if (userId) {
-    await Promise.all(archiveIndexKeys(bucket, key, userId, delivery.bodyS3).map((marker) => putObject(s3, s3Url(bucket, marker), Buffer.alloc(0))));
+    await Promise.all(
+      archiveIndexKeys(bucket, key, userId, delivery.bodyS3).map((marker) => putObject(s3, s3Url(bucket, marker), Buffer.alloc(0))),
+    );
   }
   const url = s3Url(bucket, key);
   await putObject(s3, url, body, archiveMetadata(delivery));

@@ -13,7 +13,9 @@ export async function conditionally(write: () => Promise<unknown>): Promise<bool
  * (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`) and DynamoDB sent it: still marshalled, as
  * the document client leaves an error's fields.
  */
-export async function conditionallyReturning(write: () => Promise<unknown>): Promise<{ written: boolean; stored?: Record<string, AttributeValue> }> {
+export async function conditionallyReturning(
+  write: () => Promise<unknown>,
+): Promise<{ written: boolean; stored?: Record<string, AttributeValue> }> {
   try {
     await write();
     return { written: true };

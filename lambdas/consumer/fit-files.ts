@@ -128,7 +128,11 @@ export async function linkFitFile(deps: ConsumerDependencies, bucket: string, fi
  * An activity's JSON was stored: link the FIT file beside it, if there is one (undefined when
  * not), to the records routing found in it.
  */
-export async function linkFitBeside(deps: ConsumerDependencies, json: S3ObjectCreated, stored: StoredActivities): Promise<FitLink | undefined> {
+export async function linkFitBeside(
+  deps: ConsumerDependencies,
+  json: S3ObjectCreated,
+  stored: StoredActivities,
+): Promise<FitLink | undefined> {
   const fitKey = fitKeyOf(json.key);
   if (fitKey === undefined || !(await exists(deps.s3!, json.bucket, fitKey))) return undefined;
   return linkActivities(deps, stored, s3Url(json.bucket, fitKey));

@@ -28,7 +28,10 @@ function tieBreaker(delivery: DeliveryContext, arrivalAttribute: string): { name
     : { name: arrivalAttribute, value: delivery.receivedAt };
 }
 
-function newerCopy(delivery: DeliveryContext, arrivalAttribute = 'received_at'): Condition & { ExpressionAttributeValues: Record<string, unknown> } {
+function newerCopy(
+  delivery: DeliveryContext,
+  arrivalAttribute = 'received_at',
+): Condition & { ExpressionAttributeValues: Record<string, unknown> } {
   const tie = tieBreaker(delivery, arrivalAttribute);
   return {
     ConditionExpression: newerCopyCondition,
@@ -47,7 +50,11 @@ function newerCopy(delivery: DeliveryContext, arrivalAttribute = 'received_at'):
 function nothingToKeep(delivery: DeliveryContext): Condition {
   const newer = newerCopy(delivery);
   return {
-    ConditionExpression: ['attribute_not_exists(#ordering_ts)', `${storedIsOlder} AND attribute_type(#payload.#data_enrichment, :null)`, tieIsLater].join(' OR '),
+    ConditionExpression: [
+      'attribute_not_exists(#ordering_ts)',
+      `${storedIsOlder} AND attribute_type(#payload.#data_enrichment, :null)`,
+      tieIsLater,
+    ].join(' OR '),
     ExpressionAttributeNames: { ...newer.ExpressionAttributeNames, '#payload': 'payload', '#data_enrichment': 'data_enrichment' },
     ExpressionAttributeValues: { ...newer.ExpressionAttributeValues, ':null': 'NULL' },
   };
@@ -66,7 +73,6 @@ const optional = <T>(name: string, value: T | undefined | null) =>
   value === undefined || value === null || value === '' ? {} : { [name]: value };
 
 export type PayloadAttributes = { payload: unknown } | { payload_gzip: Uint8Array } | { payload_s3: string };
-
 
 /**
  * Instead of "newer than the stored copy": write only if nothing is stored (`absent`), or only if
@@ -314,11 +320,18 @@ function trackerUpdate(
  * `large_request`, outcome `tracking`), with how many data events it will bring once Terra says
  * so. Chunks that overtook the announcement (SQS keeps no order) are already in its set.
  */
-export function largeRequestAnnounced(tableName: string, reference: string, delivery: DeliveryContext, userId?: string, expectedPayloads?: number) {
+export function largeRequestAnnounced(
+  tableName: string,
+  reference: string,
+  delivery: DeliveryContext,
+  userId?: string,
+  expectedPayloads?: number,
+) {
   return trackerUpdate(tableName, reference, delivery, {
     type: 'large_request',
     outcome: 'tracking',
-    reason: expectedPayloads === undefined ? 'backfill announced, still processing' : `backfill of ${expectedPayloads} data events announced`,
+    reason:
+      expectedPayloads === undefined ? 'backfill announced, still processing' : `backfill of ${expectedPayloads} data events announced`,
     ...(expectedPayloads !== undefined && { expected_payloads: expectedPayloads }),
     ...(userId && { user_id: userId }),
   });
@@ -333,5 +346,11 @@ export function largeRequestAnnounced(tableName: string, reference: string, deli
  * too: theirs stay small, unannounced sets.)
  */
 export function largeRequestReceived(tableName: string, reference: string, delivery: DeliveryContext, userId: string): UpdateCommandInput {
-  return trackerUpdate(tableName, reference, delivery, { user_id: userId }, { received_payloads: new Set([delivery.bodySha256.slice(0, 16)]) });
+  return trackerUpdate(
+    tableName,
+    reference,
+    delivery,
+    { user_id: userId },
+    { received_payloads: new Set([delivery.bodySha256.slice(0, 16)]) },
+  );
 }

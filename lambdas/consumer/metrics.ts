@@ -49,7 +49,13 @@ export function emfConsumerMetrics(write: (line: string) => void = stdoutLine, n
       writeEmf({ namespace, dimensions: { service }, dimensionSets: [['service']], metrics, timestamp }, write);
       for (const [outcome, count] of kept) {
         writeEmf(
-          { namespace, dimensions: { service, outcome }, dimensionSets: [['service', 'outcome']], metrics: [{ name: names.eventsKept, unit: 'Count', value: count }], timestamp },
+          {
+            namespace,
+            dimensions: { service, outcome },
+            dimensionSets: [['service', 'outcome']],
+            metrics: [{ name: names.eventsKept, unit: 'Count', value: count }],
+            timestamp,
+          },
           write,
         );
       }

@@ -62,7 +62,12 @@ export function pingTryTimeoutMs(timeLeftMs: number, perTryMs: number = limits.p
 }
 
 /** Whether a failed download is tried again in this invocation after `pauseMs`. */
-export function nextPingTry(clock: { now: number; expiresAt: number; timeLeftMs: number; pauseMs: number }): 'retry' | 'expired' | 'out_of_time' {
+export function nextPingTry(clock: {
+  now: number;
+  expiresAt: number;
+  timeLeftMs: number;
+  pauseMs: number;
+}): 'retry' | 'expired' | 'out_of_time' {
   // A URL past its expiry answers 403 to every try.
   if (clock.now + clock.pauseMs > clock.expiresAt) return 'expired';
   return pingTryTimeoutMs(clock.timeLeftMs - clock.pauseMs) === undefined ? 'out_of_time' : 'retry';

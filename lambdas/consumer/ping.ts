@@ -85,6 +85,11 @@ export async function fetchPingPayload(url: string, { fetch, timeoutMs, maxBytes
     if (!body) return { ok: false, permanent: true, reason: `payload exceeds the ${maxBytes}-byte limit` };
     return { ok: true, body };
   } catch (error) {
-    return { ok: false, permanent: false, reason: `download interrupted: ${(error as Error).message}`, ...(timedOut() && { timedOut: true }) };
+    return {
+      ok: false,
+      permanent: false,
+      reason: `download interrupted: ${(error as Error).message}`,
+      ...(timedOut() && { timedOut: true }),
+    };
   }
 }

@@ -141,7 +141,13 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
       const [results] = await allSettled([
         mapLimit(route.records, writeConcurrency, async (record) => {
           try {
-            return await writeRecord({ documentClient: db, table: tables.data, s3: deps.s3, bucket: deps.bucket, mapMaxBytes: deps.recordMapMaxBytes }, route.type, route.user, record, context);
+            return await writeRecord(
+              { documentClient: db, table: tables.data, s3: deps.s3, bucket: deps.bucket, mapMaxBytes: deps.recordMapMaxBytes },
+              route.type,
+              route.user,
+              record,
+              context,
+            );
           } catch (error) {
             if (!isItemRejected(error)) throw error;
             rejected.push(`${record.recordId}: ${(error as Error).message}`);
@@ -155,7 +161,8 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
       // The records that could be stored are; the delivery is kept whole, with the reason, for
       // the ones that could not: refused for a missing identifier, or refused by DynamoDB.
       const reasons: string[] = [];
-      if (rejected.length > 0) reasons.push(`DynamoDB refused ${rejected.length} of ${results.length} records: ${rejected.slice(0, 3).join('; ')}`);
+      if (rejected.length > 0)
+        reasons.push(`DynamoDB refused ${rejected.length} of ${results.length} records: ${rejected.slice(0, 3).join('; ')}`);
       if (route.refused) reasons.push(route.refused.reason);
       const outcome: EventOutcome | undefined = rejected.length > 0 ? 'rejected_by_storage' : route.refused ? 'invalid' : undefined;
       const reason = reasons.join('; ');
@@ -189,7 +196,13 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         for (const change of route.changes) await deps.requestErase(change.userId, route.type);
       }
       const userId = route.changes[0]?.userId;
-      return { route: 'connection', type: route.type, ...(userId !== undefined && { userId }), written, skipped: route.changes.length - written };
+      return {
+        route: 'connection',
+        type: route.type,
+        ...(userId !== undefined && { userId }),
+        written,
+        skipped: route.changes.length - written,
+      };
     }
     case 'event': {
       // A chunk with no records (or refused ones) is still one of the payloads Terra announced.
@@ -199,7 +212,9 @@ async function store(deps: ConsumerDependencies, route: Route, body: Buffer, con
         if (announced.success) {
           const { reference, expected_payloads: expected, user } = announced.data;
           try {
-            await db.send(new UpdateCommand(largeRequestAnnounced(tables.events, reference, context, user?.user_id, expected ?? undefined)));
+            await db.send(
+              new UpdateCommand(largeRequestAnnounced(tables.events, reference, context, user?.user_id, expected ?? undefined)),
+            );
           } catch (error) {
             // An unusable reference (too long for a key, say) still leaves the event itself kept.
             if (!isItemRejected(error)) throw error;
@@ -228,7 +243,8 @@ const pingRetryPausesMs = [1_000, 3_000];
 
 const pingTimeLeftMs = (deps: ConsumerDependencies) => deps.pingTimeLeftMs?.() ?? Infinity;
 
-const download = (deps: ConsumerDependencies, url: string) => downloadPing(url, { fetch: deps.fetch ?? fetch, timeLeftMs: pingTimeLeftMs(deps) });
+const download = (deps: ConsumerDependencies, url: string) =>
+  downloadPing(url, { fetch: deps.fetch ?? fetch, timeLeftMs: pingTimeLeftMs(deps) });
 
 /** Ping mode: fetch the full event and process it exactly like a pushed one. */
 async function processPing(deps: ConsumerDependencies, body: Buffer, context: DeliveryContext, attempt: number): Promise<DeliveryOutcome> {
@@ -289,7 +305,8 @@ export async function processDelivery(queued: QueuedDelivery, deps: ConsumerDepe
   const route = routeBody(body.toString('utf8'));
   // A replayed delivery points into the archive already.
   const archived = isArchived(queued.bodyS3, deps.bucket) ? undefined : archive(deps, body, context, route);
-  if (route.kind === 'event' && route.type === 's3_payload') return (await allSettled([archived, processPing(deps, body, context, attempt)]))[1];
+  if (route.kind === 'event' && route.type === 's3_payload')
+    return (await allSettled([archived, processPing(deps, body, context, attempt)]))[1];
   const [, stored] = await allSettled([archived, store(deps, route, body, context)]);
   return { ...stored, payloadBytes: body.length };
 }

@@ -64,7 +64,11 @@ const missing = (field: string): Identity => ({ ok: false, field, message: 'a no
 
 /** Start and end of a record with `metadata`, for the user-type-start-time index. */
 function times(metadata: Json) {
-  return { startTime: presentString(metadata.start_time), endTime: presentString(metadata.end_time), summaryId: presentString(metadata.summary_id) };
+  return {
+    startTime: presentString(metadata.start_time),
+    endTime: presentString(metadata.end_time),
+    summaryId: presentString(metadata.summary_id),
+  };
 }
 
 function bySummaryId(record: Json): Identity {

@@ -74,10 +74,12 @@ export function fitsAsMap(record: unknown): boolean {
 async function payloadFor(store: RecordStore, userId: string, record: DataRecord, context: DeliveryContext, atLeast: Storage = 'map') {
   const json = JSON.stringify(record.record);
   const mapMaxBytes = Math.min(store.mapMaxBytes ?? defaults.recordMapMaxBytes, inlinePayloadMaxBytes);
-  if (atLeast === 'map' && Buffer.byteLength(json) <= mapMaxBytes && fitsAsMap(record.record)) return { attributes: { payload: record.record } as PayloadAttributes };
+  if (atLeast === 'map' && Buffer.byteLength(json) <= mapMaxBytes && fitsAsMap(record.record))
+    return { attributes: { payload: record.record } as PayloadAttributes };
   const compressed = gzipSync(json);
   if (compressed.length <= gzipPayloadMaxBytes) return { attributes: { payload_gzip: compressed } as PayloadAttributes };
-  if (!store.s3 || !store.bucket) throw new Error(`record ${record.recordId} needs S3 (${compressed.length} bytes gzipped) but no bucket is configured`);
+  if (!store.s3 || !store.bucket)
+    throw new Error(`record ${record.recordId} needs S3 (${compressed.length} bytes gzipped) but no bucket is configured`);
   const url = s3Url(store.bucket, recordObjectKey(userId, record.recordId, context.orderingTs));
   await putObject(store.s3, url, json);
   return { attributes: { payload_s3: url } as PayloadAttributes, objectWritten: url };
@@ -129,7 +131,14 @@ interface PutOutcome {
   stored?: Json;
 }
 
-async function put(store: RecordStore, type: string, user: TerraUser, record: DataRecord, context: DeliveryContext, options?: RecordPutOptions): Promise<PutOutcome> {
+async function put(
+  store: RecordStore,
+  type: string,
+  user: TerraUser,
+  record: DataRecord,
+  context: DeliveryContext,
+  options?: RecordPutOptions,
+): Promise<PutOutcome> {
   try {
     return await putAs('map', store, type, user, record, context, options);
   } catch (error) {
@@ -159,7 +168,11 @@ async function putAs(
   const asksStored = options?.guard !== undefined;
   const { written, stored } = await conditionallyReturning(async () => {
     const output = await store.documentClient.send(
-      new PutCommand({ ...input, ...(asksOld && { ReturnValues: 'ALL_OLD' }), ...(asksStored && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }) }),
+      new PutCommand({
+        ...input,
+        ...(asksOld && { ReturnValues: 'ALL_OLD' }),
+        ...(asksStored && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+      }),
     );
     replaced = output.Attributes;
   });
@@ -192,7 +205,10 @@ async function putAs(
 
 /** The stored copy, read as the document client reads (its numbers, its binary). */
 function unmarshalled(store: RecordStore, item: Record<string, AttributeValue>): Json {
-  return unmarshall(item, store.documentClient.config?.translateConfig?.unmarshallOptions ?? { wrapNumbers: (value: string) => Number(value) });
+  return unmarshall(
+    item,
+    store.documentClient.config?.translateConfig?.unmarshallOptions ?? { wrapNumbers: (value: string) => Number(value) },
+  );
 }
 
 async function readStored(store: RecordStore, user: TerraUser, record: DataRecord): Promise<Json | undefined> {
@@ -208,7 +224,8 @@ async function readStored(store: RecordStore, user: TerraUser, record: DataRecor
  * tie-breaker.) The stored ordering_ts only grows, so what it refused it refuses again.
  */
 const refusedBy = (stored: Json, context: DeliveryContext) =>
-  Number(stored.ordering_ts) > context.orderingTs || (Number(stored.ordering_ts) === context.orderingTs && stored.body_sha256 === context.bodySha256);
+  Number(stored.ordering_ts) > context.orderingTs ||
+  (Number(stored.ordering_ts) === context.orderingTs && stored.body_sha256 === context.bodySha256);
 
 /**
  * A copy with null scores is written first as though nothing stored had scores to keep: that is
@@ -240,7 +257,9 @@ async function tombstone(store: RecordStore, type: string, user: TerraUser, reco
   // A delete marks the stored record; only when nothing is stored yet is the delete copy itself
   // kept. Between the two writes another copy may land: then mark that one, and so on.
   for (let attempt = 0; attempt < guardedRetries; attempt++) {
-    const marked = await conditionally(() => store.documentClient.send(new UpdateCommand(tombstoneUpdate(store.table, user, record, context))));
+    const marked = await conditionally(() =>
+      store.documentClient.send(new UpdateCommand(tombstoneUpdate(store.table, user, record, context))),
+    );
     if (marked) return true;
     const { Item: stored } = await store.documentClient.send(
       new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
@@ -249,7 +268,10 @@ async function tombstone(store: RecordStore, type: string, user: TerraUser, reco
       if (Number(stored.ordering_ts) >= context.orderingTs) return false; // a newer (or the same) copy is stored
       continue; // an older copy landed in between: mark it
     }
-    if ((await put(store, type, user, record, context, { guard: 'absent', extra: { deleted: true, deleted_at: context.receivedAt } })).written) return true;
+    if (
+      (await put(store, type, user, record, context, { guard: 'absent', extra: { deleted: true, deleted_at: context.receivedAt } })).written
+    )
+      return true;
   }
   throw new Error(`record ${record.recordId} kept changing while its delete was applied; will retry`);
 }

@@ -40,7 +40,14 @@ export interface UserChange {
   extra?: Record<string, string>;
 }
 
-export type EventOutcome = 'recorded' | 'unknown_type' | 'invalid' | 'unparseable' | 'rejected_by_storage' | 'ping_fetch_failed' | 'too_large';
+export type EventOutcome =
+  | 'recorded'
+  | 'unknown_type'
+  | 'invalid'
+  | 'unparseable'
+  | 'rejected_by_storage'
+  | 'ping_fetch_failed'
+  | 'too_large';
 
 /** Records of a delivery that have no usable identifier: `data.<index>.<field>: <why>` each. */
 export interface RefusedRecords {

@@ -115,7 +115,9 @@ export async function findUser(deps: EraseDependencies, userId: string): Promise
   if (userId === '') throw new Error('a user id is needed');
   const [data, user, events, records, archive] = await Promise.all([
     findData(deps, userId),
-    deps.documentClient.send(new GetCommand({ TableName: deps.tables.users, Key: { user_id: userId }, ConsistentRead: true, ProjectionExpression: 'user_id' })),
+    deps.documentClient.send(
+      new GetCommand({ TableName: deps.tables.users, Key: { user_id: userId }, ConsistentRead: true, ProjectionExpression: 'user_id' }),
+    ),
     findEvents(deps, userId),
     // The id is encoded in the prefix, so one user's listing never reaches into another's.
     listKeys(deps.s3, deps.bucket, recordsPrefix(userId)),

@@ -17,6 +17,6 @@ const bucket = requiredEnv('PAYLOAD_BUCKET');
 // Named here, not by POWERTOOLS_SERVICE_NAME: the log queries use this name.
 const logger = new JsonLogger({ serviceName: observability.services.eraser });
 
-export const handler = middy(createEraserHandler({ documentClient: createDocumentClient(), tables, s3: new S3Client({}), bucket, logger })).use(
-  injectContext(logger),
-);
+export const handler = middy(
+  createEraserHandler({ documentClient: createDocumentClient(), tables, s3: new S3Client({}), bucket, logger }),
+).use(injectContext(logger));

@@ -58,7 +58,13 @@ export function emfIngestMetrics(write: (line: string) => void = stdoutLine, now
           );
         case 'enqueue_failed':
           return writeEmf(
-            { namespace, dimensions: { service }, dimensionSets: [['service']], metrics: [{ name: names.enqueueFailed, unit: 'Count', value: 1 }], timestamp },
+            {
+              namespace,
+              dimensions: { service },
+              dimensionSets: [['service']],
+              metrics: [{ name: names.enqueueFailed, unit: 'Count', value: 1 }],
+              timestamp,
+            },
             write,
           );
       }

@@ -6,7 +6,12 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
  * failure is not cached here (webhook.ts remembers it for a few seconds). What Powertools'
  * getSecret does for this one secret, without its ~8 KB in the ingest bundle.
  */
-export function cachedSecretValue(client: Pick<SecretsManagerClient, 'send'>, secretId: string, maxAgeSeconds: number, now: () => number = Date.now) {
+export function cachedSecretValue(
+  client: Pick<SecretsManagerClient, 'send'>,
+  secretId: string,
+  maxAgeSeconds: number,
+  now: () => number = Date.now,
+) {
   let cached: { value: string; expiresAt: number } | undefined;
   return async (fresh = false): Promise<string> => {
     if (!fresh && cached && now() < cached.expiresAt) return cached.value;

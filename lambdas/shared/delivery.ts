@@ -125,9 +125,7 @@ export function fromSqsRecord(record: SQSRecord): QueuedDelivery {
   const bodyS3 = attribute(record, messageAttributes.bodyS3);
   const signatureTimestamp = optionalNumber(attribute(record, messageAttributes.signatureTimestamp));
   return {
-    ...(bodyS3
-      ? { bodyS3 }
-      : { body: encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body, 'utf8') }),
+    ...(bodyS3 ? { bodyS3 } : { body: encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body, 'utf8') }),
     // A message without metadata did not come through the webhook: Terra's SQS destination (or a
     // hand-sent test message). No ordering header exists there, so SQS's SentTimestamp, in ms,
     // is the ordering key (terra-contract.md §10).
@@ -138,7 +136,6 @@ export function fromSqsRecord(record: SQSRecord): QueuedDelivery {
         : optionalNumber(attribute(record, messageAttributes.orderingTimestamp)),
     terraReference: attribute(record, messageAttributes.terraReference),
     traceId: attribute(record, messageAttributes.traceId),
-    receivedAt:
-      attribute(record, messageAttributes.receivedAt) ?? new Date(Number(record.attributes.SentTimestamp)).toISOString(),
+    receivedAt: attribute(record, messageAttributes.receivedAt) ?? new Date(Number(record.attributes.SentTimestamp)).toISOString(),
   };
 }

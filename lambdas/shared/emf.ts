@@ -40,7 +40,9 @@ export function emfObject({ namespace, dimensions, dimensionSets, metrics, times
   const line: Record<string, unknown> = {
     _aws: {
       Timestamp: timestamp,
-      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: dimensionSets, Metrics: metrics.map(({ name, unit }) => ({ Name: name, Unit: unit })) }],
+      CloudWatchMetrics: [
+        { Namespace: namespace, Dimensions: dimensionSets, Metrics: metrics.map(({ name, unit }) => ({ Name: name, Unit: unit })) },
+      ],
     },
     ...dimensions,
   };

@@ -23,12 +23,7 @@ export { parseS3Url, s3Url } from './s3-url';
  */
 export const multipartThresholdBytes = 8 * 1024 * 1024;
 
-export async function putObject(
-  client: S3Client,
-  url: string,
-  body: Buffer | string,
-  metadata?: Record<string, string>,
-): Promise<void> {
+export async function putObject(client: S3Client, url: string, body: Buffer | string, metadata?: Record<string, string>): Promise<void> {
   const { bucket, key } = parseS3Url(url);
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   if (bytes.length <= multipartThresholdBytes) {
@@ -64,7 +59,9 @@ export async function getObject(
   versionId?: string,
 ): Promise<{ body: Buffer; metadata: Record<string, string> }> {
   const { bucket, key } = parseS3Url(url);
-  const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(versionId !== undefined && { VersionId: versionId }) }));
+  const response = await client.send(
+    new GetObjectCommand({ Bucket: bucket, Key: key, ...(versionId !== undefined && { VersionId: versionId }) }),
+  );
   return { body: Buffer.from(await response.Body!.transformToByteArray()), metadata: response.Metadata ?? {} };
 }
 

@@ -5,15 +5,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * HMAC-SHA256 over `<t>.<raw body>` keyed by the destination's signing secret.
  */
 
-export type SignatureFailure =
-  | 'signature_missing'
-  | 'signature_malformed'
-  | 'signature_expired'
-  | 'signature_mismatch';
+export type SignatureFailure = 'signature_missing' | 'signature_malformed' | 'signature_expired' | 'signature_mismatch';
 
-export type SignatureResult =
-  | { valid: true; timestamp: number }
-  | { valid: false; reason: SignatureFailure; timestamp?: number };
+export type SignatureResult = { valid: true; timestamp: number } | { valid: false; reason: SignatureFailure; timestamp?: number };
 
 export interface VerifyOptions {
   /** Every accepted secret: the current one and, during a rotation, the previous one. */

@@ -235,7 +235,8 @@ export function createAlarms(scope: Construct, resources: MonitoredResources, se
   }
 
   alarm('consumer-errors', {
-    meaning: 'Consumer invocations failed as a whole (crash, timeout or out of memory); their messages go back to the queue and towards its dead-letter queue.',
+    meaning:
+      'Consumer invocations failed as a whole (crash, timeout or out of memory); their messages go back to the queue and towards its dead-letter queue.',
     runbook: 'consumerFallingBehind',
     metric: resources.consumerFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period: alarmPeriod }),
     rule: alarmRules.consumerErrors,
@@ -271,7 +272,9 @@ export function createAlarms(scope: Construct, resources: MonitoredResources, se
   alarm('signing-secret-unavailable', {
     meaning: 'Deliveries were refused with 503 signing_secret_unavailable: the signing secret is not set or cannot be read. Terra retries.',
     runbook: 'rotatingTheSigningSecret',
-    metric: terraMetric('ingest', observability.metrics.deliveriesRejected, { reason: 'signing_secret_unavailable' satisfies RejectionReason }),
+    metric: terraMetric('ingest', observability.metrics.deliveriesRejected, {
+      reason: 'signing_secret_unavailable' satisfies RejectionReason,
+    }),
     rule: alarmRules.signingSecretUnavailable,
   });
 

@@ -40,7 +40,9 @@ export function createDashboard(
   const webhook: cloudwatch.IWidget[] = [
     graph('Deliveries accepted and rejected, by reason', [
       terraMetric('ingest', metrics.deliveriesAccepted, {}, { label: 'accepted' }),
-      ...allRejectionReasons.map((reason) => terraMetric('ingest', metrics.deliveriesRejected, { reason }, { label: `rejected: ${reason}` })),
+      ...allRejectionReasons.map((reason) =>
+        terraMetric('ingest', metrics.deliveriesRejected, { reason }, { label: `rejected: ${reason}` }),
+      ),
     ]),
     graph('Acknowledgement latency (ms)', [
       apiMetric(resources, (api) => api.metricLatency({ statistic: 'p50', label: 'API p50' })),
@@ -58,13 +60,24 @@ export function createDashboard(
   ];
 
   const queues: cloudwatch.IWidget[] = [
-    graph('Queue depth (messages visible)', perQueue(({ queue }) => queue.metricApproximateNumberOfMessagesVisible())),
-    graph('Age of the oldest message (s)', perQueue(({ queue }) => queue.metricApproximateAgeOfOldestMessage()), {
-      leftAnnotations: [{ value: options.queueAgeAlarmSeconds, label: 'alarm', color: cloudwatch.Color.RED }],
-    }),
-    graph('Dead-letter queue depth', perQueue(({ deadLetterQueue }) => deadLetterQueue.metricApproximateNumberOfMessagesVisible()), {
-      leftAnnotations: [{ value: 1, label: 'alarm', color: cloudwatch.Color.RED }],
-    }),
+    graph(
+      'Queue depth (messages visible)',
+      perQueue(({ queue }) => queue.metricApproximateNumberOfMessagesVisible()),
+    ),
+    graph(
+      'Age of the oldest message (s)',
+      perQueue(({ queue }) => queue.metricApproximateAgeOfOldestMessage()),
+      {
+        leftAnnotations: [{ value: options.queueAgeAlarmSeconds, label: 'alarm', color: cloudwatch.Color.RED }],
+      },
+    ),
+    graph(
+      'Dead-letter queue depth',
+      perQueue(({ deadLetterQueue }) => deadLetterQueue.metricApproximateNumberOfMessagesVisible()),
+      {
+        leftAnnotations: [{ value: 1, label: 'alarm', color: cloudwatch.Color.RED }],
+      },
+    ),
   ];
 
   const consumer: cloudwatch.IWidget[] = [
@@ -76,7 +89,9 @@ export function createDashboard(
       'Events kept, by outcome',
       allEventOutcomes.map((outcome) => terraMetric('consumer', metrics.eventsKept, { outcome }, { label: outcome })),
     ),
-    graph('Ping-mode downloads failed', [terraMetric('consumer', metrics.pingDownloadFailures, {}, { label: 'download failures (retried or not)' })]),
+    graph('Ping-mode downloads failed', [
+      terraMetric('consumer', metrics.pingDownloadFailures, {}, { label: 'download failures (retried or not)' }),
+    ]),
   ];
 
   const lambdas: cloudwatch.IWidget[] = [

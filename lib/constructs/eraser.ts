@@ -19,7 +19,10 @@ export const eraserMaxConcurrency = 2;
 
 /** The tables and the bucket the consumer writes, where the eraser erases. */
 export interface EraseOnDeauthProps
-  extends Pick<IngestPipelineProps, 'dataTable' | 'usersTable' | 'eventsTable' | 'payloadBucket' | 'logRetention' | 'tracing' | 'encryptionKey'> {
+  extends Pick<
+    IngestPipelineProps,
+    'dataTable' | 'usersTable' | 'eventsTable' | 'payloadBucket' | 'logRetention' | 'tracing' | 'encryptionKey'
+  > {
   /** The consumer, which asks for an erase when `deauth` or `access_revoked` arrives. */
   readonly consumerFunction: lambda.Function;
 }

@@ -57,7 +57,9 @@ function options(entryPath: string, outdir: string): BuildOptions & { metafile: 
     sourcesContent: false,
     // The banner gives CommonJS dependencies that call require() for Node built-ins a working
     // require; esbuild writes it atop every chunk, each being a module of its own.
-    banner: { js: "import { createRequire as __terraCreateRequire } from 'module'; const require = __terraCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __terraCreateRequire } from 'module'; const require = __terraCreateRequire(import.meta.url);",
+    },
     // The AWS SDK is bundled (nothing is external): the function runs the SDK version the tests
     // ran against, not whatever the runtime carries.
     // Entry files outside the repository (the benchmark's floors) resolve packages from it too.

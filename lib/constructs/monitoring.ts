@@ -94,14 +94,24 @@ export class TerraMonitoring extends Construct {
     // Alarms of this account and region only, so no other account's alarm can use the topic or the key.
     const fromOurAlarms = {
       ArnLike: {
-        'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
       },
       StringEquals: { 'aws:SourceAccount': stack.account },
     };
     const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
     // enforceSSL replaces SNS's default policy, so CloudWatch is allowed explicitly.
     topic.addToResourcePolicy(
-      new iam.PolicyStatement({ principals: [cloudWatch], actions: ['sns:Publish'], resources: [topic.topicArn], conditions: fromOurAlarms }),
+      new iam.PolicyStatement({
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: fromOurAlarms,
+      }),
     );
 
     if (encryptionKey) {
@@ -146,7 +156,13 @@ export function monitoredResourcesOf(parts: {
     { name: 'webhook', holds: 'verified webhook deliveries', ...pick(pipeline) },
     ...(destinations?.sqs ? [{ name: 'sqs-destination', holds: "messages from Terra's SQS destination", ...pick(destinations.sqs) }] : []),
     ...(destinations?.s3
-      ? [{ name: 's3-destination', holds: "notifications of objects in Terra's S3 destination bucket", ...pick(destinations.s3.notifications) }]
+      ? [
+          {
+            name: 's3-destination',
+            holds: "notifications of objects in Terra's S3 destination bucket",
+            ...pick(destinations.s3.notifications),
+          },
+        ]
       : []),
     ...(eraseOnDeauth
       ? [{ name: 'erasure', holds: 'erase-on-deauth requests', ...pick(eraseOnDeauth), delaySeconds: erasure.delaySeconds }]

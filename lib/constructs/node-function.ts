@@ -116,8 +116,7 @@ const noAsyncDeadLetters = "Lambda's asynchronous-invocation dead-letter queue w
 
 /** How each function is invoked, hence why the HIPAA pack's LambdaDLQ finding does not apply. */
 const invocation = {
-  ingest:
-    'invoked synchronously by API Gateway: a failure is answered 5xx and Terra retries the delivery, so ' + noAsyncDeadLetters,
+  ingest: 'invoked synchronously by API Gateway: a failure is answered 5xx and Terra retries the delivery, so ' + noAsyncDeadLetters,
   consumer:
     'invoked by SQS event-source mappings whose queues hand a message to their own dead-letter queue after ' +
     `queueSettings.maxReceiveCount receives; ${noAsyncDeadLetters}`,

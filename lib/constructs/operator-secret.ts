@@ -35,7 +35,8 @@ export function operatorFilledSecret(scope: Construct, id: string, props: Operat
   if (!props.encryptionKey) {
     Validations.of(secret).acknowledge({
       id: 'HIPAA.Security-SecretsManagerUsingKMSKey',
-      reason: 'the value is encrypted with the AWS-managed key aws/secretsmanager; the stack prop customerManagedKey puts it under a customer-managed KMS key',
+      reason:
+        'the value is encrypted with the AWS-managed key aws/secretsmanager; the stack prop customerManagedKey puts it under a customer-managed KMS key',
     });
   }
   return secret;

@@ -73,9 +73,7 @@ export class PayloadBucket extends Construct {
       versioned: false,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       serverAccessLogsBucket: props.serverAccessLogsBucket,
-      serverAccessLogsPrefix: props.serverAccessLogsBucket
-        ? (props.serverAccessLogsPrefix ?? 'terra-ingest-payloads/')
-        : undefined,
+      serverAccessLogsPrefix: props.serverAccessLogsBucket ? (props.serverAccessLogsPrefix ?? 'terra-ingest-payloads/') : undefined,
       lifecycleRules: [
         {
           id: 'expire-deliveries',
@@ -123,7 +121,8 @@ export class PayloadBucket extends Construct {
     if (!props.encryptionKey) {
       Validations.of(this.bucket).acknowledge({
         id: 'HIPAA.Security-S3DefaultEncryptionKMS',
-        reason: 'objects are encrypted with S3-managed keys (SSE-S3, AES-256); the stack prop customerManagedKey puts them under a customer-managed KMS key',
+        reason:
+          'objects are encrypted with S3-managed keys (SSE-S3, AES-256); the stack prop customerManagedKey puts them under a customer-managed KMS key',
       });
     }
   }
@@ -136,9 +135,7 @@ export class PayloadBucket extends Construct {
    */
   grantObjects(grantee: iam.IGrantable, prefix: PayloadPrefix, ...actions: PayloadObjectAction[]): void {
     const objects = `${payloadBucket.prefixes[prefix]}*`;
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions, resources: [this.bucket.arnForObjects(objects)] }),
-    );
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [this.bucket.arnForObjects(objects)] }));
     if (this.encryptionKey) {
       const keyActions = [
         ...(actions.includes('s3:GetObject') || actions.includes('s3:AbortMultipartUpload') ? ['kms:Decrypt'] : []),

@@ -136,7 +136,14 @@ export class IngestPipeline extends Construct {
     props.payloadBucket.grantObjects(consumerFunction, 'archive', 's3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload');
     // Zero-byte markers naming each user's archived deliveries, so an erase need not list the archive.
     props.payloadBucket.grantObjects(consumerFunction, 'archiveIndex', 's3:PutObject');
-    props.payloadBucket.grantObjects(consumerFunction, 'records', 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload');
+    props.payloadBucket.grantObjects(
+      consumerFunction,
+      'records',
+      's3:GetObject',
+      's3:PutObject',
+      's3:DeleteObject',
+      's3:AbortMultipartUpload',
+    );
     props.payloadBucket.grantObjects(consumerFunction, 'events', 's3:PutObject', 's3:AbortMultipartUpload');
 
     this.consume(this.queue);

@@ -140,13 +140,16 @@ export class TerraS3Destination extends Construct {
     );
     // Without it S3 answers a missing key with 403, not 404: the consumer asks whether a FIT file
     // sits beside an activity, and must tell "absent" from "forbidden".
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }));
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+    );
     this.bucketKey?.grant(grantee, 'kms:Decrypt');
     const principal = grantee.grantPrincipal;
     if (Construct.isConstruct(principal)) {
       Validations.of(principal).acknowledge({
         id: this.allObjectsFinding(),
-        reason: "Terra names the destination bucket's objects; the bucket holds nothing else, and only GetObject and GetObjectVersion are granted",
+        reason:
+          "Terra names the destination bucket's objects; the bucket holds nothing else, and only GetObject and GetObjectVersion are granted",
       });
     }
   }
@@ -184,7 +187,8 @@ export class TerraS3Destination extends Construct {
     if (handlerPolicy) {
       Validations.of(handlerPolicy).acknowledge({
         id: 'HIPAA.Security-IAMNoInlinePolicy',
-        reason: "CDK's bucket-notifications handler gets s3:PutBucketNotification on this bucket alone, in a policy attached to its role only",
+        reason:
+          "CDK's bucket-notifications handler gets s3:PutBucketNotification on this bucket alone, in a policy attached to its role only",
       });
     }
     // addEventNotification creates one handler per stack, at its root, with the ID below.
@@ -221,7 +225,10 @@ class QueueNotificationDestination implements s3.IBucketNotificationDestination 
     const key = this.queue.encryptionMasterKey;
     if (key) {
       // The key policy form S3's documentation gives for notifications into an encrypted queue.
-      allowOnKey(key, new iam.PolicyStatement({ principals: [s3Principal], actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: ['*'] }));
+      allowOnKey(
+        key,
+        new iam.PolicyStatement({ principals: [s3Principal], actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: ['*'] }),
+      );
     }
     // The queue's policy is part of the queue, so S3 validates the configuration after S3 is let in.
     return { arn: this.queue.queueArn, type: s3.BucketNotificationDestinationType.QUEUE, dependencies: [this.queue] };

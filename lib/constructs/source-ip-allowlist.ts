@@ -28,7 +28,9 @@ export function allowedSourceIps(option: SourceIpAllowlistOption | undefined): s
   if (entries.length === 0) throw new Error('sourceIpAllowlist lists no address; use false to turn the allowlist off');
   const invalid = entries.filter((entry) => !isAddressOrCidr(entry));
   if (invalid.length > 0) {
-    throw new Error(`sourceIpAllowlist entries must be IPv4 or IPv6 addresses or CIDR blocks; got ${invalid.map((entry) => JSON.stringify(entry)).join(', ')}`);
+    throw new Error(
+      `sourceIpAllowlist entries must be IPv4 or IPv6 addresses or CIDR blocks; got ${invalid.map((entry) => JSON.stringify(entry)).join(', ')}`,
+    );
   }
   return entries;
 }

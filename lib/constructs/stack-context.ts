@@ -4,7 +4,15 @@ import type { SourceIpAllowlistOption } from './source-ip-allowlist';
 /** The props `cdk deploy -c name=value` sets (bin/terra-ingest.ts). */
 export type ContextProps = Pick<
   TerraIngestStackProps,
-  'sqsDestination' | 's3Destination' | 'eraseOnDeauth' | 'tracing' | 'customerManagedKey' | 'sourceIpAllowlist' | 'consumerMaxConcurrency' | 'recordMapMaxBytes' | 'alarmEmail'
+  | 'sqsDestination'
+  | 's3Destination'
+  | 'eraseOnDeauth'
+  | 'tracing'
+  | 'customerManagedKey'
+  | 'sourceIpAllowlist'
+  | 'consumerMaxConcurrency'
+  | 'recordMapMaxBytes'
+  | 'alarmEmail'
 >;
 
 /**

@@ -2,12 +2,7 @@ import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import {
-  tables,
-  type IndexDefinition,
-  type KeyAttribute,
-  type TableDefinition,
-} from '../../lambdas/shared/definitions';
+import { tables, type IndexDefinition, type KeyAttribute, type TableDefinition } from '../../lambdas/shared/definitions';
 
 export interface TerraStorageProps {
   /**
@@ -76,9 +71,7 @@ function toAttribute(key: KeyAttribute): dynamodb.Attribute {
  */
 export function projectedNonKeyAttributes(index: IndexDefinition, table: TableDefinition): string[] | undefined {
   if (!index.nonKeyAttributes) return undefined;
-  const keys = new Set(
-    [table.partitionKey, table.sortKey, index.partitionKey, index.sortKey].flatMap((key) => (key ? [key.name] : [])),
-  );
+  const keys = new Set([table.partitionKey, table.sortKey, index.partitionKey, index.sortKey].flatMap((key) => (key ? [key.name] : [])));
   return index.nonKeyAttributes.filter((name) => !keys.has(name));
 }
 

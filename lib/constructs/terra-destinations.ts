@@ -77,7 +77,7 @@ export class TerraDestinations extends Construct {
     });
     const onePolicy =
       "the user's one policy, created and attached here with the user, allows exactly the destination actions " +
-      'terra-contract.md §10 names on this stack\'s queue and bucket; a managed policy could be attached to other principals';
+      "terra-contract.md §10 names on this stack's queue and bucket; a managed policy could be attached to other principals";
     Validations.of(policy).acknowledge({ id: 'HIPAA.Security-IAMUserNoPolicies', reason: onePolicy });
     Validations.of(policy).acknowledge({ id: 'HIPAA.Security-IAMNoInlinePolicy', reason: onePolicy });
     if (this.s3 && this.s3.terraRoleArn === undefined) {

@@ -66,7 +66,8 @@ export class WebhookApi extends Construct {
         'Terra webhook signing secret(s): a comma-separated list, so that during a rotation both the old',
         "and the new secret verify. Set it with 'aws secretsmanager put-secret-value'.",
       ].join(' '),
-      rotation: 'Terra issues the signing secret and rotates it in its dashboard; the value is a list so the operator can rotate with an overlap',
+      rotation:
+        'Terra issues the signing secret and rotates it in its dashboard; the value is a list so the operator can rotate with an overlap',
       encryptionKey: props.encryptionKey,
     });
 
@@ -84,9 +85,7 @@ export class WebhookApi extends Construct {
         PAYLOAD_BUCKET: props.payloadBucket.bucket.bucketName,
         // The ARN, never the value: the function reads the value at run time.
         SIGNING_SECRET_ID: this.signingSecret.secretArn,
-        TERRA_SIGNATURE_TOLERANCE_SECONDS: String(
-          props.signatureToleranceSeconds ?? defaults.signatureToleranceSeconds,
-        ),
+        TERRA_SIGNATURE_TOLERANCE_SECONDS: String(props.signatureToleranceSeconds ?? defaults.signatureToleranceSeconds),
         POWERTOOLS_SERVICE_NAME: observability.services.ingest,
         // Absent, not empty, when off: the function then admits any source.
         ...(props.allowedSourceIps && { ALLOWED_SOURCE_IPS: props.allowedSourceIps.join(',') }),

@@ -32,10 +32,7 @@ export interface CrossingLogLine {
 }
 
 /** What the worker reports unasked, batched per turn of its event loop. */
-export type ThreadReport =
-  | { log: CrossingLogLine }
-  | { outcome: DeliveryOutcome }
-  | { pingDownloadFailed: true };
+export type ThreadReport = { log: CrossingLogLine } | { outcome: DeliveryOutcome } | { pingDownloadFailed: true };
 
 export type ThreadMessage =
   | { id: number; result?: unknown; error?: { name: string; message: string; stack?: string } }
@@ -93,7 +90,9 @@ export async function startConsumerThread(options: ConsumerThreadOptions): Promi
       for (const report of message.reports) {
         if ('log' in report) {
           const { channel, level, message: text, extra } = report.log;
-          const items = extra.map((item) => (item && typeof item === 'object' && '__error' in item ? rebuiltError((item as { __error: never }).__error) : item));
+          const items = extra.map((item) =>
+            item && typeof item === 'object' && '__error' in item ? rebuiltError((item as { __error: never }).__error) : item,
+          );
           loggerOf(channel)[level](text, ...(items as []));
         } else if ('outcome' in report) {
           options.counter?.count(report.outcome);
@@ -114,7 +113,9 @@ export async function startConsumerThread(options: ConsumerThreadOptions): Promi
     pending.clear();
   };
   worker.on('error', (error) => {
-    options.logger.error('local consumer thread failed: deliveries are acknowledged but no longer processed; restart the stack', { error: String(error) });
+    options.logger.error('local consumer thread failed: deliveries are acknowledged but no longer processed; restart the stack', {
+      error: String(error),
+    });
     fail(error);
   });
   worker.on('exit', (code) => fail(new Error(`the local consumer thread exited (code ${code})`)));

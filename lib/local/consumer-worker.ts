@@ -55,7 +55,11 @@ async function answer(message: ThreadCall): Promise<unknown> {
     case 'dynamoDb.start':
       return dynamoDb?.start();
     case 'startConsumer':
-      side = startConsumerSide(message.config, { logger: forwardingLogger('stack'), consumerLogger: forwardingLogger('consumer'), counter });
+      side = startConsumerSide(message.config, {
+        logger: forwardingLogger('stack'),
+        consumerLogger: forwardingLogger('consumer'),
+        counter,
+      });
       return undefined;
     case 'enable':
       return side?.enable();

@@ -18,7 +18,10 @@ export interface RunningService {
 }
 
 /** Keeps a stoppable server behind a stable endpoint, so it can be taken down and brought back. */
-async function restartable(port: number, launch: (port: number) => Promise<{ port: number; stop(): Promise<void> }>): Promise<RunningService> {
+async function restartable(
+  port: number,
+  launch: (port: number) => Promise<{ port: number; stop(): Promise<void> }>,
+): Promise<RunningService> {
   let current: { port: number; stop(): Promise<void> } | undefined = await launch(port);
   const fixedPort = current.port;
   return {

@@ -120,16 +120,23 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
       const event = toApiGatewayEvent(request, body);
       // Only a body near the limit can push the event over it; skip the measurement otherwise.
       if (body.length > nearLambdaLimitBytes && Buffer.byteLength(JSON.stringify(event)) > limits.lambdaSyncPayloadBytes) {
-        return send(response, fail(413, 'payload_too_large', 'The request exceeds Lambda\'s 6 MB invocation limit; use Terra\'s Ping mode (s3_payload) for large payloads.'));
+        return send(
+          response,
+          fail(
+            413,
+            'payload_too_large',
+            "The request exceeds Lambda's 6 MB invocation limit; use Terra's Ping mode (s3_payload) for large payloads.",
+          ),
+        );
       }
       send(response, await options.webhook(event));
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         response.setHeader('connection', 'close');
-        return send(response, fail(413, 'payload_too_large', 'The request body exceeds API Gateway\'s 10 MB limit.'));
+        return send(response, fail(413, 'payload_too_large', "The request body exceeds API Gateway's 10 MB limit."));
       }
       // Mirrors Lambda: an unhandled failure is a bare 500, never a stack trace.
-      send(response, fail(500, 'internal_error', 'Internal error; see the local stack\'s log.'));
+      send(response, fail(500, 'internal_error', "Internal error; see the local stack's log."));
       console.error('local API: unhandled error', error);
     }
   });

@@ -138,7 +138,9 @@ const inThreadHooks = ['wrapDocumentClient', 'wrapS3Client', 'fetch'] as const;
 export function consumerThreadOf(options: Pick<LocalStackOptions, 'consumerThread' | (typeof inThreadHooks)[number]>): 'worker' | 'main' {
   const given = inThreadHooks.filter((hook) => options[hook] !== undefined);
   if (options.consumerThread === 'worker' && given.length > 0) {
-    throw new Error(`consumerThread 'worker' cannot take ${given.join(', ')}: functions cannot cross to another thread; use consumerThread 'main'`);
+    throw new Error(
+      `consumerThread 'worker' cannot take ${given.join(', ')}: functions cannot cross to another thread; use consumerThread 'main'`,
+    );
   }
   return options.consumerThread ?? (process.env.XP_MODE as 'main') ?? (given.length > 0 ? 'main' : 'worker');
 }
@@ -185,8 +187,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         stops.push(() => own.stop());
         dynamoDb = await own.startDynamoDb(options.dynamoDbPort, options.dataDir);
       } else {
-      dynamoDb = process.env.XP_DYNAMO_MAIN ? await startDynamoDb(options.dynamoDbPort, options.dataDir) : await started.startDynamoDb(options.dynamoDbPort, options.dataDir);
-      if (process.env.XP_DYNAMO_MAIN) stops.push(() => dynamoDb.stop());
+        dynamoDb = process.env.XP_DYNAMO_MAIN
+          ? await startDynamoDb(options.dynamoDbPort, options.dataDir)
+          : await started.startDynamoDb(options.dynamoDbPort, options.dataDir);
+        if (process.env.XP_DYNAMO_MAIN) stops.push(() => dynamoDb.stop());
       }
     } else {
       dynamoDb = await startDynamoDb(options.dynamoDbPort, options.dataDir);

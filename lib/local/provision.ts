@@ -1,9 +1,4 @@
-import {
-  type CreateTableCommandInput,
-  CreateTableCommand,
-  type DynamoDBClient,
-  ResourceInUseException,
-} from '@aws-sdk/client-dynamodb';
+import { type CreateTableCommandInput, CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
@@ -12,7 +7,15 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { destinations, erasure, limits, payloadBucket, queueSettings, type TableDefinition, tables } from '../../lambdas/shared/definitions';
+import {
+  destinations,
+  erasure,
+  limits,
+  payloadBucket,
+  queueSettings,
+  type TableDefinition,
+  tables,
+} from '../../lambdas/shared/definitions';
 
 /** Creates the local tables, queues and buckets from the same definitions the CDK stack uses. */
 
@@ -75,8 +78,7 @@ async function ensureQueuePair(
   overrides: QueueOverrides,
 ): Promise<LocalQueues> {
   const arnOf = async (queueUrl: string) =>
-    (await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!
-      .QueueArn!;
+    (await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   const dlq = await client.send(
     new CreateQueueCommand({
       QueueName: names.deadLetterQueue,

@@ -161,7 +161,10 @@ export function startS3Notifier(options: S3NotifierOptions): RunningS3Notifier {
       const sequencer = nextSequencer(BigInt(`0x${state.sequencer}`), Date.now());
       state.sequencer = sequencer.toString(16);
       await sqs.send(
-        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: objectCreatedNotification(bucket, object, formatSequencer(sequencer), region) }),
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: objectCreatedNotification(bucket, object, formatSequencer(sequencer), region),
+        }),
       );
       state.objects[object.key] = versionOf(object);
       changed = true;

@@ -47,7 +47,14 @@ export async function countEvents(target: TableTarget): Promise<Record<string, n
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const text = (value: unknown) => (value === undefined || value === null ? '-' : String(value));
@@ -110,7 +117,12 @@ export function formatRequest(reference: string, tracker: Record<string, unknown
   if (!tracker) return `Request ${reference}: nothing received with this terra-reference yet`;
   const received = (tracker.received_payloads as Set<string> | undefined)?.size ?? 0;
   const expected = tracker.expected_payloads as number | undefined;
-  const state = expected === undefined ? 'large_request_sending not received (expected count unknown)' : received >= expected ? 'complete' : `waiting for ${expected - received} more`;
+  const state =
+    expected === undefined
+      ? 'large_request_sending not received (expected count unknown)'
+      : received >= expected
+        ? 'complete'
+        : `waiting for ${expected - received} more`;
   return [
     `Request ${reference} (terra-events ${String(tracker.event_id)})`,
     table([

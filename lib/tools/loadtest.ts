@@ -97,7 +97,12 @@ async function run(args: LoadtestArgs, plan: LoadPlan, target: LoadTarget, deps:
   const started = deps.now();
   const outcomes = await sendPlan(
     plan,
-    { url: target.webhookUrl, secret: target.secret, concurrency: args.concurrency, onSettled: progress(plan.deliveries.length, deps.write, started, deps.now) },
+    {
+      url: target.webhookUrl,
+      secret: target.secret,
+      concurrency: args.concurrency,
+      onSettled: progress(plan.deliveries.length, deps.write, started, deps.now),
+    },
     deps,
   );
   const acknowledgedAt = deps.now();
@@ -110,7 +115,11 @@ async function run(args: LoadtestArgs, plan: LoadPlan, target: LoadTarget, deps:
   const deadLettered = (await queueDepth(target.sqs, target.deadLetterQueueUrl)) - deadLetteredBefore;
 
   const items = await readUsers(target.documentClient, target.dataTable, plan.userIds);
-  const verdict = judge(plan, outcomes.map((outcome) => outcome.acknowledged), items);
+  const verdict = judge(
+    plan,
+    outcomes.map((outcome) => outcome.acknowledged),
+    items,
+  );
   deps.write(
     formatReport(verdict, {
       retries: outcomes.reduce((sum, outcome) => sum + outcome.attempts - 1, 0),

@@ -100,4 +100,3 @@ export async function runMoveTask(
     await deps.sleep(deps.pollMs ?? 2_000);
   }
 }
-

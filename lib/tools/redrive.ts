@@ -83,7 +83,10 @@ export function withOriginalSentTimestamp(message: Message, id: string): SendMes
 }
 
 /** Splits entries so no SendMessageBatch exceeds SQS's total payload limit. */
-export function packBySize(entries: SendMessageBatchRequestEntry[], maxBytes: number = limits.sqsMessageBytes): SendMessageBatchRequestEntry[][] {
+export function packBySize(
+  entries: SendMessageBatchRequestEntry[],
+  maxBytes: number = limits.sqsMessageBytes,
+): SendMessageBatchRequestEntry[][] {
   const batches: SendMessageBatchRequestEntry[][] = [];
   let current: SendMessageBatchRequestEntry[] = [];
   let size = 0;
@@ -102,7 +105,9 @@ export function packBySize(entries: SendMessageBatchRequestEntry[], maxBytes: nu
 }
 
 async function visibleMessages(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
   return Number(Attributes.ApproximateNumberOfMessages ?? 0);
 }
 
@@ -157,7 +162,10 @@ export async function moveDeadLetters(
     }
     if (sent.length > 0) {
       const deleted = await sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries: sent.map((id) => ({ Id: id, ReceiptHandle: handles.get(id)! })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: deadLetterQueueUrl,
+          Entries: sent.map((id) => ({ Id: id, ReceiptHandle: handles.get(id)! })),
+        }),
       );
       result.notDeleted += deleted.Failed?.length ?? 0;
     }
@@ -217,7 +225,10 @@ export async function runRedriveCli(argv: readonly string[], deps: RedriveDeps):
       for (const pair of await stackDeadLetterQueues(values.stack, values.region)) {
         if (pair.ordersBySentTimestamp) {
           // A move task would send the messages back as new; they are moved one by one instead.
-          const result = await moveDeadLetters(sqs, pair.deadLetterQueueUrl, pair.queueUrl!, { stampSentTimestamp: true, waitTimeSeconds: 2 });
+          const result = await moveDeadLetters(sqs, pair.deadLetterQueueUrl, pair.queueUrl!, {
+            stampSentTimestamp: true,
+            waitTimeSeconds: 2,
+          });
           failed += reportMove(pair.name, pair.deadLetterQueueUrl, pair.queueUrl!, result, deps.write);
           continue;
         }

@@ -48,7 +48,9 @@ export function parseRange(from: string | undefined, to: string | undefined, max
   }
   const days = (range.to.getTime() - range.from.getTime()) / (24 * hourMs);
   if (days > maxDays) {
-    throw new Error(`the range spans ${Math.ceil(days)} days; replay at most ${maxDays} days at a time (the archive keeps ${payloadBucket.archiveRetentionDays} days by default)`);
+    throw new Error(
+      `the range spans ${Math.ceil(days)} days; replay at most ${maxDays} days at a time (the archive keeps ${payloadBucket.archiveRetentionDays} days by default)`,
+    );
   }
   return range;
 }
@@ -83,7 +85,9 @@ export interface ReplayFilter {
   type?: string;
 }
 
-export type Selection = { kind: 'match'; entry: ArchiveEntry } | { kind: 'skip'; reason: 'out_of_range' | 'filtered' | 'ping' | 'unrecognised' };
+export type Selection =
+  | { kind: 'match'; entry: ArchiveEntry }
+  | { kind: 'skip'; reason: 'out_of_range' | 'filtered' | 'ping' | 'unrecognised' };
 
 /**
  * Ping-mode wrappers are left out unless asked for by type: the consumer archived the body it
@@ -93,7 +97,8 @@ export function selectKey(key: string, filter: ReplayFilter): Selection {
   const entry = parseArchiveEntry(key);
   if (!entry) return { kind: 'skip', reason: 'unrecognised' };
   if (entry.receivedAt < filter.range.from || entry.receivedAt >= filter.range.to) return { kind: 'skip', reason: 'out_of_range' };
-  if ((filter.userId && entry.userId !== filter.userId) || (filter.type && entry.type !== filter.type)) return { kind: 'skip', reason: 'filtered' };
+  if ((filter.userId && entry.userId !== filter.userId) || (filter.type && entry.type !== filter.type))
+    return { kind: 'skip', reason: 'filtered' };
   if (entry.type === pingType && filter.type !== pingType) return { kind: 'skip', reason: 'ping' };
   return { kind: 'match', entry };
 }
@@ -138,7 +143,8 @@ async function sendBatch(target: ReplayTarget, entries: ArchiveEntry[], options:
   });
   if (messages.length === 0) return { sent: 0, failed: entries.length };
   const response = await target.sqs.send(new SendMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: messages }));
-  for (const failure of response.Failed ?? []) options.onFailure?.(entries[Number(failure.Id)].key, failure.Message ?? failure.Code ?? 'refused');
+  for (const failure of response.Failed ?? [])
+    options.onFailure?.(entries[Number(failure.Id)].key, failure.Message ?? failure.Code ?? 'refused');
   const sent = response.Successful?.length ?? 0;
   return { sent, failed: entries.length - sent };
 }
@@ -223,9 +229,12 @@ export function formatSummary(summary: ReplaySummary, options: ReplayOptions & {
     );
   }
   if (type === pingType && summary.matched > 0) {
-    lines.push('Note:      s3_payload wrappers carry pre-signed URLs that have most likely expired; the consumer keeps those as ping_fetch_failed events.');
+    lines.push(
+      'Note:      s3_payload wrappers carry pre-signed URLs that have most likely expired; the consumer keeps those as ping_fetch_failed events.',
+    );
   }
-  if (summary.unrecognised > 0) lines.push(`Ignored:   ${summary.unrecognised} object${summary.unrecognised === 1 ? '' : 's'} not named like an archived delivery`);
+  if (summary.unrecognised > 0)
+    lines.push(`Ignored:   ${summary.unrecognised} object${summary.unrecognised === 1 ? '' : 's'} not named like an archived delivery`);
   if (!dryRun && summary.sent > 0) {
     const who = userId ?? '<user_id>';
     lines.push(`Watch the consumer store them: npm run inspect -- ${who}${type ? ` --type ${type}` : ''}${options.stackArgs ?? ''}`);
@@ -240,7 +249,16 @@ export interface ReplayCliDeps {
 
 /** The whole CLI; returns the exit code. */
 export async function runReplayCli(argv: readonly string[], deps: ReplayCliDeps): Promise<number> {
-  let values: { from?: string; to?: string; user?: string; type?: string; 'dry-run'?: boolean; stack?: string; region?: string; help?: boolean };
+  let values: {
+    from?: string;
+    to?: string;
+    user?: string;
+    type?: string;
+    'dry-run'?: boolean;
+    stack?: string;
+    region?: string;
+    help?: boolean;
+  };
   let range: ReplayRange;
   try {
     ({ values } = parseArgs({
@@ -276,10 +294,14 @@ export async function runReplayCli(argv: readonly string[], deps: ReplayCliDeps)
       userId: values.user,
       type: values.type,
       dryRun,
-      onMatch: dryRun ? (entry) => deps.write(`  ${entry.receivedAt.toISOString()}  ${entry.type}  ${entry.userId ?? '-'}  ${entry.key}`) : undefined,
+      onMatch: dryRun
+        ? (entry) => deps.write(`  ${entry.receivedAt.toISOString()}  ${entry.type}  ${entry.userId ?? '-'}  ${entry.key}`)
+        : undefined,
       onFailure: (key, reason) => deps.write(`  not sent: ${key}: ${reason}`),
     };
-    deps.write(`${dryRun ? 'Would replay' : 'Replaying'} from s3://${target.bucket}/${payloadBucket.prefixes.archive} to ${target.queueUrl} on the ${target.description}`);
+    deps.write(
+      `${dryRun ? 'Would replay' : 'Replaying'} from s3://${target.bucket}/${payloadBucket.prefixes.archive} to ${target.queueUrl} on the ${target.description}`,
+    );
     const summary = await replayArchive(target, options);
     const stackArgs = values.stack ? ` --stack ${values.stack}${values.region ? ` --region ${values.region}` : ''}` : '';
     for (const line of formatSummary(summary, { ...options, stackArgs })) deps.write(line);

@@ -83,7 +83,14 @@ async function sendEach(
   for (const delivery of deliveries) {
     const raw = JSON.stringify(delivery.body);
     const started = deps.now();
-    const result: DestinationResult = { name: delivery.name, type: delivery.body.type, bytes: Buffer.byteLength(raw), ok: false, latencyMs: 0, where: '' };
+    const result: DestinationResult = {
+      name: delivery.name,
+      type: delivery.body.type,
+      bytes: Buffer.byteLength(raw),
+      ok: false,
+      latencyMs: 0,
+      where: '',
+    };
     try {
       result.where = await send(delivery, raw);
       result.ok = true;
@@ -98,7 +105,11 @@ async function sendEach(
 }
 
 /** The S3 destination: each event written whole under Terra's key (multipart when large). */
-export function sendThroughS3(deliveries: readonly Delivery[], target: DestinationTarget, deps: DestinationDeps): Promise<DestinationResult[]> {
+export function sendThroughS3(
+  deliveries: readonly Delivery[],
+  target: DestinationTarget,
+  deps: DestinationDeps,
+): Promise<DestinationResult[]> {
   return sendEach(deliveries, deps, async (delivery, raw) => {
     const url = s3Url(target.bucket, s3DestinationKey(delivery.body, deps.now()));
     await putObject(target.s3, url, raw);
@@ -110,14 +121,23 @@ export function sendThroughS3(deliveries: readonly Delivery[], target: Destinati
  * The SQS destination, Ping mode: each event waits in Terra's (stand-in) bucket, and the message
  * carries only a URL to it, as Terra's does.
  */
-export async function sendThroughSqs(deliveries: readonly Delivery[], target: DestinationTarget, deps: DestinationDeps): Promise<DestinationResult[]> {
+export async function sendThroughSqs(
+  deliveries: readonly Delivery[],
+  target: DestinationTarget,
+  deps: DestinationDeps,
+): Promise<DestinationResult[]> {
   const pingBucket = target.pingBucket ?? pingStandInBucket;
   await ensureBucket(target.s3, pingBucket);
   const queueName = target.queueUrl.slice(target.queueUrl.lastIndexOf('/') + 1);
   return sendEach(deliveries, deps, async (delivery, raw) => {
     const key = `payloads/${delivery.body.type}/${deps.uuid()}.json`;
     await putObject(target.s3, s3Url(pingBucket, key), raw);
-    const message = { status: 'success', type: 's3_payload', url: `${target.endpoint}/${pingBucket}/${key}`, expires_in: pingExpiresInSeconds };
+    const message = {
+      status: 'success',
+      type: 's3_payload',
+      url: `${target.endpoint}/${pingBucket}/${key}`,
+      expires_in: pingExpiresInSeconds,
+    };
     await target.sqs.send(new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: JSON.stringify(message) }));
     return `queue ${queueName} ← s3_payload of ${s3Url(pingBucket, key)}`;
   });

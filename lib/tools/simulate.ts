@@ -63,7 +63,14 @@ export async function sendDeliveries(deliveries: readonly Delivery[], options: S
       'terra-reference': deps.uuid(),
       'x-terra-trace-id': deps.uuid(),
     };
-    const result: DeliveryResult = { name: delivery.name, type: delivery.body.type, bytes: Buffer.byteLength(raw), status: null, ok: false, latencyMs: 0 };
+    const result: DeliveryResult = {
+      name: delivery.name,
+      type: delivery.body.type,
+      bytes: Buffer.byteLength(raw),
+      status: null,
+      ok: false,
+      latencyMs: 0,
+    };
     try {
       const response = await deps.fetch(options.url, {
         method: 'POST',
@@ -189,9 +196,13 @@ async function localDestinations(env: Record<string, string | undefined>): Promi
     close();
     const name = (error as Error).name;
     if (name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue') {
-      throw new Error(`No queue ${destinations.queue.localName} at ${endpoint}: restart the local stack (npm start), which creates Terra's destinations.`);
+      throw new Error(
+        `No queue ${destinations.queue.localName} at ${endpoint}: restart the local stack (npm start), which creates Terra's destinations.`,
+      );
     }
-    throw new Error(`Nothing answered at ${endpoint} (${(error as Error).message || name}): is the local stack running (npm start)? Set SQS_PORT if it listens elsewhere.`);
+    throw new Error(
+      `Nothing answered at ${endpoint} (${(error as Error).message || name}): is the local stack running (npm start)? Set SQS_PORT if it listens elsewhere.`,
+    );
   }
 }
 
@@ -214,7 +225,9 @@ async function simulateDestination(via: 'sqs' | 's3', deliveries: readonly Deliv
     const results = await (via === 's3' ? sendThroughS3 : sendThroughSqs)(deliveries, target, deps);
     const failed = results.filter((result) => !result.ok).length;
     const megabytes = results.reduce((sum, result) => sum + result.bytes, 0) / 1024 / 1024;
-    deps.write(`${results.length} events: ${results.length - failed} sent, ${failed} failed, ${megabytes.toFixed(2)} MB in ${deps.now() - started} ms`);
+    deps.write(
+      `${results.length} events: ${results.length - failed} sent, ${failed} failed, ${megabytes.toFixed(2)} MB in ${deps.now() - started} ms`,
+    );
     return failed === 0 ? 0 : 1;
   } catch (error) {
     deps.write(`Sending through the ${via === 's3' ? 'S3' : 'SQS'} destination failed: ${(error as Error).message}`);

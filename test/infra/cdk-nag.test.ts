@@ -10,7 +10,13 @@ import { newApp } from '../support/cdk';
  */
 
 const terraRoleArn = destinations.bucket.terraRoleArn;
-const allOn: TerraIngestStackProps = { sqsDestination: true, eraseOnDeauth: true, tracing: true, customerManagedKey: true, sourceIpAllowlist: true };
+const allOn: TerraIngestStackProps = {
+  sqsDestination: true,
+  eraseOnDeauth: true,
+  tracing: true,
+  customerManagedKey: true,
+  sourceIpAllowlist: true,
+};
 
 const variants: Record<string, TerraIngestStackProps> = {
   'no optional prop': {},
@@ -37,7 +43,9 @@ function violations(props: TerraIngestStackProps, pack: keyof typeof packs): str
   new TerraIngestStack(app, 'TerraIngest', props);
   return packs[pack](app)
     .validateScope(app)
-    .violations.flatMap((violation) => violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`));
+    .violations.flatMap((violation) =>
+      violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
+    );
 }
 
 describe.each(Object.keys(packs) as (keyof typeof packs)[])('the %s pack', (pack) => {
@@ -57,7 +65,9 @@ test('with the key, the encryption findings are fixed, not acknowledged', () => 
       }
     }
   }
-  const encryptionRules = ['CloudWatchLogGroupEncrypted', 'S3DefaultEncryptionKMS', 'SecretsManagerUsingKMSKey'].map((rule) => `HIPAA.Security-${rule}`);
+  const encryptionRules = ['CloudWatchLogGroupEncrypted', 'S3DefaultEncryptionKMS', 'SecretsManagerUsingKMSKey'].map(
+    (rule) => `HIPAA.Security-${rule}`,
+  );
   expect(encryptionRules.filter((rule) => acknowledged.has(rule))).toEqual([]);
 });
 

@@ -55,11 +55,15 @@ test('consumerMaxConcurrency sets the bound of every queue the consumer reads, a
 });
 
 test('the default stack bounds its one mapping by the default', () => {
-  synth({}).template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: consumerMaxConcurrencyDefault } });
+  synth({}).template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+    ScalingConfig: { MaximumConcurrency: consumerMaxConcurrencyDefault },
+  });
 });
 
 test.each([1, 1001, 2.5, Number.NaN])('refuses a consumerMaxConcurrency of %p, which SQS event sources do not take', (value) => {
-  expect(() => new TerraIngestStack(newApp(), 'TerraIngest', { consumerMaxConcurrency: value })).toThrow(/consumerMaxConcurrency must be a whole number from 2 to 1000/);
+  expect(() => new TerraIngestStack(newApp(), 'TerraIngest', { consumerMaxConcurrency: value })).toThrow(
+    /consumerMaxConcurrency must be a whole number from 2 to 1000/,
+  );
 });
 
 test('keeps the API throttling beside the consumer bound', () => {

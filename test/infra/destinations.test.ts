@@ -55,8 +55,7 @@ function userStatements(resources: Resources, userId: string): Statement[] {
 const consumerStatements = (v: { resources: Resources; consumerRoleId: string }) => roleStatements(v.resources, v.consumerRoleId);
 
 /** Statements with their actions as a sorted list, so that the order CDK writes them in does not matter. */
-const normalized = (statements: Statement[]) =>
-  statements.map((statement) => ({ ...statement, Action: [statement.Action].flat().sort() }));
+const normalized = (statements: Statement[]) => statements.map((statement) => ({ ...statement, Action: [statement.Action].flat().sort() }));
 
 const tlsOnly = {
   PolicyDocument: {
@@ -137,7 +136,12 @@ describe('S3 destination', () => {
 
   test('blocks all public access and owns every object, Terra-written ones included (ACLs off)', () => {
     expect(bucket().Properties).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
   });
@@ -254,7 +258,9 @@ describe('the consumer', () => {
     for (const mapping of mappings) {
       const queueArn = mapping.Properties.EventSourceArn;
       const granted = statements.some(
-        (s) => [s.Action].flat().includes('sqs:ChangeMessageVisibility') && [s.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify(queueArn)),
+        (s) =>
+          [s.Action].flat().includes('sqs:ChangeMessageVisibility') &&
+          [s.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify(queueArn)),
       );
       expect({ queueArn, granted }).toEqual({ queueArn, granted: true });
     }
@@ -267,13 +273,19 @@ describe('the consumer', () => {
     );
     const timeout = both.resources[both.consumerId]!.Properties.Timeout;
     for (const mapping of mappings) {
-      expect(both.resources[mapping.Properties.EventSourceArn['Fn::GetAtt'][0]]!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+      expect(both.resources[mapping.Properties.EventSourceArn['Fn::GetAtt'][0]]!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
+        6 * timeout,
+      );
     }
   });
 });
 
 describe("Terra's IAM user", () => {
-  const queueStatement = (v: typeof both) => ({ Effect: 'Allow', Action: [...destinations.queue.terraActions].sort(), Resource: arnOf(v.queueId) });
+  const queueStatement = (v: typeof both) => ({
+    Effect: 'Allow',
+    Action: [...destinations.queue.terraActions].sort(),
+    Resource: arnOf(v.queueId),
+  });
   const bucketStatement = (v: typeof both) => ({
     Effect: 'Allow',
     Action: [...destinations.bucket.terraUserActions].sort(),
@@ -310,7 +322,9 @@ describe("Terra's IAM user", () => {
 
 describe("Terra's role (terraRoleArn)", () => {
   test('the bucket policy allows it terraRoleActions on every object, and allows nobody else', () => {
-    const [policy] = Object.values(roleOnly.template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: roleOnly.bucketId } } }));
+    const [policy] = Object.values(
+      roleOnly.template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: roleOnly.bucketId } } }),
+    );
     const allowed = policy!.Properties.PolicyDocument.Statement.filter((s: { Effect: string }) => s.Effect === 'Allow');
     expect(normalized(allowed)).toEqual([
       {
@@ -323,7 +337,9 @@ describe("Terra's role (terraRoleArn)", () => {
   });
 
   test('without it the bucket policy allows nobody', () => {
-    const [policy] = Object.values(s3Only.template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: s3Only.bucketId } } }));
+    const [policy] = Object.values(
+      s3Only.template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: s3Only.bucketId } } }),
+    );
     expect(policy!.Properties.PolicyDocument.Statement.filter((s: { Effect: string }) => s.Effect === 'Allow')).toEqual([]);
   });
 });
@@ -356,9 +372,10 @@ describe('outputs', () => {
   });
 
   test('outputs only what exists: no user, queue or queue dead-letter output for a role-only S3 destination', () => {
-    expect(Object.keys(roleOnly.outputs).filter((name) => name.startsWith('Destination')).sort()).toEqual([
-      'DestinationBucketName',
-      'DestinationEventsDeadLetterQueueUrl',
-    ]);
+    expect(
+      Object.keys(roleOnly.outputs)
+        .filter((name) => name.startsWith('Destination'))
+        .sort(),
+    ).toEqual(['DestinationBucketName', 'DestinationEventsDeadLetterQueueUrl']);
   });
 });

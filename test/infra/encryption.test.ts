@@ -27,8 +27,11 @@ const keyPolicy = (): Array<Record<string, any>> => key().Properties.KeyPolicy.S
 
 /** The kms: statements of a role's or a user's policies. */
 const kmsStatements = (statements: Statement[]) => statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')));
-const roleKmsStatements = (fn: { role?: { node: { defaultChild?: unknown } } }) => kmsStatements(roleStatements(cmk.resources, cmk.id(fn.role!)));
-const viaService = (service: string) => ({ StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
+const roleKmsStatements = (fn: { role?: { node: { defaultChild?: unknown } } }) =>
+  kmsStatements(roleStatements(cmk.resources, cmk.id(fn.role!)));
+const viaService = (service: string) => ({
+  StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+});
 
 describe('with customerManagedKey: true', () => {
   test('the stack creates one key, which rotates', () => {
@@ -53,25 +56,27 @@ describe('with customerManagedKey: true', () => {
     ['users', () => cmk.stack.storage.usersTable],
     ['events', () => cmk.stack.storage.eventsTable],
   ] as const)('the %s table is encrypted with the key', (_name, table) => {
-    expect(cmk.resources[cmk.id(table())]!.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn });
+    expect(cmk.resources[cmk.id(table())]!.Properties.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: keyArn,
+    });
   });
 
   test('the stack holds eight queues (four and their dead-letter queues)', () => {
     expect(cmk.ofType('AWS::SQS::Queue')).toHaveLength(8);
   });
 
-  test.each(
-    [
-      ['pipeline queue', () => cmk.stack.pipeline.queue],
-      ['pipeline dead-letter queue', () => cmk.stack.pipeline.deadLetterQueue],
-      ['SQS destination queue', () => cmk.stack.destinations!.sqs!.queue],
-      ['SQS destination dead-letter queue', () => cmk.stack.destinations!.sqs!.deadLetterQueue],
-      ['S3 destination events queue', () => cmk.stack.destinations!.s3!.notifications.queue],
-      ['S3 destination events dead-letter queue', () => cmk.stack.destinations!.s3!.notifications.deadLetterQueue],
-      ['erasure queue', () => cmk.stack.eraseOnDeauth!.queue],
-      ['erasure dead-letter queue', () => cmk.stack.eraseOnDeauth!.deadLetterQueue],
-    ] as const,
-  )('the %s is encrypted with the key, not SQS-managed keys', (_name, queue) => {
+  test.each([
+    ['pipeline queue', () => cmk.stack.pipeline.queue],
+    ['pipeline dead-letter queue', () => cmk.stack.pipeline.deadLetterQueue],
+    ['SQS destination queue', () => cmk.stack.destinations!.sqs!.queue],
+    ['SQS destination dead-letter queue', () => cmk.stack.destinations!.sqs!.deadLetterQueue],
+    ['S3 destination events queue', () => cmk.stack.destinations!.s3!.notifications.queue],
+    ['S3 destination events dead-letter queue', () => cmk.stack.destinations!.s3!.notifications.deadLetterQueue],
+    ['erasure queue', () => cmk.stack.eraseOnDeauth!.queue],
+    ['erasure dead-letter queue', () => cmk.stack.eraseOnDeauth!.deadLetterQueue],
+  ] as const)('the %s is encrypted with the key, not SQS-managed keys', (_name, queue) => {
     const properties = cmk.resources[cmk.id(queue())]!.Properties;
     expect(properties.KmsMasterKeyId).toEqual(keyArn);
     expect(properties.SqsManagedSseEnabled).toBeUndefined();
@@ -90,7 +95,9 @@ describe('with customerManagedKey: true', () => {
     ['S3 destination bucket', () => cmk.stack.destinations!.s3!.bucket],
   ] as const)('the %s encrypts objects with the key, with an S3 bucket key', (_name, bucket) => {
     expect(cmk.resources[cmk.id(bucket())]!.Properties.BucketEncryption).toEqual({
-      ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } }],
+      ServerSideEncryptionConfiguration: [
+        { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } },
+      ],
     });
   });
 
@@ -109,7 +116,10 @@ describe('with customerManagedKey: true', () => {
         Condition: {
           ArnLike: {
             'kms:EncryptionContext:aws:logs:arn': {
-              'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:*']],
+              'Fn::Join': [
+                '',
+                ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:*'],
+              ],
             },
           },
         },
@@ -119,7 +129,11 @@ describe('with customerManagedKey: true', () => {
 
   test('the key policy lets S3 encrypt its notifications into the events queue: GenerateDataKey and Decrypt', () => {
     expect(keyPolicy()).toContainEqual(
-      expect.objectContaining({ Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'] }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      }),
     );
   });
 

@@ -50,12 +50,21 @@ test("the queue's visibility timeout is six times the eraser's timeout, and fail
 
 test('the eraser may query, scan and delete items, and nothing else in the tables', () => {
   const dynamoDb = actionsOf(eraserStatements()).filter((action) => action.startsWith('dynamodb:'));
-  expect([...new Set(dynamoDb)].sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
+  expect([...new Set(dynamoDb)].sort()).toEqual([
+    'dynamodb:BatchWriteItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+  ]);
 });
 
 test('the eraser lists only the prefixes that name a user, and deletes only in the payload bucket', () => {
   const { deliveries, archive, records, events, archiveIndex } = payloadBucket.prefixes;
-  const list = eraserStatements().find((statement) => actionsOf([statement]).includes('s3:ListBucket')) as { Condition?: unknown; Resource: unknown };
+  const list = eraserStatements().find((statement) => actionsOf([statement]).includes('s3:ListBucket')) as {
+    Condition?: unknown;
+    Resource: unknown;
+  };
   expect(list.Resource).toEqual(bucketArn);
   expect(list.Condition).toEqual({ StringLike: { 's3:prefix': [`${records}*`, `${archiveIndex}*`] } });
   const objectGrants = s3GrantsOf(eraserStatements()).filter((grant) => !grant.startsWith('s3:ListBucket'));

@@ -43,7 +43,8 @@ const exceptions: Exception[] = [
     where: functionRolePolicy,
     effect: 'Allow',
     field: 'Resource',
-    value: /^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:<(Webhook\/Ingest|Pipeline\/Consumer|EraseOnDeauth\/Eraser)\/LogGroup>:\*$/,
+    value:
+      /^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:<(Webhook\/Ingest|Pipeline\/Consumer|EraseOnDeauth\/Eraser)\/LogGroup>:\*$/,
     actions: /^logs:(CreateLogStream|PutLogEvents)$/,
     reason:
       "the function's own log group (a log group's ARN ends in :*, its streams): Lambda opens a stream per instance, " +
@@ -60,13 +61,14 @@ const exceptions: Exception[] = [
       'the narrowest resource that can name them; each function gets only its prefixes and actions (PayloadBucket.grantObjects)',
   },
   {
-    where: /^AWS::IAM::Policy (Pipeline\/Consumer\/Role\/DefaultPolicy|Destinations\/TerraUserPolicy)$|^AWS::S3::BucketPolicy Destinations\/S3\/Bucket\/Policy$/,
+    where:
+      /^AWS::IAM::Policy (Pipeline\/Consumer\/Role\/DefaultPolicy|Destinations\/TerraUserPolicy)$|^AWS::S3::BucketPolicy Destinations\/S3\/Bucket\/Policy$/,
     effect: 'Allow',
     field: 'Resource',
     value: /^<Destinations\/S3\/Bucket>\.Arn\/\*$/,
     actions: /^s3:(GetObject|GetObjectVersion|PutObject|DeleteObject)$/,
     reason:
-      "every object of the S3 destination bucket: Terra chooses every key (terra-contract.md §10) and the bucket holds nothing else; " +
+      'every object of the S3 destination bucket: Terra chooses every key (terra-contract.md §10) and the bucket holds nothing else; ' +
       "the consumer may only read, Terra's IAM user only put, Terra's role (bucket policy, terraRoleArn) get, put and delete",
   },
   {
@@ -81,7 +83,7 @@ const exceptions: Exception[] = [
     effect: 'Deny',
     field: 'Resource',
     value: /^<(Payloads|Destinations\/S3)\/Bucket>\.Arn\/\*$/,
-    reason: "enforceSSL: the TLS-only Deny covers every object of the bucket",
+    reason: 'enforceSSL: the TLS-only Deny covers every object of the bucket',
   },
   {
     where: /^AWS::KMS::Key EncryptionKey$/,
@@ -130,7 +132,7 @@ const allOn: TerraIngestStackProps = {
 const variants: Record<string, TerraIngestStackProps> = {
   'no optional prop': {},
   'every optional prop, Terra writing to S3 with the IAM user': { ...allOn, s3Destination: true },
-  "every optional prop, Terra writing to S3 with its own role": { ...allOn, s3Destination: { terraRoleArn } },
+  'every optional prop, Terra writing to S3 with its own role': { ...allOn, s3Destination: { terraRoleArn } },
 };
 
 /** A template value as a readable string: `<construct path>` for a resource, `${AWS::…}` for a pseudo parameter. */
@@ -168,19 +170,26 @@ function findings(stack: Stack): Finding[] {
   for (const [logicalId, resource] of Object.entries(resources)) {
     const where = `${resource.Type} ${names.get(logicalId)?.path ?? logicalId}`;
     const properties = resource.Properties ?? {};
-    const documents = [properties.PolicyDocument, properties.KeyPolicy, ...(properties.Policies ?? []).map((p: { PolicyDocument: unknown }) => p.PolicyDocument)];
+    const documents = [
+      properties.PolicyDocument,
+      properties.KeyPolicy,
+      ...(properties.Policies ?? []).map((p: { PolicyDocument: unknown }) => p.PolicyDocument),
+    ];
     for (const document of documents.filter(Boolean)) {
       for (const statement of [document.Statement].flat() as PolicyStatement[]) {
         const actions = [statement.Action ?? statement.NotAction].flat().map((a) => render(a, names));
         const record = (field: Finding['field'], value: string) => found.push({ where, effect: statement.Effect, field, value, actions });
-        for (const action of [statement.Action].flat().filter(Boolean)) if (render(action, names).includes('*')) record('Action', render(action, names));
-        for (const target of [statement.Resource].flat().filter(Boolean)) if (render(target, names).includes('*')) record('Resource', render(target, names));
+        for (const action of [statement.Action].flat().filter(Boolean))
+          if (render(action, names).includes('*')) record('Action', render(action, names));
+        for (const target of [statement.Resource].flat().filter(Boolean))
+          if (render(target, names).includes('*')) record('Resource', render(target, names));
         // NotAction and NotResource allow everything but what they name.
         for (const field of ['NotAction', 'NotResource'] as const) if (statement[field]) record(field, render(statement[field], names));
       }
     }
     // What an AWS-managed policy allows is not in the template; each one attached is listed.
-    for (const arn of properties.ManagedPolicyArns ?? []) found.push({ where, effect: 'Allow', field: 'ManagedPolicyArns', value: render(arn, names), actions: [] });
+    for (const arn of properties.ManagedPolicyArns ?? [])
+      found.push({ where, effect: 'Allow', field: 'ManagedPolicyArns', value: render(arn, names), actions: [] });
   }
   return found;
 }
@@ -192,7 +201,9 @@ const matches = (exception: Exception, finding: Finding) =>
   exception.value.test(finding.value) &&
   (exception.actions === undefined || (finding.actions.length > 0 && finding.actions.every((action) => exception.actions!.test(action))));
 
-const found = Object.fromEntries(Object.entries(variants).map(([name, props]) => [name, findings(new TerraIngestStack(newApp(), 'TerraIngest', props))]));
+const found = Object.fromEntries(
+  Object.entries(variants).map(([name, props]) => [name, findings(new TerraIngestStack(newApp(), 'TerraIngest', props))]),
+);
 
 test.each(Object.keys(variants))('every wildcard is a listed exception (%s)', (name) => {
   const unlisted = found[name]!.filter((finding) => !exceptions.some((exception) => matches(exception, finding)));
@@ -202,7 +213,9 @@ test.each(Object.keys(variants))('every wildcard is a listed exception (%s)', (n
 test.each(exceptions.map((exception) => [exception.reason.slice(0, 60), exception] as const))(
   'every listed exception still occurs: %s…',
   (_reason, exception) => {
-    const occurrences = Object.values(found).flat().filter((finding) => matches(exception, finding));
+    const occurrences = Object.values(found)
+      .flat()
+      .filter((finding) => matches(exception, finding));
     expect(occurrences.length).toBeGreaterThan(0);
   },
 );
@@ -215,15 +228,23 @@ test('without optional props, the only wildcards are the log groups, the payload
 test('the walk reads managed, inline and resource policies, and sees a wildcard in an action, in a resource and in a join', () => {
   const stack = new Stack(newApp(), 'Scratch');
   const loose = (Action: unknown, Resource: unknown) => ({ Statement: [{ Effect: 'Allow', Action, Resource }] });
-  new CfnResource(stack, 'Managed', { type: 'AWS::IAM::ManagedPolicy', properties: { PolicyDocument: loose('s3:Get*', 'arn:aws:s3:::b') } });
+  new CfnResource(stack, 'Managed', {
+    type: 'AWS::IAM::ManagedPolicy',
+    properties: { PolicyDocument: loose('s3:Get*', 'arn:aws:s3:::b') },
+  });
   new CfnResource(stack, 'Inline', {
     type: 'AWS::IAM::Role',
     properties: {
-      AssumeRolePolicyDocument: { Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+      AssumeRolePolicyDocument: {
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
       Policies: [{ PolicyName: 'p', PolicyDocument: loose('s3:PutObject', { 'Fn::Join': ['', ['arn:aws:s3:::b', '/*']] }) }],
     },
   });
-  new CfnResource(stack, 'Topic', { type: 'AWS::SNS::TopicPolicy', properties: { Topics: [], PolicyDocument: loose(['sns:Publish'], ['*']) } });
+  new CfnResource(stack, 'Topic', {
+    type: 'AWS::SNS::TopicPolicy',
+    properties: { Topics: [], PolicyDocument: loose(['sns:Publish'], ['*']) },
+  });
   expect(findings(stack).map(({ where, field, value }) => `${where} ${field} ${value}`)).toEqual([
     'AWS::IAM::ManagedPolicy Managed Action s3:Get*',
     'AWS::IAM::Role Inline Resource arn:aws:s3:::b/*',
@@ -234,7 +255,14 @@ test('the walk reads managed, inline and resource policies, and sees a wildcard 
 if (process.env.PRINT_IAM_WILDCARDS) {
   afterAll(() => {
     const lines = exceptions.map((exception) => {
-      const seen = [...new Set(Object.values(found).flat().filter((finding) => matches(exception, finding)).map((f) => `${f.where}: ${f.effect} ${f.field} ${f.value}`))];
+      const seen = [
+        ...new Set(
+          Object.values(found)
+            .flat()
+            .filter((finding) => matches(exception, finding))
+            .map((f) => `${f.where}: ${f.effect} ${f.field} ${f.value}`),
+        ),
+      ];
       return `- ${exception.reason}\n${seen.map((line) => `    ${line}`).join('\n')}`;
     });
     console.log(`Accepted wildcards:\n${lines.join('\n')}`);

@@ -25,7 +25,12 @@ function monitored(stackProps: TerraIngestStackProps = {}, monitoringProps: Moni
   const stack = new TerraIngestStack(app, 'TerraIngest', { ...stackProps, ...monitoringProps });
   const { monitoring } = stack;
   const id = (construct: IConstruct) => stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnResource);
-  const own = new Set(monitoring.node.findAll().filter(CfnResource.isCfnResource).map((resource) => stack.getLogicalId(resource)));
+  const own = new Set(
+    monitoring.node
+      .findAll()
+      .filter(CfnResource.isCfnResource)
+      .map((resource) => stack.getLogicalId(resource)),
+  );
   const all = Template.fromStack(stack).toJSON();
   const resources: Resources = Object.fromEntries(Object.entries(all.Resources as Resources).filter(([logicalId]) => own.has(logicalId)));
   return {
@@ -70,7 +75,9 @@ describe('dead-letter queue alarms', () => {
 
   test('without the optional destinations and erase-on-deauth, only the webhook dead-letter queue is alarmed on', () => {
     const visible = alarmsOf(byDefault).filter((alarm) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
-    expect(visible.map((alarm) => alarm.Properties.Dimensions)).toEqual([queueName(byDefault.id(byDefault.stack.pipeline.deadLetterQueue))]);
+    expect(visible.map((alarm) => alarm.Properties.Dimensions)).toEqual([
+      queueName(byDefault.id(byDefault.stack.pipeline.deadLetterQueue)),
+    ]);
   });
 });
 
@@ -86,7 +93,10 @@ describe('queue age alarms', () => {
   });
 
   test('fire above defaultQueueAgeAlarmSeconds by default', () => {
-    byDefault.template.hasResourceProperties('AWS::CloudWatch::Alarm', ageAlarm(byDefault.id(byDefault.stack.pipeline.queue), defaultQueueAgeAlarmSeconds));
+    byDefault.template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      ageAlarm(byDefault.id(byDefault.stack.pipeline.queue), defaultQueueAgeAlarmSeconds),
+    );
   });
 
   test('take their threshold from queueAgeAlarmSeconds', () => {
@@ -97,7 +107,10 @@ describe('queue age alarms', () => {
 
   test('the erasure queue adds its deliberate delay, so waiting out the delay never alarms', () => {
     const { template, id, stack } = everything;
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', ageAlarm(id(stack.eraseOnDeauth!.queue), defaultQueueAgeAlarmSeconds + erasure.delaySeconds));
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      ageAlarm(id(stack.eraseOnDeauth!.queue), defaultQueueAgeAlarmSeconds + erasure.delaySeconds),
+    );
   });
 });
 
@@ -114,11 +127,17 @@ describe('function alarms', () => {
   });
 
   test('consumer errors', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', lambdaAlarm('Errors', id(stack.pipeline.consumerFunction), alarmRules.consumerErrors));
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      lambdaAlarm('Errors', id(stack.pipeline.consumerFunction), alarmRules.consumerErrors),
+    );
   });
 
   test('consumer throttles', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', lambdaAlarm('Throttles', id(stack.pipeline.consumerFunction), alarmRules.consumerThrottles));
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      lambdaAlarm('Throttles', id(stack.pipeline.consumerFunction), alarmRules.consumerThrottles),
+    );
   });
 
   test('ingest function errors, in two of three windows', () => {
@@ -245,7 +264,11 @@ describe('every alarm', () => {
 });
 
 test("each runbook anchor is GitHub's slug of its title", () => {
-  const slug = (title: string) => title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replaceAll(' ', '-');
+  const slug = (title: string) =>
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9 -]/g, '')
+      .replaceAll(' ', '-');
   for (const { title, anchor } of Object.values(runbooks)) expect(anchor).toBe(slug(title));
 });
 
@@ -271,7 +294,12 @@ describe('alarm topic', () => {
       Topics: [{ Ref: byDefault.topicId }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
         ]),
       },
     });
@@ -343,7 +371,9 @@ describe('dashboard', () => {
       (widget.properties.metrics ?? []).map((line) => {
         const [namespace, metricName, ...rest] = line;
         const dimensions = rest.filter((item) => typeof item !== 'object' || (item !== null && !('stat' in item) && !('label' in item)));
-        const options = rest.find((item) => typeof item === 'object' && item !== null && ('stat' in item || 'label' in item)) as { stat?: string };
+        const options = rest.find((item) => typeof item === 'object' && item !== null && ('stat' in item || 'label' in item)) as {
+          stat?: string;
+        };
         return { metric: `${namespace}/${metricName}`, dimensions, stat: options?.stat, widget: widget.properties.title };
       }),
     );
@@ -386,7 +416,9 @@ describe('dashboard', () => {
   });
 
   test('shows acknowledgement latency at p50 and p99', () => {
-    const stats = graphed(byDefault).filter((line) => line.metric === 'AWS/ApiGateway/Latency').map((line) => line.stat);
+    const stats = graphed(byDefault)
+      .filter((line) => line.metric === 'AWS/ApiGateway/Latency')
+      .map((line) => line.stat);
     expect(stats.sort()).toEqual(['p50', 'p99']);
   });
 
@@ -418,14 +450,12 @@ describe('dashboard', () => {
 function findingsOn(v: { app: ReturnType<typeof newApp>; monitoring: TerraIngestStack['monitoring'] }): string[] {
   const under = `${v.monitoring.node.path}/`;
   return [new AwsSolutionsChecks(v.app), new HIPAASecurityChecks(v.app)].flatMap((pack) =>
-    pack
-      .validateScope(v.app)
-      .violations.flatMap((violation) =>
-        violation.violatingResources
-          .map((resource) => (resource as { constructPath?: string }).constructPath ?? '')
-          .filter((path) => path.startsWith(under))
-          .map((path) => `${violation.ruleName} ${path}`),
-      ),
+    pack.validateScope(v.app).violations.flatMap((violation) =>
+      violation.violatingResources
+        .map((resource) => (resource as { constructPath?: string }).constructPath ?? '')
+        .filter((path) => path.startsWith(under))
+        .map((path) => `${violation.ruleName} ${path}`),
+    ),
   );
 }
 

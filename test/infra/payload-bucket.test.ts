@@ -120,7 +120,10 @@ test('expires the archive under archive/ after the days definitions.ts gives, by
 });
 
 test('expires the per-user archive index with the archive it names', () => {
-  expect(rule(template, payloadBucket.prefixes.archiveIndex)).toMatchObject({ Status: 'Enabled', ExpirationInDays: payloadBucket.archiveRetentionDays });
+  expect(rule(template, payloadBucket.prefixes.archiveIndex)).toMatchObject({
+    Status: 'Enabled',
+    ExpirationInDays: payloadBucket.archiveRetentionDays,
+  });
   const days = payloadBucket.archiveRetentionDays + 7;
   const custom = Template.fromStack(new TerraIngestStack(newApp(), 'TerraIngest', { archiveRetentionDays: days }));
   expect(rule(custom, payloadBucket.prefixes.archiveIndex)).toMatchObject({ ExpirationInDays: days });
@@ -140,9 +143,7 @@ test.each([0, -1, 1.5, Number.NaN])('refuses an archive retention of %p days', (
 });
 
 test('never expires large records under records/, which items point at', () => {
-  const expiring = lifecycleRules(template).filter(
-    (r) => r.ExpirationInDays !== undefined || r.ExpirationDate !== undefined,
-  );
+  const expiring = lifecycleRules(template).filter((r) => r.ExpirationInDays !== undefined || r.ExpirationDate !== undefined);
   expect(expiring.map((r) => r.Prefix).sort()).toEqual(
     [payloadBucket.prefixes.archive, payloadBucket.prefixes.archiveIndex, payloadBucket.prefixes.deliveries].sort(),
   );

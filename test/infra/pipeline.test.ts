@@ -7,8 +7,7 @@ const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
 
-const id = (construct: { node: { defaultChild?: unknown } }) =>
-  stack.getLogicalId(construct.node.defaultChild as never);
+const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 const queueId = id(stack.pipeline.queue);
 const deadLetterQueueId = id(stack.pipeline.deadLetterQueue);
 const consumerId = id(stack.pipeline.consumerFunction);

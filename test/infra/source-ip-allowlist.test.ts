@@ -25,10 +25,14 @@ test("true admits Terra's published addresses, comma-separated", () => {
 
 test("a list admits the operator's own addresses and CIDR blocks, IPv4 and IPv6", () => {
   const own = ['203.0.113.0/24', '198.51.100.7', '2001:db8::/32', '2001:db8::1'];
-  Template.fromStack(new TerraIngestStack(newApp(), 'TerraIngest', { sourceIpAllowlist: own }))
-    .hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ ALLOWED_SOURCE_IPS: own.join(','), POWERTOOLS_SERVICE_NAME: observability.services.ingest }) },
-    });
+  Template.fromStack(new TerraIngestStack(newApp(), 'TerraIngest', { sourceIpAllowlist: own })).hasResourceProperties(
+    'AWS::Lambda::Function',
+    {
+      Environment: {
+        Variables: Match.objectLike({ ALLOWED_SOURCE_IPS: own.join(','), POWERTOOLS_SERVICE_NAME: observability.services.ingest }),
+      },
+    },
+  );
 });
 
 test('only the ingest function is given the allowlist', () => {
@@ -51,9 +55,12 @@ test('refuses an empty list, which the function would read as no allowlist at al
   expect(() => new TerraIngestStack(newApp(), 'TerraIngest', { sourceIpAllowlist: [] })).toThrow(/lists no address; use false/);
 });
 
-test.each(['0.0.0.0/0', '18.133.218.210', '18.133.218.210/32', '::/0', '::ffff:18.133.218.210', 'fe80::1/64'])('takes %p as an address or CIDR block', (entry) => {
-  expect(isAddressOrCidr(entry)).toBe(true);
-});
+test.each(['0.0.0.0/0', '18.133.218.210', '18.133.218.210/32', '::/0', '::ffff:18.133.218.210', 'fe80::1/64'])(
+  'takes %p as an address or CIDR block',
+  (entry) => {
+    expect(isAddressOrCidr(entry)).toBe(true);
+  },
+);
 
 test("Terra's published addresses all parse", () => {
   expect(terraSourceIps.filter((address) => !isAddressOrCidr(address))).toEqual([]);

@@ -19,7 +19,11 @@ test('turns nothing on by default', () => {
 });
 
 test('turns both destinations on with -c sqsDestination=true -c s3Destination=true', () => {
-  expect(fromContext({ sqsDestination: 'true', s3Destination: 'true' })).toEqual({ ...nothingOn, sqsDestination: true, s3Destination: true });
+  expect(fromContext({ sqsDestination: 'true', s3Destination: 'true' })).toEqual({
+    ...nothingOn,
+    sqsDestination: true,
+    s3Destination: true,
+  });
 });
 
 test('accepts booleans as cdk.json holds them', () => {
@@ -32,7 +36,10 @@ test('accepts booleans as cdk.json holds them', () => {
 });
 
 test('passes -c s3DestinationTerraRoleArn to the S3 destination', () => {
-  expect(fromContext({ s3Destination: 'true', s3DestinationTerraRoleArn: terraRoleArn })).toEqual({ ...nothingOn, s3Destination: { terraRoleArn } });
+  expect(fromContext({ s3Destination: 'true', s3DestinationTerraRoleArn: terraRoleArn })).toEqual({
+    ...nothingOn,
+    s3Destination: { terraRoleArn },
+  });
 });
 
 test('refuses a role ARN without the S3 destination', () => {
@@ -56,7 +63,9 @@ test("turns the allowlist of Terra's addresses on with -c sourceIpAllowlist=true
 });
 
 test('reads -c sourceIpAllowlist=<addresses> as a list of the operator’s own addresses', () => {
-  expect(fromContext({ sourceIpAllowlist: '203.0.113.0/24, 2001:db8::1' })).toMatchObject({ sourceIpAllowlist: ['203.0.113.0/24', '2001:db8::1'] });
+  expect(fromContext({ sourceIpAllowlist: '203.0.113.0/24, 2001:db8::1' })).toMatchObject({
+    sourceIpAllowlist: ['203.0.113.0/24', '2001:db8::1'],
+  });
 });
 
 test('takes a list of addresses as cdk.json holds it', () => {

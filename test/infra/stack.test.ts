@@ -33,7 +33,7 @@ test('outputs the payload bucket by name', () => {
   });
 });
 
-test("creates the Terra REST API credentials secret without a value, for the operator to fill, and no function reads it", () => {
+test('creates the Terra REST API credentials secret without a value, for the operator to fill, and no function reads it', () => {
   const credentials = stack.getLogicalId(stack.apiCredentials.node.defaultChild as never);
   template.hasResourceProperties('AWS::SecretsManager::Secret', {
     Description: Match.stringLikeRegexp('Terra REST API credentials'),

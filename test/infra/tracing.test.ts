@@ -14,7 +14,8 @@ function synth(tracing?: boolean) {
   };
   const id = (fn: lambda.Function) => stack.getLogicalId(fn.node.defaultChild as never);
   const properties = (fn: lambda.Function) => template.toJSON().Resources[id(fn)].Properties;
-  const statements = (fn: lambda.Function) => roleStatements(template.toJSON().Resources, stack.getLogicalId(fn.role!.node.defaultChild as never));
+  const statements = (fn: lambda.Function) =>
+    roleStatements(template.toJSON().Resources, stack.getLogicalId(fn.role!.node.defaultChild as never));
   return { functions, properties, statements };
 }
 

@@ -11,8 +11,7 @@ const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
 
-const id = (construct: { node: { defaultChild?: unknown } }) =>
-  stack.getLogicalId(construct.node.defaultChild as never);
+const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 const secretId = id(stack.webhook.signingSecret);
 const ingestId = id(stack.webhook.ingestFunction);
 const ingestRoleId = id(stack.webhook.ingestFunction.role!);

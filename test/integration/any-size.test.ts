@@ -11,7 +11,13 @@ const start = Date.parse('2026-11-20T06:00:00Z');
 const pingBucket = 'terra-ping-mode';
 
 function longActivity(userId: string, durationSeconds: number) {
-  const event = xertActivity({ user: terraUser({ userId, provider: 'XERT' }), start, durationSeconds, sampleIntervalSeconds: 1, seed: userId });
+  const event = xertActivity({
+    user: terraUser({ userId, provider: 'XERT' }),
+    start,
+    durationSeconds,
+    sampleIntervalSeconds: 1,
+    seed: userId,
+  });
   return { event, record: event.data[0] as { metadata: { summary_id: string } }, raw: JSON.stringify(event) };
 }
 
@@ -74,10 +80,14 @@ describe('any size arrives whole', () => {
     expect(await readRecord(first, stack.clients.s3)).toEqual(record);
     // A newer copy: its own object, and the replaced one is removed.
     expect((await deliver(stack, raw, { orderingTimestamp: 2000 })).status).toBe(200);
-    const second = await waitFor(async () => {
-      const item = await getRecord(stack, userId, recordId);
-      return item?.ordering_ts === 2000 ? item : undefined;
-    }, 'the newer copy', 30_000);
+    const second = await waitFor(
+      async () => {
+        const item = await getRecord(stack, userId, recordId);
+        return item?.ordering_ts === 2000 ? item : undefined;
+      },
+      'the newer copy',
+      30_000,
+    );
     expect(second.payload_s3).not.toBe(first.payload_s3);
     expect(await readRecord(second, stack.clients.s3)).toEqual(record);
     await expect(readRecord(first, stack.clients.s3)).rejects.toThrow();

@@ -31,9 +31,27 @@ async function statusBecomes(userId: string, status: string) {
 describe('connection lifecycle in terra-users', () => {
   it('records an auth as connected, with provider, reference and scopes', async () => {
     const userId = randomUUID();
-    await deliver(stack, { type: 'auth', status: 'success', user: terraUser(userId), reference_id: 'r', widget_session_id: 'w', message: 'User has authenticated' }, { orderingTimestamp: 1000 });
+    await deliver(
+      stack,
+      {
+        type: 'auth',
+        status: 'success',
+        user: terraUser(userId),
+        reference_id: 'r',
+        widget_session_id: 'w',
+        message: 'User has authenticated',
+      },
+      { orderingTimestamp: 1000 },
+    );
     const user = await statusBecomes(userId, 'connected');
-    expect(user).toMatchObject({ provider: 'DEXCOM', reference_id: `customer-${userId.slice(0, 8)}`, active: true, scopes: 'body', last_event_type: 'auth', ordering_ts: 1000 });
+    expect(user).toMatchObject({
+      provider: 'DEXCOM',
+      reference_id: `customer-${userId.slice(0, 8)}`,
+      active: true,
+      scopes: 'body',
+      last_event_type: 'auth',
+      ordering_ts: 1000,
+    });
     expect(typeof user.updated_at).toBe('string');
   });
 
@@ -41,7 +59,11 @@ describe('connection lifecycle in terra-users', () => {
     const userId = randomUUID();
     await deliver(stack, { type: 'auth', status: 'success', user: terraUser(userId) }, { orderingTimestamp: 1000 });
     await statusBecomes(userId, 'connected');
-    await deliver(stack, { type: 'deauth', status: 'success', user: terraUser(userId, { active: false }), message: 'User has deauthenticated' }, { orderingTimestamp: 3000 });
+    await deliver(
+      stack,
+      { type: 'deauth', status: 'success', user: terraUser(userId, { active: false }), message: 'User has deauthenticated' },
+      { orderingTimestamp: 3000 },
+    );
     await statusBecomes(userId, 'deauthenticated');
     await deliver(stack, { type: 'auth', status: 'success', user: terraUser(userId) }, { orderingTimestamp: 2000 });
     await drained(stack);
@@ -55,7 +77,14 @@ describe('connection lifecycle in terra-users', () => {
     await statusBecomes(oldId, 'connected');
     await deliver(
       stack,
-      { type: 'user_reauth', status: 'warning', message: 'User has reauthenticated', old_user: terraUser(oldId), new_user: terraUser(newId), version: '2022-03-16' },
+      {
+        type: 'user_reauth',
+        status: 'warning',
+        message: 'User has reauthenticated',
+        old_user: terraUser(oldId),
+        new_user: terraUser(newId),
+        version: '2022-03-16',
+      },
       { orderingTimestamp: 2000 },
     );
     const old = await statusBecomes(oldId, 'replaced');
@@ -69,7 +98,11 @@ describe('connection lifecycle in terra-users', () => {
     ['google_no_datasource', 'no_datasource'],
   ])('records %s', async (type, status) => {
     const userId = randomUUID();
-    await deliver(stack, { type, status: 'warning', user: terraUser(userId, { active: false }), message: 'm' }, { orderingTimestamp: 1000 });
+    await deliver(
+      stack,
+      { type, status: 'warning', user: terraUser(userId, { active: false }), message: 'm' },
+      { orderingTimestamp: 1000 },
+    );
     expect(await statusBecomes(userId, status)).toMatchObject({ last_event_type: type });
   });
 
@@ -79,7 +112,15 @@ describe('connection lifecycle in terra-users', () => {
     await statusBecomes(userId, 'connected');
     await deliver(
       stack,
-      { type: 'permission_change', status: 'warning', message: 'm', version: '2022-03-16', user: terraUser(userId, { scopes: 'body,activity' }), scopes_added: 'activity', scopes_removed: '' },
+      {
+        type: 'permission_change',
+        status: 'warning',
+        message: 'm',
+        version: '2022-03-16',
+        user: terraUser(userId, { scopes: 'body,activity' }),
+        scopes_added: 'activity',
+        scopes_removed: '',
+      },
       { orderingTimestamp: 2000 },
     );
     const user = await waitFor(async () => {

@@ -71,7 +71,19 @@ afterEach(async () => {
 test('a three-month activity backfill arrives whole through a 429 and shuffled chunks; --wait exits 0 after each window', async () => {
   const userId = `backfill-${randomUUID()}`;
   await faults({ status: 429, count: 1, retryAfterSeconds: 1, shuffleChunks: true });
-  const { code, output } = await backfill('--user', userId, '--type', 'activity', '--from', day(91), '--to', day(1), '--wait', '--timeout', '120');
+  const { code, output } = await backfill(
+    '--user',
+    userId,
+    '--type',
+    'activity',
+    '--from',
+    day(91),
+    '--to',
+    day(1),
+    '--wait',
+    '--timeout',
+    '120',
+  );
 
   expect(output).toContain(`Terra API: ${stack.terraApiUrl} (TERRA_API_URL)`);
   expect(output).toMatch(/HTTP 429 too many requests.*retry 2 of 6 in 1 s \(as Terra asked\)/);
@@ -113,7 +125,19 @@ test('--type all stores every type, the athlete profile included, from synchrono
 
 test('a 30-day range comes as one unannounced data event; --wait counts it complete once it arrived and nothing followed', async () => {
   const userId = `backfill-${randomUUID()}`;
-  const { code, output } = await backfill('--user', userId, '--type', 'daily', '--from', day(30), '--to', day(1), '--wait', '--timeout', '60');
+  const { code, output } = await backfill(
+    '--user',
+    userId,
+    '--type',
+    'daily',
+    '--from',
+    day(30),
+    '--to',
+    day(1),
+    '--wait',
+    '--timeout',
+    '60',
+  );
   expect(output).toMatch(/daily \S+ \(30 days, async\): complete: 1 payload received, none announced/);
   expect(code).toBe(0);
   expect(await storedIds(userId, 'daily')).toEqual(await expectedIds(userId, 'daily', 30, 1));

@@ -8,14 +8,27 @@ const activity = (userId: string) => ({
   type: 'activity',
   version: '2022-03-16',
   user: { user_id: userId, provider: 'XOSS' },
-  data: [{ metadata: { summary_id: `ride-${userId.slice(0, 4)}`, start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 } }],
+  data: [
+    {
+      metadata: {
+        summary_id: `ride-${userId.slice(0, 4)}`,
+        start_time: '2026-11-21T07:00:00+00:00',
+        end_time: '2026-11-21T08:00:00+00:00',
+        upload_type: 1,
+      },
+    },
+  ],
 });
 
 const failing = new Map<string, number>();
 const calls = new Map<string, number>();
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startTestStack({ wrapDocumentClient: failWritesFor(failing, calls), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 }, consumerConcurrency: 1 });
+  stack = await startTestStack({
+    wrapDocumentClient: failWritesFor(failing, calls),
+    queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 },
+    consumerConcurrency: 1,
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -38,7 +51,10 @@ describe('a failing message in a batch', () => {
       }),
     );
     const started = Date.now();
-    await waitFor(async () => ((await userRecords(stack, users[0])).length && (await userRecords(stack, users[2])).length ? true : undefined), 'the healthy messages');
+    await waitFor(
+      async () => ((await userRecords(stack, users[0])).length && (await userRecords(stack, users[2])).length ? true : undefined),
+      'the healthy messages',
+    );
     const healthyAfter = Date.now() - started;
     await drained(stack);
     for (const userId of users) expect(await userRecords(stack, userId)).toHaveLength(1);
@@ -55,10 +71,14 @@ describe('a failing message in a batch', () => {
     failing.set(userId, -1); // fails for ever
     const body = JSON.stringify(activity(userId));
     expect((await deliver(stack, body)).status).toBe(200);
-    const [dead] = await waitFor(async () => {
-      const messages = await deadLetters(stack);
-      return messages.length > 0 ? messages : undefined;
-    }, 'the dead-letter queue', 20_000);
+    const [dead] = await waitFor(
+      async () => {
+        const messages = await deadLetters(stack);
+        return messages.length > 0 ? messages : undefined;
+      },
+      'the dead-letter queue',
+      20_000,
+    );
     expect(dead.Body).toBe(body);
     expect(dead.MessageAttributes?.signature_timestamp?.StringValue).toMatch(/^\d+$/);
     expect(await userRecords(stack, userId)).toHaveLength(0);

@@ -35,7 +35,11 @@ interface Observed {
  * The real client, counting its calls; `before` runs ahead of each call and may throw (a refusal)
  * or wait (a slow service).
  */
-function observed<T extends DynamoDBDocumentClient | S3Client>(client: T, observation: Observed, before: (command: { constructor: { name: string }; input: Record<string, any> }) => Promise<void> = async () => {}): T {
+function observed<T extends DynamoDBDocumentClient | S3Client>(
+  client: T,
+  observation: Observed,
+  before: (command: { constructor: { name: string }; input: Record<string, any> }) => Promise<void> = async () => {},
+): T {
   const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
   return new Proxy(client, {
     get(target, property, receiver) {
@@ -55,8 +59,10 @@ function observed<T extends DynamoDBDocumentClient | S3Client>(client: T, observ
 }
 
 const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 150));
-const throttled = () => Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
-const slowDown = () => Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+const throttled = () =>
+  Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+const slowDown = () =>
+  Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
 
 function deps(options: { documentClient?: DynamoDBDocumentClient; s3?: S3Client } = {}): ConsumerDependencies {
   return {
@@ -73,8 +79,19 @@ const dailyRecord = (steps: number, enrichment: Record<string, unknown> | null) 
   data_enrichment: enrichment,
 });
 
-function daily(userId: string, steps: number, enrichment: Record<string, unknown> | null, orderingTimestamp: number, terraReference?: string): QueuedDelivery {
-  const body = { type: 'daily', version: '2022-03-16', user: { user_id: userId, provider: 'WITHINGS', reference_id: 'ref' }, data: [dailyRecord(steps, enrichment)] };
+function daily(
+  userId: string,
+  steps: number,
+  enrichment: Record<string, unknown> | null,
+  orderingTimestamp: number,
+  terraReference?: string,
+): QueuedDelivery {
+  const body = {
+    type: 'daily',
+    version: '2022-03-16',
+    user: { user_id: userId, provider: 'WITHINGS', reference_id: 'ref' },
+    data: [dailyRecord(steps, enrichment)],
+  };
   return {
     body: Buffer.from(JSON.stringify(body)),
     signatureTimestamp: Math.floor(orderingTimestamp / 1000),
@@ -91,7 +108,9 @@ const storedDaily = async (userId: string) => {
 };
 
 async function archivedFor(userId: string): Promise<string[]> {
-  const { Contents = [] } = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: archiveIndexPrefix(userId) }));
+  const { Contents = [] } = await stack.clients.s3.send(
+    new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: archiveIndexPrefix(userId) }),
+  );
   return Contents.map((object) => object.Key!);
 }
 
@@ -99,7 +118,10 @@ describe('a record whose data_enrichment is null', () => {
   it('is stored as sent, without a read, when nothing is stored yet', async () => {
     const userId = randomUUID();
     const calls: Observed = { sent: [], inFlight: 0 };
-    const outcome = await processDelivery(daily(userId, 1000, null, 1_000), deps({ documentClient: observed(stack.clients.documentClient, calls) }));
+    const outcome = await processDelivery(
+      daily(userId, 1000, null, 1_000),
+      deps({ documentClient: observed(stack.clients.documentClient, calls) }),
+    );
     expect(outcome).toMatchObject({ written: 1, skipped: 0 });
     expect(await storedDaily(userId)).toEqual(dailyRecord(1000, null));
     expect(calls.sent).toEqual(['PutCommand']);
@@ -109,7 +131,9 @@ describe('a record whose data_enrichment is null', () => {
     const userId = randomUUID();
     await processDelivery(daily(userId, 1000, null, 1_000), deps());
     const calls: Observed = { sent: [], inFlight: 0 };
-    expect(await processDelivery(daily(userId, 2000, null, 2_000), deps({ documentClient: observed(stack.clients.documentClient, calls) }))).toMatchObject({ written: 1 });
+    expect(
+      await processDelivery(daily(userId, 2000, null, 2_000), deps({ documentClient: observed(stack.clients.documentClient, calls) })),
+    ).toMatchObject({ written: 1 });
     expect(await storedDaily(userId)).toEqual(dailyRecord(2000, null));
     expect(calls.sent).toEqual(['PutCommand']);
   });
@@ -118,7 +142,12 @@ describe('a record whose data_enrichment is null', () => {
     const userId = randomUUID();
     await processDelivery(daily(userId, 1000, { sleep_score: 80, stress_score: 30 }, 1_000), deps());
     const calls: Observed = { sent: [], inFlight: 0 };
-    expect(await processDelivery(daily(userId, 2000, { sleep_score: null, stress_score: 35 }, 2_000), deps({ documentClient: observed(stack.clients.documentClient, calls) }))).toMatchObject({
+    expect(
+      await processDelivery(
+        daily(userId, 2000, { sleep_score: null, stress_score: 35 }, 2_000),
+        deps({ documentClient: observed(stack.clients.documentClient, calls) }),
+      ),
+    ).toMatchObject({
       written: 1,
     });
     expect(await storedDaily(userId)).toEqual(dailyRecord(2000, { sleep_score: 80, stress_score: 35 }));
@@ -132,7 +161,10 @@ describe('a record whose data_enrichment is null', () => {
     await processDelivery(newer, deps());
     for (const copy of [daily(userId, 1000, null, 1_000), newer]) {
       const calls: Observed = { sent: [], inFlight: 0 };
-      expect(await processDelivery(copy, deps({ documentClient: observed(stack.clients.documentClient, calls) }))).toMatchObject({ written: 0, skipped: 1 });
+      expect(await processDelivery(copy, deps({ documentClient: observed(stack.clients.documentClient, calls) }))).toMatchObject({
+        written: 0,
+        skipped: 1,
+      });
       expect(calls.sent.filter((name) => name === 'PutCommand')).toHaveLength(1);
     }
     expect(await storedDaily(userId)).toEqual(dailyRecord(2000, null));

@@ -40,10 +40,14 @@ function startLocal(): ChildProcess {
 }
 
 async function healthy() {
-  await waitFor(async () => {
-    const response = await fetch(`http://127.0.0.1:${env.PORT}/health`).catch(() => undefined);
-    return response?.ok ? true : undefined;
-  }, 'the local stack to start', 30_000);
+  await waitFor(
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${env.PORT}/health`).catch(() => undefined);
+      return response?.ok ? true : undefined;
+    },
+    'the local stack to start',
+    30_000,
+  );
 }
 
 beforeAll(async () => {
@@ -101,11 +105,18 @@ test('every acknowledged delivery is stored after a SIGKILL and a restart', asyn
 
   child = startLocal();
   await healthy();
-  const db = createDocumentClient({ endpoint: `http://127.0.0.1:${env.DYNAMODB_PORT}`, region: localRegion, credentials: localCredentials });
+  const db = createDocumentClient({
+    endpoint: `http://127.0.0.1:${env.DYNAMODB_PORT}`,
+    region: localRegion,
+    credentials: localCredentials,
+  });
   try {
     const missing = async () => {
       const found = await Promise.all(
-        acknowledged.map(async (userId) => (await db.send(new GetCommand({ TableName: 'terra-data', Key: { user_id: userId, record_id: 'sleep#night' } }))).Item),
+        acknowledged.map(
+          async (userId) =>
+            (await db.send(new GetCommand({ TableName: 'terra-data', Key: { user_id: userId, record_id: 'sleep#night' } }))).Item,
+        ),
       );
       return found.filter((item) => !item).length;
     };

@@ -8,7 +8,18 @@ import type { LocalStack } from '../../lib/local/local-stack';
 import { objectCreatedNotification } from '../../lib/local/s3-notifier';
 import { scenarioUsers, terraUser, xertActivity } from '../../lib/tools/fixtures';
 import { runSimulateCli } from '../../lib/tools/simulate';
-import { deliver, drained, getRecord, getUser, queueDrained, scanAll, startTestStack, testSecret, userRecords, waitFor } from '../support/local';
+import {
+  deliver,
+  drained,
+  getRecord,
+  getUser,
+  queueDrained,
+  scanAll,
+  startTestStack,
+  testSecret,
+  userRecords,
+  waitFor,
+} from '../support/local';
 
 /**
  * Terra's two AWS destinations (terra-contract.md §10) on the local stack: objects Terra writes
@@ -30,7 +41,8 @@ const dataKey = (userId: string, startTime: string) => `2022-03-16/activity/${us
 // The consumer's log lines, to see what became of an object that leaves no item behind.
 const logged: Record<string, unknown>[] = [];
 const logger = {
-  info: (message: string, ...extra: unknown[]) => logged.push(Object.assign({ message }, ...extra.filter((value) => typeof value === 'object'))),
+  info: (message: string, ...extra: unknown[]) =>
+    logged.push(Object.assign({ message }, ...extra.filter((value) => typeof value === 'object'))),
   warn: () => {},
   error: () => {},
 } as unknown as Logger;
@@ -86,10 +98,14 @@ describe("Terra's S3 destination", () => {
     // Terra re-sends the record with more data: same key, same summary_id, a superset.
     const newer = { ...first.event, data: [{ ...first.record, device_data: { name: 'Xert EBC', software_version: '2.1' } }] };
     await putObject(stack.clients.s3, destinationUrl(key), JSON.stringify(newer));
-    const item = await waitFor(async () => {
-      const current = await getRecord(stack, userId, first.recordId);
-      return current && current.ordering_ts !== older.ordering_ts ? current : undefined;
-    }, 'the overwrite', 30_000);
+    const item = await waitFor(
+      async () => {
+        const current = await getRecord(stack, userId, first.recordId);
+        return current && current.ordering_ts !== older.ordering_ts ? current : undefined;
+      },
+      'the overwrite',
+      30_000,
+    );
     expect(item.ordering_ts).toBeGreaterThan(older.ordering_ts as number);
     expect(item.ordering_ts).toBe(await lastModified(key));
     expect(await readRecord(item, stack.clients.s3)).toEqual(newer.data[0]);
@@ -102,10 +118,14 @@ describe("Terra's S3 destination", () => {
     await putObject(stack.clients.s3, destinationUrl(`${name}.json`), raw);
     await stored(userId, recordId);
     await putObject(stack.clients.s3, destinationUrl(`${name}.fit`), Buffer.from('.FIT raw bytes'));
-    const item = await waitFor(async () => {
-      const current = await getRecord(stack, userId, recordId);
-      return current?.fit_s3 ? current : undefined;
-    }, 'fit_s3', 30_000);
+    const item = await waitFor(
+      async () => {
+        const current = await getRecord(stack, userId, recordId);
+        return current?.fit_s3 ? current : undefined;
+      },
+      'fit_s3',
+      30_000,
+    );
     expect(item.fit_s3).toBe(destinationUrl(`${name}.fit`));
     expect(await readRecord(item, stack.clients.s3)).toEqual(record);
   }, 60_000);
@@ -118,10 +138,14 @@ describe("Terra's S3 destination", () => {
     // The FIT file is processed first, with nothing to link to yet.
     await fitProcessed(destinationUrl(`${name}.fit`));
     await putObject(stack.clients.s3, destinationUrl(`${name}.json`), raw);
-    const item = await waitFor(async () => {
-      const current = await getRecord(stack, userId, recordId);
-      return current?.fit_s3 ? current : undefined;
-    }, 'fit_s3', 30_000);
+    const item = await waitFor(
+      async () => {
+        const current = await getRecord(stack, userId, recordId);
+        return current?.fit_s3 ? current : undefined;
+      },
+      'fit_s3',
+      30_000,
+    );
     expect(item.fit_s3).toBe(destinationUrl(`${name}.fit`));
   }, 60_000);
 
@@ -132,26 +156,38 @@ describe("Terra's S3 destination", () => {
     await putObject(stack.clients.s3, destinationUrl(`${name}.json`), raw);
     await stored(userId, recordId);
     await putObject(stack.clients.s3, destinationUrl(`${name}.fit`), Buffer.from('.FIT raw bytes'));
-    const linked = await waitFor(async () => {
-      const current = await getRecord(stack, userId, recordId);
-      return current?.fit_s3 ? current : undefined;
-    }, 'fit_s3', 30_000);
+    const linked = await waitFor(
+      async () => {
+        const current = await getRecord(stack, userId, recordId);
+        return current?.fit_s3 ? current : undefined;
+      },
+      'fit_s3',
+      30_000,
+    );
 
     // Terra re-sends the activity, with more data, to the webhook: the Put replaces the item whole.
     const newer = { ...event, data: [{ ...record, device_data: { name: 'Xert EBC', software_version: '2.1' } }] };
     const orderingTimestamp = (linked.ordering_ts as number) + 60_000;
     expect((await deliver(stack, newer, { orderingTimestamp })).ok).toBe(true);
-    const item = await waitFor(async () => {
-      const current = await getRecord(stack, userId, recordId);
-      return current?.ordering_ts === orderingTimestamp ? current : undefined;
-    }, 'the newer copy', 30_000);
+    const item = await waitFor(
+      async () => {
+        const current = await getRecord(stack, userId, recordId);
+        return current?.ordering_ts === orderingTimestamp ? current : undefined;
+      },
+      'the newer copy',
+      30_000,
+    );
     expect(await readRecord(item, stack.clients.s3)).toEqual(newer.data[0]);
     expect(item.s3_sequencer).toBeUndefined();
     // The link is set again just after the Put; wait for it rather than race it.
-    const relinked = await waitFor(async () => {
-      const current = await getRecord(stack, userId, recordId);
-      return current?.fit_s3 ? current : undefined;
-    }, 'fit_s3 on the newer copy', 30_000);
+    const relinked = await waitFor(
+      async () => {
+        const current = await getRecord(stack, userId, recordId);
+        return current?.fit_s3 ? current : undefined;
+      },
+      'fit_s3 on the newer copy',
+      30_000,
+    );
     expect(relinked).toMatchObject({ ordering_ts: orderingTimestamp, fit_s3: destinationUrl(`${name}.fit`) });
   }, 90_000);
 
@@ -210,7 +246,12 @@ describe("Terra's SQS destination", () => {
     expect(Buffer.byteLength(raw)).toBeGreaterThan(20_000_000);
     // Terra's side: the event waits in Terra's bucket; the message carries only its URL.
     await putObject(stack.clients.s3, s3Url(pingBucket, `payloads/${userId}.json`), raw);
-    const message = { status: 'success', type: 's3_payload', url: `${stack.sqs.endpoint}/${pingBucket}/payloads/${userId}.json`, expires_in: 600 };
+    const message = {
+      status: 'success',
+      type: 's3_payload',
+      url: `${stack.sqs.endpoint}/${pingBucket}/payloads/${userId}.json`,
+      expires_in: 600,
+    };
     await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.destinations.queueUrl, MessageBody: JSON.stringify(message) }));
 
     const item = await stored(userId, recordId, 90_000);
@@ -241,10 +282,20 @@ describe('npm run simulate --via', () => {
     const users: Record<string, unknown> = {};
     for (const userId of userIds) {
       for (const item of await userRecords(stack, userId)) {
-        records[`${userId} ${item.record_id}`] = { type: item.type, start_time: item.start_time, payload: await readRecord(item, stack.clients.s3) };
+        records[`${userId} ${item.record_id}`] = {
+          type: item.type,
+          start_time: item.start_time,
+          payload: await readRecord(item, stack.clients.s3),
+        };
       }
       const user = await getUser(stack, userId);
-      users[userId] = { status: user?.status, active: user?.active, provider: user?.provider, reference_id: user?.reference_id, last_event_type: user?.last_event_type };
+      users[userId] = {
+        status: user?.status,
+        active: user?.active,
+        provider: user?.provider,
+        reference_id: user?.reference_id,
+        last_event_type: user?.last_event_type,
+      };
     }
     return { records, users };
   }
@@ -262,7 +313,9 @@ describe('npm run simulate --via', () => {
     await waitFor(
       async () => {
         const now = await items(userIds);
-        const done = now.length === before.length && now.every((item) => (item.ordering_ts as number) > previous.get(`${item.user_id} ${item.record_id ?? ''}`)! && written(item));
+        const done =
+          now.length === before.length &&
+          now.every((item) => (item.ordering_ts as number) > previous.get(`${item.user_id} ${item.record_id ?? ''}`)! && written(item));
         return done ? true : undefined;
       },
       'every record and user written again',

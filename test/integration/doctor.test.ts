@@ -62,7 +62,13 @@ async function connectWithData(user: TerraUser, extra: unknown[] = []) {
   let ordering = now - 60_000;
   await send(authEvent({ user, widgetSessionId: randomUUID() }), { orderingTimestamp: ordering++ });
   const data = [
-    withingsActivity({ user, start: localMidnight(daysAgo(1), offset) + 18 * 3_600_000, durationSeconds: 2700, seed, utcOffsetMinutes: offset }),
+    withingsActivity({
+      user,
+      start: localMidnight(daysAgo(1), offset) + 18 * 3_600_000,
+      durationSeconds: 2700,
+      seed,
+      utcOffsetMinutes: offset,
+    }),
     withingsBody({ user, date: daysAgo(1), seed, utcOffsetMinutes: offset }),
     withingsSleep({ user, nightOf: daysAgo(2), seed, utcOffsetMinutes: offset }),
     ...extra,
@@ -93,7 +99,12 @@ describe('npm run doctor', () => {
     // The history comes from the archive, with what the event said.
     expect(output).toMatch(/^ {2}\S+Z +auth +success +User has successfully authenticated +archive$/m);
     expect(output).toMatch(/^Last delivery\n {2}\S+Z {2}athlete {2}\(the raw archive\)$/m);
-    for (const [type, date] of [['activity', daysAgo(1)], ['body', daysAgo(1)], ['sleep', daysAgo(2)], ['daily', daysAgo(10)]]) {
+    for (const [type, date] of [
+      ['activity', daysAgo(1)],
+      ['body', daysAgo(1)],
+      ['sleep', daysAgo(2)],
+      ['daily', daysAgo(10)],
+    ]) {
       expect(output).toMatch(new RegExp(`^ {2}${type} +1 +${date}T`, 'm'));
     }
     expect(output).toMatch(/\[ok\] +Connected to WITHINGS/);
@@ -106,7 +117,10 @@ describe('npm run doctor', () => {
     const { code, output } = await doctor(connected.user_id, '--json');
     expect(code).toBe(0);
     const json = JSON.parse(output);
-    expect(json).toMatchObject({ found: 'user_id', users: [{ facts: { userId: connected.user_id, user: { status: 'connected' }, athlete: { providerUserId: 'withings-8830021' } } }] });
+    expect(json).toMatchObject({
+      found: 'user_id',
+      users: [{ facts: { userId: connected.user_id, user: { status: 'connected' }, athlete: { providerUserId: 'withings-8830021' } } }],
+    });
     const [{ facts, diagnosis }] = json.users;
     expect(facts.records.map((summary: { type: string }) => summary.type).sort()).toEqual(['activity', 'body', 'daily', 'sleep']);
     expect(diagnosis.gaps).toEqual([{ type: 'daily', from: daysAgo(10), to: today, newest: daysAgo(10), daysBehind: expect.any(Number) }]);
@@ -153,7 +167,14 @@ describe('npm run doctor', () => {
     await drained(stack);
     failing.set(user.user_id, -1);
     const ride = (hours: number, sampleIntervalSeconds: number) =>
-      xertActivity({ user, start: now - 2 * 86_400_000, durationSeconds: hours * 3600, sampleIntervalSeconds, seed, summaryId: `ride-${hours}h` });
+      xertActivity({
+        user,
+        start: now - 2 * 86_400_000,
+        durationSeconds: hours * 3600,
+        sampleIntervalSeconds,
+        seed,
+        summaryId: `ride-${hours}h`,
+      });
     await send(ride(1, 10));
     // 2.6 MB: over SQS's 1 MiB, so its message carries only a pointer to S3 (claim check).
     await send(ride(4, 1));

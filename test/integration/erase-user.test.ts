@@ -33,9 +33,16 @@ async function deliverUser(userId: string, seed: string): Promise<string[]> {
     // Small enough for the item itself.
     JSON.stringify(xertActivity({ user, start, durationSeconds: 1800, seed: `${seed}-small` })),
     // Over 1 MiB: claim-checked through deliveries/, and too large even gzipped: records/.
-    JSON.stringify(xertActivity({ user, start: start + 86_400_000, durationSeconds: 30_000, sampleIntervalSeconds: 1, seed: `${seed}-large` })),
+    JSON.stringify(
+      xertActivity({ user, start: start + 86_400_000, durationSeconds: 30_000, sampleIntervalSeconds: 1, seed: `${seed}-large` }),
+    ),
     // Kept as invalid (no summary_id), inline.
-    JSON.stringify({ type: 'activity', user: { user_id: userId, provider: 'XERT' }, data: [{ metadata: { start_time: 'x' } }], nonce: seed }),
+    JSON.stringify({
+      type: 'activity',
+      user: { user_id: userId, provider: 'XERT' },
+      data: [{ metadata: { start_time: 'x' } }],
+      nonce: seed,
+    }),
     // Kept as invalid and too large for an item: events/ (and claim-checked too).
     JSON.stringify({
       type: 'activity',
@@ -82,7 +89,8 @@ function footprintIn(before: Snapshot, userId: string, bodies: string[]) {
   );
   const hashes = new Set(bodies.map((body) => eventId(Buffer.from(body))));
   const objects = [...before.objects].filter(
-    ([key, { sha256 }]) => key.includes(userId) || pointed.has(key) || (key.startsWith(payloadBucket.prefixes.deliveries) && hashes.has(sha256)),
+    ([key, { sha256 }]) =>
+      key.includes(userId) || pointed.has(key) || (key.startsWith(payloadBucket.prefixes.deliveries) && hashes.has(sha256)),
   );
   return { items, objects: new Map(objects) };
 }
@@ -98,7 +106,10 @@ const byPrefix = (keys: Iterable<string>) => {
 
 async function eraseCli(...args: string[]) {
   const output: string[] = [];
-  const code = await runEraseUserCli(args, { env: { DYNAMODB_PORT: String(stack.dynamoDb.port), SQS_PORT: String(stack.sqs.port) }, write: (line) => output.push(line) });
+  const code = await runEraseUserCli(args, {
+    env: { DYNAMODB_PORT: String(stack.dynamoDb.port), SQS_PORT: String(stack.sqs.port) },
+    write: (line) => output.push(line),
+  });
   const counts: Record<string, number> = {};
   for (const line of output) {
     const match = /^ {2}(\S.*?)\s+(\d+) (?:item|object)s?$/.exec(line);
@@ -117,9 +128,16 @@ describe('npm run erase-user', () => {
   const bodies: Record<string, string[]> = {};
 
   beforeAll(async () => {
-    for (const [index, userId] of [erased, bystander, dryRun, twice].entries()) bodies[userId] = await deliverUser(userId, String.fromCharCode(97 + index));
+    for (const [index, userId] of [erased, bystander, dryRun, twice].entries())
+      bodies[userId] = await deliverUser(userId, String.fromCharCode(97 + index));
     // A delivery that names no user: nobody's to erase.
-    await deliver(stack, { type: 'healthcheck', status: 'success', creation_timestamp: '2026-11-22T00:00:00Z', trend_percentage: 0, sent_webhooks_last_hour: 1 });
+    await deliver(stack, {
+      type: 'healthcheck',
+      status: 'success',
+      creation_timestamp: '2026-11-22T00:00:00Z',
+      trend_percentage: 0,
+      sent_webhooks_last_hour: 1,
+    });
     await drained(stack, 120_000);
   }, 240_000);
 
@@ -184,23 +202,40 @@ describe('npm run erase-user', () => {
 });
 
 describe('erase on deauth (stack prop eraseOnDeauth)', () => {
-  it.each(['deauth', 'access_revoked'])('%s erases the user off the ingest path; other users stay; data arriving later is stored again', async (type) => {
-    const userId = `user-${type}-${randomUUID()}`;
-    const bystander = `user-bystander-${randomUUID()}`;
-    await deliverUser(userId, `${type}-gone`);
-    const bystanderBodies = await deliverUser(bystander, `${type}-stays`);
-    await drained(stack, 120_000);
-    const bystanderBefore = footprintIn(await snapshot(), bystander, bystanderBodies);
-    expect(erasedEverywhere((await eraseCli(userId)).counts)).toBe(false);
+  it.each(['deauth', 'access_revoked'])(
+    '%s erases the user off the ingest path; other users stay; data arriving later is stored again',
+    async (type) => {
+      const userId = `user-${type}-${randomUUID()}`;
+      const bystander = `user-bystander-${randomUUID()}`;
+      await deliverUser(userId, `${type}-gone`);
+      const bystanderBodies = await deliverUser(bystander, `${type}-stays`);
+      await drained(stack, 120_000);
+      const bystanderBefore = footprintIn(await snapshot(), bystander, bystanderBodies);
+      expect(erasedEverywhere((await eraseCli(userId)).counts)).toBe(false);
 
-    const response = await deliver(stack, { type, user: { user_id: userId, provider: 'XERT', reference_id: 'ref', scopes: null }, status: 'success', message: 'User has deauthenticated', version: '2022-03-16' });
-    expect(response.status).toBe(200);
-    await waitFor(async () => erasedEverywhere((await eraseCli(userId)).counts) || undefined, `${userId} erased`, 60_000);
+      const response = await deliver(stack, {
+        type,
+        user: { user_id: userId, provider: 'XERT', reference_id: 'ref', scopes: null },
+        status: 'success',
+        message: 'User has deauthenticated',
+        version: '2022-03-16',
+      });
+      expect(response.status).toBe(200);
+      await waitFor(async () => erasedEverywhere((await eraseCli(userId)).counts) || undefined, `${userId} erased`, 60_000);
 
-    expect(footprintIn(await snapshot(), bystander, bystanderBodies)).toEqual(bystanderBefore);
-    // A late copy (a Terra retry from before the deauth, a redrive) is stored like any other delivery.
-    expect((await deliver(stack, xertActivity({ user: terraUser({ userId, provider: 'XERT' }), start, durationSeconds: 60, seed: `${type}-late` }))).status).toBe(200);
-    await drained(stack, 60_000);
-    expect((await scanAll(stack, 'data')).filter((item) => item.user_id === userId)).toHaveLength(1);
-  }, 240_000);
+      expect(footprintIn(await snapshot(), bystander, bystanderBodies)).toEqual(bystanderBefore);
+      // A late copy (a Terra retry from before the deauth, a redrive) is stored like any other delivery.
+      expect(
+        (
+          await deliver(
+            stack,
+            xertActivity({ user: terraUser({ userId, provider: 'XERT' }), start, durationSeconds: 60, seed: `${type}-late` }),
+          )
+        ).status,
+      ).toBe(200);
+      await drained(stack, 60_000);
+      expect((await scanAll(stack, 'data')).filter((item) => item.user_id === userId)).toHaveLength(1);
+    },
+    240_000,
+  );
 });

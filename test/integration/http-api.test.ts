@@ -16,7 +16,7 @@ describe('the local API Gateway', () => {
     expect(await response.json()).toMatchObject({ status: 'ok', dynamodb: 'ok', sqs: 'ok' });
   });
 
-  it('answers 413 with a JSON error for a body over Lambda\'s 6 MB limit', async () => {
+  it("answers 413 with a JSON error for a body over Lambda's 6 MB limit", async () => {
     const body = JSON.stringify({ type: 'activity', padding: 'x'.repeat(6 * 1024 * 1024) });
     const response = await deliver(stack, body);
     expect(response.status).toBe(413);

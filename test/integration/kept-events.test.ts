@@ -25,11 +25,33 @@ async function keptEvent(raw: string | Buffer) {
 
 describe('authenticated bodies that are not records are kept, with a reason', () => {
   it.each([
-    ['large_request_sending', { type: 'large_request_sending', user: { user_id: 'u', provider: 'WITHINGS' }, reference: 'r', message: 'm', expected_payloads: 4 }, 'recorded'],
-    ['healthcheck', { type: 'healthcheck', status: 'success', creation_timestamp: '2026-11-22T00:00:00Z', trend_percentage: 0, sent_webhooks_last_hour: 12 }, 'recorded'],
-    ['rate_limit_hit', { type: 'rate_limit_hit', start_date: '2026-11-01', end_date: '2026-11-02', retrying_at: '2026-11-22T01:00:00Z' }, 'recorded'],
+    [
+      'large_request_sending',
+      { type: 'large_request_sending', user: { user_id: 'u', provider: 'WITHINGS' }, reference: 'r', message: 'm', expected_payloads: 4 },
+      'recorded',
+    ],
+    [
+      'healthcheck',
+      {
+        type: 'healthcheck',
+        status: 'success',
+        creation_timestamp: '2026-11-22T00:00:00Z',
+        trend_percentage: 0,
+        sent_webhooks_last_hour: 12,
+      },
+      'recorded',
+    ],
+    [
+      'rate_limit_hit',
+      { type: 'rate_limit_hit', start_date: '2026-11-01', end_date: '2026-11-02', retrying_at: '2026-11-22T01:00:00Z' },
+      'recorded',
+    ],
     ['an unknown type', { type: 'glucose_forecast', user: { user_id: 'u2', provider: 'LABS' } }, 'unknown_type'],
-    ['an activity without summary_id', { type: 'activity', user: { user_id: 'u3', provider: 'XOSS' }, data: [{ metadata: { start_time: 'x' } }] }, 'invalid'],
+    [
+      'an activity without summary_id',
+      { type: 'activity', user: { user_id: 'u3', provider: 'XOSS' }, data: [{ metadata: { start_time: 'x' } }] },
+      'invalid',
+    ],
   ])('%s', async (_label, body, outcome) => {
     const raw = JSON.stringify({ ...body, nonce: randomUUID() });
     expect((await deliver(stack, raw)).status).toBe(200);
@@ -50,7 +72,10 @@ describe('authenticated bodies that are not records are kept, with a reason', ()
     const raw = Buffer.concat([Buffer.from('{"type":"'), Buffer.from([0xff, 0xfe]), Buffer.from(randomUUID()), Buffer.from('"}')]);
     const response = await fetch(stack.webhookUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'terra-signature': signatureHeader(testSecret, raw, Math.floor(Date.now() / 1000)) },
+      headers: {
+        'content-type': 'application/octet-stream',
+        'terra-signature': signatureHeader(testSecret, raw, Math.floor(Date.now() / 1000)),
+      },
       body: raw,
     });
     expect(response.status).toBe(200);

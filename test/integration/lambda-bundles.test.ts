@@ -12,7 +12,10 @@ let out: string;
 beforeAll(() => {
   out = mkdtempSync(join(tmpdir(), 'terra-ingest-synth-'));
   // With erase on deauth, so the eraser's bundle is made too.
-  execFileSync('node_modules/.bin/cdk', ['synth', '-q', '-o', out, '-c', 'eraseOnDeauth=true'], { env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, stdio: 'ignore' });
+  execFileSync('node_modules/.bin/cdk', ['synth', '-q', '-o', out, '-c', 'eraseOnDeauth=true'], {
+    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+    stdio: 'ignore',
+  });
 }, 120_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -21,7 +24,10 @@ function bundleUsing(text: string): string {
   const assets = readdirSync(out, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && entry.name.startsWith('asset.'))
     .map((entry) => join(out, entry.name));
-  const modules = (asset: string) => readdirSync(asset).filter((name) => name.endsWith('.mjs')).map((name) => join(asset, name));
+  const modules = (asset: string) =>
+    readdirSync(asset)
+      .filter((name) => name.endsWith('.mjs'))
+      .map((name) => join(asset, name));
   const found = assets.filter((asset) => modules(asset).some((path) => readFileSync(path, 'utf8').includes(text)));
   if (found.length !== 1) throw new Error(`expected one bundle containing ${text}, found ${found.length}`);
   return join(found[0], 'index.mjs');

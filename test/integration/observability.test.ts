@@ -81,7 +81,13 @@ async function send(raw: string, headers: Record<string, string> = {}, secret = 
 }
 
 function activityBody(userId: string, durationSeconds: number, note: string) {
-  const event = xertActivity({ user: terraUser({ userId, provider: 'XERT' }), start, durationSeconds, sampleIntervalSeconds: 1, seed: userId });
+  const event = xertActivity({
+    user: terraUser({ userId, provider: 'XERT' }),
+    start,
+    durationSeconds,
+    sampleIntervalSeconds: 1,
+    seed: userId,
+  });
   const summaryId = (event.data[0] as { metadata: { summary_id: string } }).metadata.summary_id;
   secrets.add(summaryId);
   return JSON.stringify({ ...event, note });
@@ -95,7 +101,12 @@ const processed = (messageId: string) =>
   );
 
 describe('logs and metrics of a sample of deliveries', () => {
-  const users = { small: `user-obs-${randomUUID()}`, large: `user-obs-${randomUUID()}`, secretLooking: `user-obs-${randomUUID()}`, auth: `user-obs-${randomUUID()}` };
+  const users = {
+    small: `user-obs-${randomUUID()}`,
+    large: `user-obs-${randomUUID()}`,
+    secretLooking: `user-obs-${randomUUID()}`,
+    auth: `user-obs-${randomUUID()}`,
+  };
   const terraTrace = `terra-trace-${randomUUID()}`;
   const references = { small: `ref-small-${randomUUID()}`, secretLooking: `ref-secret-${randomUUID()}`, ping: `ref-ping-${randomUUID()}` };
   const pingSignature = marker('ping-url-signature');
@@ -106,13 +117,24 @@ describe('logs and metrics of a sample of deliveries', () => {
     bodies = {
       small: activityBody(users.small, 600, marker('small')),
       large: activityBody(users.large, 8_000, marker('large')),
-      auth: JSON.stringify({ type: 'auth', status: 'success', user: terraUser({ userId: users.auth, provider: 'DEXCOM' }), reference_id: marker('auth-reference'), widget_session_id: 'w', message: 'User has authenticated' }),
+      auth: JSON.stringify({
+        type: 'auth',
+        status: 'success',
+        user: terraUser({ userId: users.auth, provider: 'DEXCOM' }),
+        reference_id: marker('auth-reference'),
+        widget_session_id: 'w',
+        message: 'User has authenticated',
+      }),
     };
     expect(Buffer.byteLength(bodies.large)).toBeGreaterThan(1024 * 1024);
     const secretLooking = JSON.stringify({
       type: 'sleep',
       user: terraUser({ userId: users.secretLooking, provider: 'WITHINGS' }),
-      data: [{ metadata: { summary_id: marker('sleep-summary'), start_time: '2026-11-20T23:00:00+00:00', end_time: '2026-11-21T07:00:00+00:00' } }],
+      data: [
+        {
+          metadata: { summary_id: marker('sleep-summary'), start_time: '2026-11-20T23:00:00+00:00', end_time: '2026-11-21T07:00:00+00:00' },
+        },
+      ],
       api_key: `sk_live_${marker('secret-looking')}`,
     });
     const ping = JSON.stringify({
@@ -137,7 +159,10 @@ describe('logs and metrics of a sample of deliveries', () => {
 
     // Terra's other doors: a message on its SQS destination, an object in its S3 destination.
     const sqsDestination = await stack.clients.sqs.send(
-      new SendMessageCommand({ QueueUrl: stack.destinations.queueUrl, MessageBody: JSON.stringify({ type: 'healthcheck', status: 'success', note: marker('healthcheck') }) }),
+      new SendMessageCommand({
+        QueueUrl: stack.destinations.queueUrl,
+        MessageBody: JSON.stringify({ type: 'healthcheck', status: 'success', note: marker('healthcheck') }),
+      }),
     );
     destinationMessageId = sqsDestination.MessageId!;
     const s3Body = activityBody(`user-obs-${randomUUID()}`, 300, marker('s3-destination'));
@@ -145,9 +170,14 @@ describe('logs and metrics of a sample of deliveries', () => {
 
     await drained(stack, 60_000);
     await queueDrained(stack, stack.destinations.queueUrl, 60_000);
-    for (const line of ingestLines().filter((each) => each.message === 'delivery accepted')) await processed(line[logKeys.messageId] as string);
+    for (const line of ingestLines().filter((each) => each.message === 'delivery accepted'))
+      await processed(line[logKeys.messageId] as string);
     await processed(destinationMessageId);
-    await waitFor(async () => consumerLines().find((line) => line.door === 's3_destination' && line.message === 'delivery processed'), 'the S3 destination object', 60_000);
+    await waitFor(
+      async () => consumerLines().find((line) => line.door === 's3_destination' && line.message === 'delivery processed'),
+      'the S3 destination object',
+      60_000,
+    );
   }, 180_000);
 
   it('no line holds the signing secret, a signature, or anything of a body', () => {
@@ -161,14 +191,25 @@ describe('logs and metrics of a sample of deliveries', () => {
     const accepted = ingestLines().filter((line) => line.message === 'delivery accepted');
     expect(accepted).toHaveLength(5);
     for (const line of accepted) {
-      expect(line).toMatchObject({ level: 'INFO', [logKeys.traceId]: expect.any(String), [logKeys.messageId]: expect.any(String), body_bytes: expect.any(Number) });
+      expect(line).toMatchObject({
+        level: 'INFO',
+        [logKeys.traceId]: expect.any(String),
+        [logKeys.messageId]: expect.any(String),
+        body_bytes: expect.any(Number),
+      });
     }
-    expect(accepted.filter((line) => line.claim_checked === true).map((line) => line.body_bytes)).toEqual([Buffer.byteLength(bodies.large)]);
+    expect(accepted.filter((line) => line.claim_checked === true).map((line) => line.body_bytes)).toEqual([
+      Buffer.byteLength(bodies.large),
+    ]);
     expect(accepted.find((line) => line[logKeys.traceId] === terraTrace)).toMatchObject({ [logKeys.terraReference]: references.small });
   });
 
-  it('every line about an accepted delivery carries its trace id and message id, on both sides, never another delivery\'s', () => {
-    const accepted = new Map(ingestLines().filter((line) => line.message === 'delivery accepted').map((line) => [line[logKeys.messageId], line]));
+  it("every line about an accepted delivery carries its trace id and message id, on both sides, never another delivery's", () => {
+    const accepted = new Map(
+      ingestLines()
+        .filter((line) => line.message === 'delivery accepted')
+        .map((line) => [line[logKeys.messageId], line]),
+    );
     const webhookLines = consumerLines().filter((line) => line.door === 'webhook' || accepted.has(line[logKeys.messageId]));
     expect(webhookLines.length).toBeGreaterThanOrEqual(accepted.size);
     for (const line of webhookLines) {
@@ -180,8 +221,10 @@ describe('logs and metrics of a sample of deliveries', () => {
     for (const line of ingestLines()) expect(line[logKeys.traceId]).toEqual(expect.any(String));
   });
 
-  it("a trace id minted for a delivery Terra sent without one is logged on both sides", () => {
-    const authIngest = ingestLines().find((line) => line.message === 'delivery accepted' && line.body_bytes === Buffer.byteLength(bodies.auth))!;
+  it('a trace id minted for a delivery Terra sent without one is logged on both sides', () => {
+    const authIngest = ingestLines().find(
+      (line) => line.message === 'delivery accepted' && line.body_bytes === Buffer.byteLength(bodies.auth),
+    )!;
     const minted = authIngest[logKeys.traceId] as string;
     expect(minted).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const consumer = consumerLines().filter((line) => line[logKeys.traceId] === minted);
@@ -208,7 +251,11 @@ describe('logs and metrics of a sample of deliveries', () => {
   it('the failed Ping download is logged with its reason and trace id, and counted', () => {
     const failed = consumerLines().filter((line) => line.message === 'Ping-mode download failed');
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ [logKeys.terraReference]: references.ping, reason: 'download answered HTTP 404', [logKeys.traceId]: expect.any(String) });
+    expect(failed[0]).toMatchObject({
+      [logKeys.terraReference]: references.ping,
+      reason: 'download answered HTTP 404',
+      [logKeys.traceId]: expect.any(String),
+    });
     expect(pingDownloadFailures).toBe(1);
   });
 

@@ -15,7 +15,12 @@ function sleepEvent(userId: string, copy: string) {
     type: 'sleep',
     version: '2022-03-16',
     user: { user_id: userId, provider: 'WITHINGS', reference_id: 'ref', scopes: null, active: true },
-    data: [{ metadata: { summary_id: 'night-1', start_time: '2026-11-20T23:00:00+01:00', end_time: '2026-11-21T07:00:00+01:00', upload_type: 1 }, copy }],
+    data: [
+      {
+        metadata: { summary_id: 'night-1', start_time: '2026-11-20T23:00:00+01:00', end_time: '2026-11-21T07:00:00+01:00', upload_type: 1 },
+        copy,
+      },
+    ],
   };
 }
 

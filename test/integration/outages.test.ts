@@ -18,7 +18,9 @@ const activity = (userId: string) => ({
   type: 'activity',
   version: '2022-03-16',
   user: { user_id: userId, provider: 'XOSS' },
-  data: [{ metadata: { summary_id: 'ride-1', start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 } }],
+  data: [
+    { metadata: { summary_id: 'ride-1', start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 } },
+  ],
 });
 
 let stack: LocalStack;
@@ -39,7 +41,9 @@ afterAll(async () => {
 
 /** The user's archived deliveries, through their index markers (archive.ts). */
 async function archivedFor(userId: string): Promise<string[]> {
-  const { Contents = [] } = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: archiveIndexPrefix(userId) }));
+  const { Contents = [] } = await stack.clients.s3.send(
+    new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: archiveIndexPrefix(userId) }),
+  );
   return Contents.map((object) => object.Key!);
 }
 
@@ -79,7 +83,7 @@ describe('outages', () => {
     expect(await deadLetterCount(stack)).toBe(0);
   }, 60_000);
 
-  it('retries a delivery while S3 refuses the consumer\'s writes, dead-letters it, and a redrive archives and stores it', async () => {
+  it("retries a delivery while S3 refuses the consumer's writes, dead-letters it, and a redrive archives and stores it", async () => {
     const userId = randomUUID();
     s3Failing = true;
     try {

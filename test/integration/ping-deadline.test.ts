@@ -24,7 +24,16 @@ const activity = (userId: string) => ({
   type: 'activity',
   version: '2022-03-16',
   user: { user_id: userId, provider: 'XOSS' },
-  data: [{ metadata: { summary_id: `ride-${userId.slice(0, 8)}`, start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 } }],
+  data: [
+    {
+      metadata: {
+        summary_id: `ride-${userId.slice(0, 8)}`,
+        start_time: '2026-11-21T07:00:00+00:00',
+        end_time: '2026-11-21T08:00:00+00:00',
+        upload_type: 1,
+      },
+    },
+  ],
 });
 
 type Answer = { delayMs: number; body: string } | 'stall';
@@ -122,11 +131,16 @@ describe('a batch of Ping deliveries', () => {
         QueueUrl: stack.queues.queueUrl,
         Entries: pings.map(({ body }, index) => ({
           Id: String(index),
-          ...toSqsMessage({ body: Buffer.from(body), signatureTimestamp: Math.floor(Date.now() / 1000), receivedAt: new Date().toISOString() }),
+          ...toSqsMessage({
+            body: Buffer.from(body),
+            signatureTimestamp: Math.floor(Date.now() / 1000),
+            receivedAt: new Date().toISOString(),
+          }),
         })),
       }),
     );
-    for (const userId of users) await waitFor(async () => ((await userRecords(stack, userId)).length > 0 ? true : undefined), `user ${userId}'s activity`, 90_000);
+    for (const userId of users)
+      await waitFor(async () => ((await userRecords(stack, userId)).length > 0 ? true : undefined), `user ${userId}'s activity`, 90_000);
     // Each URL was asked for once: no message failed and came back.
     for (const { path } of pings) expect(server.triesOf(path)).toHaveLength(1);
     // One at a time, the slow downloads would never have overlapped (one poller per queue).
@@ -154,8 +168,14 @@ describe('a Ping download the invocation has no time left for', () => {
   beforeAll(async () => {
     // Terra's SQS destination, as a queue of its own: the stack's pollers never read it.
     const name = `ping-deadline-${randomUUID()}`;
-    queueUrl = (await stack.clients.sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: String(visibilityTimeoutSeconds) } }))).QueueUrl!;
-    const { Attributes } = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    queueUrl = (
+      await stack.clients.sqs.send(
+        new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: String(visibilityTimeoutSeconds) } }),
+      )
+    ).QueueUrl!;
+    const { Attributes } = await stack.clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
     const handler = createBatchHandler({
       documentClient: stack.clients.documentClient,
       tables: stack.tableNames,
@@ -174,7 +194,8 @@ describe('a Ping download the invocation has no time left for', () => {
       timeoutSeconds,
       // Observes what each invocation received; the handler itself is untouched.
       handler: (event, context) => {
-        for (const record of event.Records) receives.push({ messageId: record.messageId, receiveCount: Number(record.attributes.ApproximateReceiveCount) });
+        for (const record of event.Records)
+          receives.push({ messageId: record.messageId, receiveCount: Number(record.attributes.ApproximateReceiveCount) });
         return handler(event, context);
       },
     });
@@ -192,11 +213,21 @@ describe('a Ping download the invocation has no time left for', () => {
     const [stalledPing, fastPing] = [pingOf(server.url(stalledPath)), pingOf(server.url(fastPath))];
     // As Terra's SQS destination sends them: the bare event, no delivery metadata.
     const { Successful = [] } = await stack.clients.sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: 'stalled', MessageBody: stalledPing }, { Id: 'fast', MessageBody: fastPing }] }),
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: [
+          { Id: 'stalled', MessageBody: stalledPing },
+          { Id: 'fast', MessageBody: fastPing },
+        ],
+      }),
     );
     const messageId = (id: string) => Successful.find((entry) => entry.Id === id)!.MessageId!;
 
-    await waitFor(async () => ((await userRecords(stack, stalled)).length > 0 ? true : undefined), 'the stalled download, stored on a later try', 90_000);
+    await waitFor(
+      async () => ((await userRecords(stack, stalled)).length > 0 ? true : undefined),
+      'the stalled download, stored on a later try',
+      90_000,
+    );
     expect(await userRecords(stack, fast)).toHaveLength(1);
 
     // Received again well before the visibility timeout: the first invocation handed it back.

@@ -96,8 +96,16 @@ beforeAll(async () => {
   payloads = server;
   // Ping URLs never leave the machine: any other host answers as an expired pre-signed URL does.
   guardedFetch = async (input, init) =>
-    String(input).startsWith(`${server.origin}/`) ? fetch(input, init) : new Response('<Error><Code>AccessDenied</Code></Error>', { status: 403 });
-  consumerDeps = { documentClient: observeDynamoDb(documentClient, writes), tables: tableNames, s3: observeS3(s3, writes), bucket, fetch: guardedFetch };
+    String(input).startsWith(`${server.origin}/`)
+      ? fetch(input, init)
+      : new Response('<Error><Code>AccessDenied</Code></Error>', { status: 403 });
+  consumerDeps = {
+    documentClient: observeDynamoDb(documentClient, writes),
+    tables: tableNames,
+    s3: observeS3(s3, writes),
+    bucket,
+    fetch: guardedFetch,
+  };
   consume = createBatchHandler({ ...consumerDeps, logger: silentLogger });
   stores = { documentClient, s3, tableNames };
 }, 60_000);
@@ -125,7 +133,10 @@ type HeaderValue = string | { repeated: number } | undefined;
 const headerValue: fc.Arbitrary<HeaderValue> = fc.oneof(
   { weight: 4, arbitrary: fc.constant(undefined) },
   { weight: 2, arbitrary: fc.uuid() },
-  { weight: 1, arbitrary: fc.constantFrom('#', 'a#b', 'large_request#x', '../x', ' ', '\u00e9\u{1F600}', { repeated: 3_000 }, { repeated: 10_000 }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('#', 'a#b', 'large_request#x', '../x', ' ', '\u00e9\u{1F600}', { repeated: 3_000 }, { repeated: 10_000 }),
+  },
 );
 const metadataArbitrary = fc.record({ terraReference: headerValue, traceId: headerValue }, { requiredKeys: [] });
 type Metadata = { terraReference?: HeaderValue; traceId?: HeaderValue };
@@ -134,9 +145,16 @@ const headerText = (value: HeaderValue) => (typeof value === 'object' ? 'r'.repe
 /** The SQS message the ingest function would send for `delivery` (claim-checked when over 1 MiB). */
 async function messageFor(delivery: Delivery): Promise<SQSRecord> {
   let sent: SendMessageCommandInput | undefined;
-  const recordingSqs = { send: async (command: { input: SendMessageCommandInput }) => ((sent = command.input), {}) } as unknown as SQSClient;
+  const recordingSqs = {
+    send: async (command: { input: SendMessageCommandInput }) => ((sent = command.input), {}),
+  } as unknown as SQSClient;
   await sqsEnqueue(recordingSqs, 'http://sqs.local/queue', { bucket, client: async () => s3 })(delivery);
-  const message = { MessageId: `m-${executed}`, ReceiptHandle: `r-${executed}`, Body: sent!.MessageBody, MessageAttributes: sent!.MessageAttributes };
+  const message = {
+    MessageId: `m-${executed}`,
+    ReceiptHandle: `r-${executed}`,
+    Body: sent!.MessageBody,
+    MessageAttributes: sent!.MessageAttributes,
+  };
   return toLambdaRecord(message, `arn:aws:sqs:${localRegion}:000000000000:${queueSettings.localName}`);
 }
 
@@ -178,16 +196,30 @@ async function runCase(body: Buffer, metadata: Metadata, outcomes: { body: Buffe
   if (batchItemFailures.length > 0) {
     // The batch handler keeps the error to itself: the same delivery again, to name it.
     const door = doorOf(record);
-    const error = door.door === 'webhook' ? await processDelivery(door.delivery, consumerDeps).then(() => undefined, (failure: Error & { Key?: string }) => failure) : undefined;
+    const error =
+      door.door === 'webhook'
+        ? await processDelivery(door.delivery, consumerDeps).then(
+            () => undefined,
+            (failure: Error & { Key?: string }) => failure,
+          )
+        : undefined;
     const why = error ? `${error.name}: ${error.message.slice(0, 300)}` : 'the second try passed';
-    throw new Error(`the consumer failed the message (${why}); a hostile body must be stored or kept, not retried into the dead-letter queue`);
+    throw new Error(
+      `the consumer failed the message (${why}); a hostile body must be stored or kept, not retried into the dead-letter queue`,
+    );
   }
-  if (Object.getOwnPropertyNames(Object.prototype).sort().join() !== prototypeKeys || ({} as Record<string, unknown>).polluted !== undefined) {
+  if (
+    Object.getOwnPropertyNames(Object.prototype).sort().join() !== prototypeKeys ||
+    ({} as Record<string, unknown>).polluted !== undefined
+  ) {
     throw new Error('Object.prototype was polluted');
   }
   const allowed = new Set(outcomes.flatMap((outcome) => [...outcome.allowed]));
   const stray = strayWrites(writes, allowed, victimId(ns));
-  if (stray.length > 0) throw new Error(`written under another user's key: ${stray.slice(0, 3).join('; ')} (the body's own: ${[...allowed].map((id) => JSON.stringify(id.slice(0, 100))).join(', ') || 'none'})`);
+  if (stray.length > 0)
+    throw new Error(
+      `written under another user's key: ${stray.slice(0, 3).join('; ')} (the body's own: ${[...allowed].map((id) => JSON.stringify(id.slice(0, 100))).join(', ') || 'none'})`,
+    );
   const verdicts = await Promise.all(outcomes.map((outcome) => storedOrKept(stores, outcome.body, outcome.allowed, ns)));
   // Of a Ping, the wrapper or the body behind it is kept or stored, not necessarily both.
   const problem = verdicts.find((verdict) => verdict.problem !== undefined && verdict.problem !== 'neither stored nor kept')?.problem;
@@ -198,7 +230,11 @@ async function runCase(body: Buffer, metadata: Metadata, outcomes: { body: Buffe
 
 const nextNamespace = () => `p${runId}-${++executed}`;
 
-const daily = (users: HostileBody['users'], mutations: HostileBody['mutations']): HostileBody => ({ template: 'daily (Withings)', users, mutations });
+const daily = (users: HostileBody['users'], mutations: HostileBody['mutations']): HostileBody => ({
+  template: 'daily (Withings)',
+  users,
+  mutations,
+});
 const plain = { kind: 'plain' } as const;
 
 /** The shrunk counterexamples of the bugs these properties found, run first on every run. */
@@ -212,15 +248,40 @@ const foundBugs: [HostileBody, Metadata][] = [
   // A record too large for an item, of user `<ns>/x`: written under `records/<ns>/`, another user's prefix.
   [daily([{ kind: 'with_slash', form: 0 }, plain], [{ kind: 'huge_string', at: 6, length: 600_000, noise: true }]), {}],
   // A record nested 4,388 levels deep: JSON.stringify overflowed the stack, the message failed for good.
-  [daily([{ kind: 'with_slash', form: 0 }, { kind: 'not_a_string', value: {} }], [{ kind: 'deep', at: 6, depth: 4_388, shape: 'object' }]), {}],
+  [
+    daily(
+      [
+        { kind: 'with_slash', form: 0 },
+        { kind: 'not_a_string', value: {} },
+      ],
+      [{ kind: 'deep', at: 6, depth: 4_388, shape: 'object' }],
+    ),
+    {},
+  ],
   // A number past 2^53: read back as a BigInt, which JSON.stringify refuses.
   [daily([plain, { kind: 'with_hash', form: 0 }], [{ kind: 'wrong_type', at: 6, value: 9_007_199_254_740_992 }]), {}],
   // An athlete profile with a `__proto__` key: zod's copy of it, stored, had lost the key.
-  [{ template: 'athlete', users: [{ kind: 'with_hash', form: 0 }, plain], mutations: [{ kind: 'hostile_key', at: 1_367, key: '__proto__' }] }, {}],
+  [
+    {
+      template: 'athlete',
+      users: [{ kind: 'with_hash', form: 0 }, plain],
+      mutations: [{ kind: 'hostile_key', at: 1_367, key: '__proto__' }],
+    },
+    {},
+  ],
   // A 10,000-character x-terra-trace-id (not signed): archive metadata over S3's 2 KB.
   [daily([plain, { kind: 'whitespace', form: 0 }], []), { traceId: { repeated: 10_000 } }],
   // A 100,000-byte user id: archive keys over S3's 1,024 bytes (awaiting its fix in archive.ts).
-  [daily([{ kind: 'long', bytes: 100_000 }, { kind: 'long', bytes: 1 }], []), {}],
+  [
+    daily(
+      [
+        { kind: 'long', bytes: 100_000 },
+        { kind: 'long', bytes: 1 },
+      ],
+      [],
+    ),
+    {},
+  ],
 ];
 
 async function check<T>(property: fc.IAsyncProperty<T>, numRuns: number, examples: T[] = []) {
@@ -254,7 +315,10 @@ describe(`consumer, property-based, against dynalite and fauxqs (seed ${seed})`,
       fc.asyncProperty(hostilePingArbitrary, metadataArbitrary, async (ping: HostilePing, metadata: Metadata) => {
         const ns = nextNamespace();
         const { wrapper, served } = renderPing(ping, ns, payloads.url, payloads.missing);
-        const outcomes = [{ body: wrapper, allowed: new Set<string>() }, ...(served ? [{ body: served, allowed: ownUserIds(served) }] : [])];
+        const outcomes = [
+          { body: wrapper, allowed: new Set<string>() },
+          ...(served ? [{ body: served, allowed: ownUserIds(served) }] : []),
+        ];
         await runCase(wrapper, metadata, outcomes, ns);
       }),
       propertyRuns.consumer.hostilePings,
@@ -285,7 +349,9 @@ describe('the consumer checks can fail', () => {
 
   it('a stored record that is not the record as sent is caught', async () => {
     const userId = nextNamespace();
-    const body = Buffer.from(JSON.stringify({ type: 'activity', user: { user_id: userId }, data: [{ metadata: { summary_id: 'a' }, kept: '__proto__' }] }));
+    const body = Buffer.from(
+      JSON.stringify({ type: 'activity', user: { user_id: userId }, data: [{ metadata: { summary_id: 'a' }, kept: '__proto__' }] }),
+    );
     const item = { user_id: userId, record_id: 'activity#a', body_sha256: sha256(body), payload: { metadata: { summary_id: 'a' } } };
     await documentClient.send(new PutCommand({ TableName: tableNames.data, Item: item }));
     expect((await storedOrKept(stores, body, ownUserIds(body), userId)).problem).toMatch(/activity#a \(map\) is not the record as sent/);

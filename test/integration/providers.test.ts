@@ -43,7 +43,7 @@ describe('every provider and type is stored, whole', () => {
     const [sent] = sentRecords.get(`${userId}/activity`) as { metadata: { summary_id: string } }[];
     const stored = byId(await userRecords(stack, userId)).get(`activity#${sent.metadata.summary_id}`);
     expect(stored).toMatchObject({ type: 'activity', provider: key.toUpperCase(), summary_id: sent.metadata.summary_id });
-    expect((await readRecord(stored!))).toEqual(sent);
+    expect(await readRecord(stored!)).toEqual(sent);
   });
 
   it('Xert: a record too large for one DynamoDB item is kept compressed and reads back equal', async () => {
@@ -53,7 +53,7 @@ describe('every provider and type is stored, whole', () => {
     const stored = byId(await userRecords(stack, userId)).get(`activity#${sent.metadata.summary_id}`)!;
     expect(stored.payload).toBeUndefined();
     expect(stored.payload_gzip).toBeInstanceOf(Uint8Array);
-    expect((await readRecord(stored))).toEqual(sent);
+    expect(await readRecord(stored)).toEqual(sent);
   });
 
   it('Withings: activity, body, daily, sleep and the athlete profile', async () => {
@@ -62,7 +62,7 @@ describe('every provider and type is stored, whole', () => {
     expect(records.map((record) => record.type).sort()).toEqual(['activity', 'athlete', 'body', 'daily', 'sleep']);
     for (const type of ['activity', 'body', 'daily', 'sleep']) {
       const stored = records.find((record) => record.type === type)!;
-      expect((await readRecord(stored))).toEqual(sentRecords.get(`${userId}/${type}`)?.[0]);
+      expect(await readRecord(stored)).toEqual(sentRecords.get(`${userId}/${type}`)?.[0]);
     }
     expect(records.find((record) => record.type === 'athlete')?.record_id).toBe('athlete#profile');
   });

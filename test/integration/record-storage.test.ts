@@ -21,18 +21,28 @@ afterAll(async () => {
 
 /** A sleep record whose JSON is exactly `bytes` long. */
 function sleepOfSize(summaryId: string, bytes: number) {
-  const record = { metadata: { summary_id: summaryId, start_time: '2026-11-21T22:00:00.000000+00:00', end_time: '2026-11-22T06:00:00.000000+00:00' }, note: '' };
+  const record = {
+    metadata: { summary_id: summaryId, start_time: '2026-11-21T22:00:00.000000+00:00', end_time: '2026-11-22T06:00:00.000000+00:00' },
+    note: '',
+  };
   record.note = 'x'.repeat(bytes - JSON.stringify(record).length);
   return record;
 }
 
 async function store(userId: string, records: unknown[], recordMapMaxBytes?: number) {
   const body = Buffer.from(JSON.stringify({ type: 'sleep', user: { user_id: userId, provider: 'WITHINGS' }, data: records }));
-  const deps = { documentClient: stack.clients.documentClient, tables: stack.tableNames, s3: stack.clients.s3, bucket: stack.bucket, recordMapMaxBytes };
+  const deps = {
+    documentClient: stack.clients.documentClient,
+    tables: stack.tableNames,
+    s3: stack.clients.s3,
+    bucket: stack.bucket,
+    recordMapMaxBytes,
+  };
   await processDelivery({ body, signatureTimestamp: Math.floor(Date.now() / 1000), receivedAt: new Date().toISOString() }, deps);
 }
 
-const storageOf = (item: Record<string, unknown> | undefined) => (item?.payload !== undefined ? 'map' : item?.payload_gzip !== undefined ? 'gzip' : 'none');
+const storageOf = (item: Record<string, unknown> | undefined) =>
+  item?.payload !== undefined ? 'map' : item?.payload_gzip !== undefined ? 'gzip' : 'none';
 
 test('a record within defaults.recordMapMaxBytes is a map, one a byte larger is gzipped; both read back as sent', async () => {
   const userId = randomUUID();

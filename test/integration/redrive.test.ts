@@ -18,7 +18,12 @@ const activity = (userId: string, distanceMeters?: number) => ({
   user: { user_id: userId, provider: 'XOSS' },
   data: [
     {
-      metadata: { summary_id: `ride-${userId.slice(0, 8)}`, start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 },
+      metadata: {
+        summary_id: `ride-${userId.slice(0, 8)}`,
+        start_time: '2026-11-21T07:00:00+00:00',
+        end_time: '2026-11-21T08:00:00+00:00',
+        upload_type: 1,
+      },
       ...(distanceMeters !== undefined && { distance_data: { summary: { distance_meters: distanceMeters } } }),
     },
   ],
@@ -26,7 +31,10 @@ const activity = (userId: string, distanceMeters?: number) => ({
 
 async function depth(stack: LocalStack, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await stack.clients.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return Object.values(Attributes).reduce((sum, value) => sum + Number(value), 0);
 }
@@ -36,7 +44,10 @@ const failing = new Map<string, number>();
 const calls = new Map<string, number>();
 let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startTestStack({ wrapDocumentClient: failWritesFor(failing, calls), queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 } });
+  stack = await startTestStack({
+    wrapDocumentClient: failWritesFor(failing, calls),
+    queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2 },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -48,7 +59,11 @@ describe('local redrive', () => {
     failing.set(userId, -1);
     const orderingTimestamp = Date.now();
     expect((await deliver(stack, activity(userId), { orderingTimestamp, terraReference: 'ref-redrive' })).status).toBe(200);
-    await waitFor(async () => ((await depth(stack, stack.queues.deadLetterQueueUrl)) > 0 ? true : undefined), 'the dead-letter queue', 20_000);
+    await waitFor(
+      async () => ((await depth(stack, stack.queues.deadLetterQueueUrl)) > 0 ? true : undefined),
+      'the dead-letter queue',
+      20_000,
+    );
     await drained(stack);
     expect(await userRecords(stack, userId)).toHaveLength(0);
 
@@ -64,16 +79,24 @@ describe('local redrive', () => {
     const records = await userRecords(stack, userId);
     expect(records).toHaveLength(1);
     // The message attributes survived the move: Terra's ordering timestamp and reference.
-    expect(record).toMatchObject({ record_id: `activity#ride-${userId.slice(0, 8)}`, ordering_ts: orderingTimestamp, terra_reference: 'ref-redrive' });
+    expect(record).toMatchObject({
+      record_id: `activity#ride-${userId.slice(0, 8)}`,
+      ordering_ts: orderingTimestamp,
+      terra_reference: 'ref-redrive',
+    });
     expect(await depth(stack, stack.queues.deadLetterQueueUrl)).toBe(0);
     expect(await deadLetters(stack)).toHaveLength(0);
   });
 
   it('returns at once when the dead-letter queue is empty', async () => {
-    expect(await moveDeadLetters(stack.clients.sqs, stack.queues.deadLetterQueueUrl, stack.queues.queueUrl)).toEqual({ moved: 0, failed: 0, notDeleted: 0 });
+    expect(await moveDeadLetters(stack.clients.sqs, stack.queues.deadLetterQueueUrl, stack.queues.queueUrl)).toEqual({
+      moved: 0,
+      failed: 0,
+      notDeleted: 0,
+    });
   });
 
-  it("does not let a redriven old SQS-destination message overwrite a newer copy stored meanwhile", async () => {
+  it('does not let a redriven old SQS-destination message overwrite a newer copy stored meanwhile', async () => {
     const userId = randomUUID();
     const recordId = `activity#ride-${userId.slice(0, 8)}`;
     const older = activity(userId, 10_000);
@@ -84,7 +107,11 @@ describe('local redrive', () => {
     // Terra's SQS destination delivers the older copy while DynamoDB refuses its writes.
     failing.set(userId, -1);
     await sendToDestination(older);
-    await waitFor(async () => ((await depth(stack, stack.destinations.deadLetterQueueUrl)) > 0 ? true : undefined), 'the destination dead-letter queue', 30_000);
+    await waitFor(
+      async () => ((await depth(stack, stack.destinations.deadLetterQueueUrl)) > 0 ? true : undefined),
+      'the destination dead-letter queue',
+      30_000,
+    );
     await queueDrained(stack, stack.destinations.queueUrl, 30_000);
     expect(await userRecords(stack, userId)).toHaveLength(0);
     failing.delete(userId);
@@ -96,13 +123,20 @@ describe('local redrive', () => {
 
     // The dead letter still has its original SentTimestamp, older than the stored copy's.
     const { Messages: [deadLetter] = [] } = await stack.clients.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: stack.destinations.deadLetterQueueUrl, MessageSystemAttributeNames: ['SentTimestamp'], VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+      new ReceiveMessageCommand({
+        QueueUrl: stack.destinations.deadLetterQueueUrl,
+        MessageSystemAttributeNames: ['SentTimestamp'],
+        VisibilityTimeout: 0,
+        WaitTimeSeconds: 0,
+      }),
     );
     expect(Number(deadLetter?.Attributes?.SentTimestamp)).toBeLessThan(stored.ordering_ts as number);
 
     const callsBefore = calls.get(userId) ?? 0;
     const output: string[] = [];
-    expect(await runRedriveCli([], { env: { SQS_PORT: String(stack.sqs.port) }, write: (line) => output.push(line), sleep: async () => {} })).toBe(0);
+    expect(
+      await runRedriveCli([], { env: { SQS_PORT: String(stack.sqs.port) }, write: (line) => output.push(line), sleep: async () => {} }),
+    ).toBe(0);
     expect(output).toContainEqual(expect.stringMatching(/^SQS destination: moved 1 message from /));
 
     // The old copy was processed: it reached the table's conditional write, and is not dead-lettered again.

@@ -23,7 +23,12 @@ const activity = {
   user: { user_id: userA, provider: 'GARMIN', reference_id: 'ref-a', scopes: null, active: true },
   data: [
     {
-      metadata: { summary_id: `ride-${userA.slice(0, 8)}`, start_time: '2026-11-21T07:00:00+00:00', end_time: '2026-11-21T08:00:00+00:00', upload_type: 1 },
+      metadata: {
+        summary_id: `ride-${userA.slice(0, 8)}`,
+        start_time: '2026-11-21T07:00:00+00:00',
+        end_time: '2026-11-21T08:00:00+00:00',
+        upload_type: 1,
+      },
       distance_data: { summary: { distance_meters: 21_500 } },
     },
   ],
@@ -32,7 +37,16 @@ const sleep = {
   type: 'sleep',
   version: '2022-03-16',
   user: { user_id: userB, provider: 'OURA', reference_id: 'ref-b', scopes: null, active: true },
-  data: [{ metadata: { summary_id: `night-${userB.slice(0, 8)}`, start_time: '2026-11-20T23:00:00+01:00', end_time: '2026-11-21T07:00:00+01:00', upload_type: 1 } }],
+  data: [
+    {
+      metadata: {
+        summary_id: `night-${userB.slice(0, 8)}`,
+        start_time: '2026-11-20T23:00:00+01:00',
+        end_time: '2026-11-21T07:00:00+01:00',
+        upload_type: 1,
+      },
+    },
+  ],
 };
 const healthcheck = { type: 'healthcheck', status: 'success', creation_timestamp: randomUUID() };
 // Ping mode: the consumer fetches the full event (here from a stand-in for Terra's bucket) and
@@ -59,14 +73,23 @@ async function archiveKeys(): Promise<string[]> {
 
 async function queued(): Promise<number> {
   const { Attributes = {} } = await stack.clients.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: stack.queues.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: stack.queues.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return Object.values(Attributes).reduce((sum, value) => sum + Number(value), 0);
 }
 
 beforeAll(async () => {
   stack = await startTestStack({ fetch: async () => new Response(JSON.stringify(pinged)) });
-  target = { s3: stack.clients.s3, sqs: stack.clients.sqs, bucket: stack.bucket, queueUrl: stack.queues.queueUrl, description: 'test stack' };
+  target = {
+    s3: stack.clients.s3,
+    sqs: stack.clients.sqs,
+    bucket: stack.bucket,
+    queueUrl: stack.queues.queueUrl,
+    description: 'test stack',
+  };
   const responses = [
     await deliver(stack, activity, { orderingTimestamp: 1_764_000_000_123, terraReference: 'ref-replay' }),
     await deliver(stack, sleep, { orderingTimestamp: 1_764_000_000_456 }),
@@ -101,12 +124,18 @@ describe('replay from the archive', () => {
     expect(await queued()).toBe(0);
   });
 
-  it("restores a deleted record exactly as it was, leaves others alone, and a second replay changes nothing", async () => {
-    const [recordA, recordB, userItemA] = [await getRecord(stack, userA, activityId), await getRecord(stack, userB, sleepId), await getUser(stack, userA)];
+  it('restores a deleted record exactly as it was, leaves others alone, and a second replay changes nothing', async () => {
+    const [recordA, recordB, userItemA] = [
+      await getRecord(stack, userA, activityId),
+      await getRecord(stack, userB, sleepId),
+      await getUser(stack, userA),
+    ];
     expect(recordA).toMatchObject({ ordering_ts: 1_764_000_000_123, terra_reference: 'ref-replay', payload: activity.data[0] });
     expect(recordB).toBeDefined();
 
-    await stack.clients.documentClient.send(new DeleteCommand({ TableName: stack.tableNames.data, Key: { user_id: userA, record_id: activityId } }));
+    await stack.clients.documentClient.send(
+      new DeleteCommand({ TableName: stack.tableNames.data, Key: { user_id: userA, record_id: activityId } }),
+    );
     expect(await getRecord(stack, userA, activityId)).toBeUndefined();
 
     const first = await replayArchive(target, { range: around(), userId: userA });
@@ -147,7 +176,9 @@ describe('replay from the archive', () => {
   it('sends nothing for a range with no deliveries', async () => {
     const summary = await replayArchive(target, { range: parseRange('2020-01-01', '2020-01-02') });
     expect(summary).toEqual({ prefixes: 24, scanned: 0, matched: 0, sent: 0, failed: 0, skippedPing: 0, unrecognised: 0 });
-    const earlier = await replayArchive(target, { range: parseRange(new Date(Date.now() - 2 * 60 * 60 * 1000).toISOString(), new Date(Date.now() - 60 * 60 * 1000).toISOString()) });
+    const earlier = await replayArchive(target, {
+      range: parseRange(new Date(Date.now() - 2 * 60 * 60 * 1000).toISOString(), new Date(Date.now() - 60 * 60 * 1000).toISOString()),
+    });
     expect(earlier.sent).toBe(0);
     expect(await queued()).toBe(0);
   });

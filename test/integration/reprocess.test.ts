@@ -3,7 +3,14 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type DeliveryContext, eventId, eventPut, type EventBodyAttributes, type KeptEvent } from '../../lambdas/consumer/items';
 import { s3Url } from '../../lambdas/shared/s3';
 import type { LocalStack } from '../../lib/local/local-stack';
-import { type ItemResult, keptOutcomes, type ReprocessSummary, type ReprocessTarget, reprocessKept, selectKept } from '../../lib/tools/reprocess/run';
+import {
+  type ItemResult,
+  keptOutcomes,
+  type ReprocessSummary,
+  type ReprocessTarget,
+  reprocessKept,
+  selectKept,
+} from '../../lib/tools/reprocess/run';
 import { parseWindow, runReprocessCli } from '../../lib/tools/reprocess/cli';
 import { deliver, drained, getRecord, scanAll, startTestStack } from '../support/local';
 
@@ -43,13 +50,26 @@ const invalidActivity = {
 const mixedActivity = {
   type: 'activity',
   user: user(userM),
-  data: [{ metadata: { summary_id: `good-${userM.slice(0, 8)}`, start_time: '2026-11-10T07:00:00+00:00', upload_type: 1 } }, { metadata: { start_time: '2026-11-10T09:00:00+00:00' } }],
+  data: [
+    { metadata: { summary_id: `good-${userM.slice(0, 8)}`, start_time: '2026-11-10T07:00:00+00:00', upload_type: 1 } },
+    { metadata: { start_time: '2026-11-10T09:00:00+00:00' } },
+  ],
   version: '2022-03-16',
 };
 const ride = (distance: number) => ({
   type: 'activity',
   user: user(userO),
-  data: [{ metadata: { summary_id: `ride-${userO.slice(0, 8)}`, start_time: '2026-11-10T07:00:00+00:00', end_time: '2026-11-10T08:00:00+00:00', upload_type: 1 }, distance_data: { summary: { distance_meters: distance } } }],
+  data: [
+    {
+      metadata: {
+        summary_id: `ride-${userO.slice(0, 8)}`,
+        start_time: '2026-11-10T07:00:00+00:00',
+        end_time: '2026-11-10T08:00:00+00:00',
+        upload_type: 1,
+      },
+      distance_data: { summary: { distance_meters: distance } },
+    },
+  ],
   version: '2022-03-16',
 });
 const olderRide = ride(10_000);
@@ -59,7 +79,16 @@ const rideId = `activity#ride-${userO.slice(0, 8)}`;
 const pingedSleep = {
   type: 'sleep',
   user: user(userPing),
-  data: [{ metadata: { summary_id: `night-${userPing.slice(0, 8)}`, start_time: '2026-11-09T23:00:00+01:00', end_time: '2026-11-10T07:00:00+01:00', upload_type: 1 } }],
+  data: [
+    {
+      metadata: {
+        summary_id: `night-${userPing.slice(0, 8)}`,
+        start_time: '2026-11-09T23:00:00+01:00',
+        end_time: '2026-11-10T07:00:00+01:00',
+        upload_type: 1,
+      },
+    },
+  ],
   version: '2022-03-16',
 };
 const pingWrapper = { type: 's3_payload', status: 'success', url: 'https://terra.example/payloads/night.json', expires_in: null };
@@ -69,19 +98,40 @@ const olderRideOrderingTs = Date.parse('2026-11-10T10:59:59Z');
 
 let stack: LocalStack;
 let target: ReprocessTarget;
-const ids: Record<'hormone' | 'planned' | 'invalid' | 'mixed' | 'olderRide' | 'ping', string> = { hormone: '', planned: '', invalid: '', mixed: '', olderRide: '', ping: '' };
+const ids: Record<'hormone' | 'planned' | 'invalid' | 'mixed' | 'olderRide' | 'ping', string> = {
+  hormone: '',
+  planned: '',
+  invalid: '',
+  mixed: '',
+  olderRide: '',
+  ping: '',
+};
 
 /** Writes a kept event exactly as an older consumer's keep() did. */
-async function keepAsOlderVersion(body: unknown, event: KeptEvent, receivedAt: string, extra: Partial<DeliveryContext> = {}, attributes?: EventBodyAttributes) {
+async function keepAsOlderVersion(
+  body: unknown,
+  event: KeptEvent,
+  receivedAt: string,
+  extra: Partial<DeliveryContext> = {},
+  attributes?: EventBodyAttributes,
+) {
   const raw = Buffer.from(JSON.stringify(body));
   const orderingTs = extra.orderingTs ?? Date.parse(receivedAt) - 1000;
-  const context: DeliveryContext = { signatureTimestamp: Math.floor(orderingTs / 1000), receivedAt, orderingTs, bodySha256: eventId(raw), ...extra };
+  const context: DeliveryContext = {
+    signatureTimestamp: Math.floor(orderingTs / 1000),
+    receivedAt,
+    orderingTs,
+    bodySha256: eventId(raw),
+    ...extra,
+  };
   await stack.clients.documentClient.send(new PutCommand(eventPut(stack.tableNames.events, event, raw, context, attributes)));
   return context.bodySha256;
 }
 
 async function keptItem(id: string) {
-  const { Item } = await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: id }, ConsistentRead: true }));
+  const { Item } = await stack.clients.documentClient.send(
+    new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: id }, ConsistentRead: true }),
+  );
   return Item;
 }
 
@@ -90,7 +140,13 @@ const run = (options: { dryRun?: boolean; onItem?: (result: ItemResult) => void 
 
 beforeAll(async () => {
   stack = await startTestStack();
-  target = { documentClient: stack.clients.documentClient, s3: stack.clients.s3, tableNames: stack.tableNames, bucket: stack.bucket, description: 'test stack' };
+  target = {
+    documentClient: stack.clients.documentClient,
+    s3: stack.clients.s3,
+    tableNames: stack.tableNames,
+    bucket: stack.bucket,
+    description: 'test stack',
+  };
   ids.hormone = await keepAsOlderVersion(
     hormone,
     { type: 'hormone', outcome: 'unknown_type', reason: 'event type "hormone" is not known to this version', userId: userH },
@@ -99,17 +155,32 @@ beforeAll(async () => {
   );
   ids.planned = await keepAsOlderVersion(
     plannedWorkout,
-    { type: 'planned_workout', outcome: 'invalid', reason: 'data.0.metadata: Invalid input: expected object, received undefined', userId: userP },
+    {
+      type: 'planned_workout',
+      outcome: 'invalid',
+      reason: 'data.0.metadata: Invalid input: expected object, received undefined',
+      userId: userP,
+    },
     '2026-11-10T09:00:00.000Z',
   );
   ids.invalid = await keepAsOlderVersion(
     invalidActivity,
-    { type: 'activity', outcome: 'invalid', reason: 'data.0.metadata.summary_id: Invalid input: expected string, received undefined', userId: userI },
+    {
+      type: 'activity',
+      outcome: 'invalid',
+      reason: 'data.0.metadata.summary_id: Invalid input: expected string, received undefined',
+      userId: userI,
+    },
     '2026-11-10T10:00:00.000Z',
   );
   ids.mixed = await keepAsOlderVersion(
     mixedActivity,
-    { type: 'activity', outcome: 'invalid', reason: 'data.1.metadata.summary_id: Invalid input: expected string, received undefined', userId: userM },
+    {
+      type: 'activity',
+      outcome: 'invalid',
+      reason: 'data.1.metadata.summary_id: Invalid input: expected string, received undefined',
+      userId: userM,
+    },
     '2026-11-10T10:30:00.000Z',
   );
   // An older copy an older rule refused, while a newer copy of the same ride came through since.
@@ -119,7 +190,11 @@ beforeAll(async () => {
     '2026-11-10T11:00:00.000Z',
     { orderingTs: olderRideOrderingTs },
   );
-  ids.ping = await keepAsOlderVersion(pingWrapper, { type: 's3_payload', outcome: 'ping_fetch_failed', reason: 'HTTP 503' }, '2026-11-10T12:00:00.000Z');
+  ids.ping = await keepAsOlderVersion(
+    pingWrapper,
+    { type: 's3_payload', outcome: 'ping_fetch_failed', reason: 'HTTP 503' },
+    '2026-11-10T12:00:00.000Z',
+  );
   expect((await deliver(stack, newerRide, { orderingTimestamp: olderRideOrderingTs + 60_000 })).status).toBe(200);
   await drained(stack);
   expect(await getRecord(stack, userO, rideId)).toMatchObject({ ordering_ts: olderRideOrderingTs + 60_000, payload: newerRide.data[0] });
@@ -143,9 +218,15 @@ describe('selecting kept events', () => {
   });
 
   it('filters on received_at: a date --to takes in the whole day, a time --to that instant', async () => {
-    expect(await selected({ window: parseWindow('2026-11-10', '2026-11-10') })).toEqual([ids.planned, ids.invalid, ids.mixed, ids.olderRide, ids.ping].sort());
-    expect(await selected({ window: parseWindow(undefined, '2026-11-10T10:00:00Z') })).toEqual([ids.hormone, ids.planned, ids.invalid].sort());
-    expect(await selected({ window: parseWindow('2026-11-10T10:00:00.001Z', undefined) })).toEqual([ids.mixed, ids.olderRide, ids.ping].sort());
+    expect(await selected({ window: parseWindow('2026-11-10', '2026-11-10') })).toEqual(
+      [ids.planned, ids.invalid, ids.mixed, ids.olderRide, ids.ping].sort(),
+    );
+    expect(await selected({ window: parseWindow(undefined, '2026-11-10T10:00:00Z') })).toEqual(
+      [ids.hormone, ids.planned, ids.invalid].sort(),
+    );
+    expect(await selected({ window: parseWindow('2026-11-10T10:00:00.001Z', undefined) })).toEqual(
+      [ids.mixed, ids.olderRide, ids.ping].sort(),
+    );
   });
 });
 
@@ -160,12 +241,17 @@ describe('a dry run', () => {
     expect(byId.get(ids.mixed)).toMatchObject({
       status: 'dry_run',
       outcome: 'invalid',
-      reason: 'would store 1 activity record; still kept: 1 of 2 records refused: data.1.metadata.summary_id: a non-empty string is required',
+      reason:
+        'would store 1 activity record; still kept: 1 of 2 records refused: data.1.metadata.summary_id: a non-empty string is required',
     });
     expect(byId.get(ids.olderRide)).toMatchObject({ status: 'dry_run', outcome: 'reprocessed', reason: 'would store 1 activity record' });
     expect(byId.get(ids.ping)).toMatchObject({ status: 'dry_run', outcome: 'ping_fetch_failed', change: 'unchanged' });
     expect(byId.get(ids.hormone)).toMatchObject({ status: 'dry_run', outcome: 'reprocessed', reason: 'would store 2 hormone records' });
-    expect(byId.get(ids.planned)).toMatchObject({ status: 'dry_run', outcome: 'reprocessed', reason: 'would store 1 planned_workout record' });
+    expect(byId.get(ids.planned)).toMatchObject({
+      status: 'dry_run',
+      outcome: 'reprocessed',
+      reason: 'would store 1 planned_workout record',
+    });
     expect(await scanAll(stack, 'data')).toEqual(data);
     expect(await scanAll(stack, 'events')).toEqual(events);
   });
@@ -195,12 +281,23 @@ describe('a run', () => {
   });
 
   it('stores a planned workout as planned_workout#<planned_workout_id>', async () => {
-    expect(await getRecord(stack, userP, 'planned_workout#pw-1')).toMatchObject({ type: 'planned_workout', payload: plannedWorkout.data[0] });
+    expect(await getRecord(stack, userP, 'planned_workout#pw-1')).toMatchObject({
+      type: 'planned_workout',
+      payload: plannedWorkout.data[0],
+    });
   });
 
   it('marks the kept items that became records reprocessed, with previous_outcome', async () => {
-    expect(await keptItem(ids.hormone)).toMatchObject({ outcome: 'reprocessed', previous_outcome: 'unknown_type', reason: 'stored 2 hormone records' });
-    expect(await keptItem(ids.planned)).toMatchObject({ outcome: 'reprocessed', previous_outcome: 'invalid', reason: 'stored 1 planned_workout record' });
+    expect(await keptItem(ids.hormone)).toMatchObject({
+      outcome: 'reprocessed',
+      previous_outcome: 'unknown_type',
+      reason: 'stored 2 hormone records',
+    });
+    expect(await keptItem(ids.planned)).toMatchObject({
+      outcome: 'reprocessed',
+      previous_outcome: 'invalid',
+      reason: 'stored 1 planned_workout record',
+    });
     expect((await keptItem(ids.hormone))?.reprocessed_at).toEqual(expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/));
   });
 
@@ -231,7 +328,11 @@ describe('a run', () => {
 
   it('fetches a Ping-mode payload that failed before and stores what it holds', async () => {
     expect(await getRecord(stack, userPing, `sleep#night-${userPing.slice(0, 8)}`)).toMatchObject({ payload: pingedSleep.data[0] });
-    expect(await keptItem(ids.ping)).toMatchObject({ outcome: 'reprocessed', previous_outcome: 'ping_fetch_failed', reason: 'Ping-mode payload fetched: stored 1 sleep record' });
+    expect(await keptItem(ids.ping)).toMatchObject({
+      outcome: 'reprocessed',
+      previous_outcome: 'ping_fetch_failed',
+      reason: 'Ping-mode payload fetched: stored 1 sleep record',
+    });
   });
 
   it('counts outcome before → after and the records written', () => {
@@ -250,7 +351,13 @@ describe('a second run', () => {
   it('finds only what is still kept and changes nothing', async () => {
     const [data, events] = [await scanAll(stack, 'data'), await scanAll(stack, 'events')];
     const summary = await run();
-    expect(summary).toMatchObject({ selected: 2, updated: 0, recordsWritten: 0, failures: [], transitions: { 'invalid → invalid (unchanged)': 2 } });
+    expect(summary).toMatchObject({
+      selected: 2,
+      updated: 0,
+      recordsWritten: 0,
+      failures: [],
+      transitions: { 'invalid → invalid (unchanged)': 2 },
+    });
     expect(await scanAll(stack, 'data')).toEqual(data);
     expect(await scanAll(stack, 'events')).toEqual(events);
   });

@@ -11,11 +11,19 @@ import { deliver, getUser, startTestStack, waitFor } from '../support/local';
  * handler behind the stand-in of API Gateway, with real fauxqs and dynalite.
  */
 
-const authEvent = (userId: string) => ({ type: 'auth', status: 'success', user: terraUser({ userId, provider: 'WITHINGS' }), reference_id: 'r' });
+const authEvent = (userId: string) => ({
+  type: 'auth',
+  status: 'success',
+  user: terraUser({ userId, provider: 'WITHINGS' }),
+  reference_id: 'r',
+});
 
 async function queued(stack: LocalStack): Promise<number> {
   const { Attributes = {} } = await stack.clients.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: stack.queues.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: stack.queues.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
@@ -24,7 +32,11 @@ describe('source address allowlist on the local stack', () => {
   it('refuses a signed delivery from an address not listed: 403, nothing queued, counted by reason', async () => {
     const emf: string[] = [];
     // No consumer: whatever reached the queue would stay there to be seen.
-    const stack = await startTestStack({ allowedSourceIps: '203.0.113.0/24', consumerConcurrency: 0, metrics: { ingest: emfIngestMetrics((line) => emf.push(line)) } });
+    const stack = await startTestStack({
+      allowedSourceIps: '203.0.113.0/24',
+      consumerConcurrency: 0,
+      metrics: { ingest: emfIngestMetrics((line) => emf.push(line)) },
+    });
     try {
       const answer = await deliver(stack, authEvent(randomUUID()));
       expect(answer.status).toBe(403);

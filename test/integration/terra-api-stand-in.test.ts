@@ -35,7 +35,7 @@ interface Problem {
   instance: string;
   detail?: string;
 }
-const json = async <T,>(response: Response): Promise<T> => (await response.json()) as T;
+const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
 
 function get(base: string, path: string, query: Record<string, string>, headers: Record<string, string> = auth) {
   return fetch(`${base}${path}?${new URLSearchParams(query)}`, { headers });
@@ -59,16 +59,16 @@ describe('a synchronous request (to_webhook=false)', () => {
     expect(response.status).toBe(200);
     const body = await json<History>(response);
     expect(body).toMatchObject({ type: 'daily', user: { user_id: userId, provider: 'WITHINGS' } });
-    expect(body.data.map((record) => record.metadata.start_time.slice(0, 10))).toEqual(
-      [-7, -6, -5, -4, -3, -2, -1].map(day),
-    );
+    expect(body.data.map((record) => record.metadata.start_time.slice(0, 10))).toEqual([-7, -6, -5, -4, -3, -2, -1].map(day));
     expect((await json<History>(await get(api, '/daily', query))).data).toEqual(body.data);
   });
 
   it('accepts unix seconds and returns the athlete profile', async () => {
     const userId = randomUUID();
     const start = String(Math.floor((Date.now() - 3 * DAY) / 1000));
-    const sleep = await json<History>(await get(api, '/sleep', { user_id: userId, start_date: start, end_date: day(0), to_webhook: 'false' }));
+    const sleep = await json<History>(
+      await get(api, '/sleep', { user_id: userId, start_date: start, end_date: day(0), to_webhook: 'false' }),
+    );
     expect(sleep.data).toHaveLength(3);
     expect(sleep.data.every((record) => record.metadata.summary_id)).toBe(true);
     const athlete = await json<unknown>(await get(api, '/athlete', { user_id: userId, to_webhook: 'false' }));
@@ -85,7 +85,13 @@ describe('a three-month backfill (to_webhook=true)', () => {
     const accepted = await json<Accepted>(response);
     const reference = accepted.reference;
     expect(response.headers.get(terraApi.headers.reference)).toBe(reference);
-    expect(accepted).toMatchObject({ status: 'success', type: 'activity', trace_id: reference, message: expect.any(String), user: { user_id: userId } });
+    expect(accepted).toMatchObject({
+      status: 'success',
+      type: 'activity',
+      trace_id: reference,
+      message: expect.any(String),
+      user: { user_id: userId },
+    });
 
     const activities = await waitFor(
       async () => {
@@ -109,7 +115,9 @@ describe('a three-month backfill (to_webhook=true)', () => {
     expect(tracker).toMatchObject({ type: 'large_request', outcome: 'tracking', expected_payloads: chunks, user_id: userId });
 
     // What arrived through the webhook is what the API answers synchronously for the same days.
-    const firstWeeks = await json<History>(await get(api, '/activity', { user_id: userId, start_date: day(-days), end_date: day(-days + 28), to_webhook: 'false' }));
+    const firstWeeks = await json<History>(
+      await get(api, '/activity', { user_id: userId, start_date: day(-days), end_date: day(-days + 28), to_webhook: 'false' }),
+    );
     const stored = new Set(activities.map((item) => item.record_id));
     expect(firstWeeks.data).toHaveLength(28);
     for (const record of firstWeeks.data) expect(stored).toContain(`activity#${record.metadata.summary_id}`);
@@ -128,7 +136,11 @@ describe('errors are problem+json, as Terra answers them', () => {
     const response = await get(api, '/activity', { user_id: 'u', start_date: '2026-13-45', to_webhook: 'false' });
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
-    expect(await response.json()).toMatchObject({ title: 'bad request', instance: '/activity', detail: expect.stringContaining('start_date') });
+    expect(await response.json()).toMatchObject({
+      title: 'bad request',
+      instance: '/activity',
+      detail: expect.stringContaining('start_date'),
+    });
   });
 
   it(`400 for a range over ${terraApi.requestMaxDays} days`, async () => {
@@ -138,7 +150,10 @@ describe('errors are problem+json, as Terra answers them', () => {
   });
 
   it('an injected 429 answers once, with Retry-After and the rate-limit headers, then the request succeeds', async () => {
-    const fault = await fetch(`${api}/_stand-in/faults`, { method: 'POST', body: JSON.stringify({ status: 429, count: 1, retryAfterSeconds: 1 }) });
+    const fault = await fetch(`${api}/_stand-in/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 429, count: 1, retryAfterSeconds: 1 }),
+    });
     expect(fault.status).toBe(200);
     const query = { user_id: randomUUID(), start_date: day(-2), end_date: day(0), to_webhook: 'false' };
     const limited = await get(api, '/body', query);
@@ -202,25 +217,40 @@ describe('the stand-in on its own, delivering to a recording webhook', () => {
     expect(event!.headers['terra-reference']).toBe(reference);
     expect(event!.headers['x-terra-trace-id']).toBe(reference);
     expect(Number(event!.headers['x-terra-ordering-timestamp'])).toBeGreaterThan(0);
-    const signature = verifySignature(event!.headers['terra-signature'], Buffer.from(event!.raw), { secrets: [testSecret], toleranceSeconds: 300, nowSeconds: Date.now() / 1000 });
+    const signature = verifySignature(event!.headers['terra-signature'], Buffer.from(event!.raw), {
+      secrets: [testSecret],
+      toleranceSeconds: 300,
+      nowSeconds: Date.now() / 1000,
+    });
     expect(signature.valid).toBe(true);
   });
 
   it('counts requested days per user over a rolling hour: over the limit is 429, another user is not affected', async () => {
     const userId = randomUUID();
-    expect((await get(standIn.url, '/daily', { user_id: userId, start_date: day(-7), end_date: day(0), to_webhook: 'false' })).status).toBe(200);
+    expect((await get(standIn.url, '/daily', { user_id: userId, start_date: day(-7), end_date: day(0), to_webhook: 'false' })).status).toBe(
+      200,
+    );
     const over = await get(standIn.url, '/daily', { user_id: userId, start_date: day(-7), end_date: day(0), to_webhook: 'false' });
     expect(over.status).toBe(429);
     expect(over.headers.get('x-terra-ratelimit-remaining')).toBe('3');
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await get(standIn.url, '/daily', { user_id: randomUUID(), start_date: day(-7), end_date: day(0), to_webhook: 'false' })).status).toBe(200);
+    expect(
+      (await get(standIn.url, '/daily', { user_id: randomUUID(), start_date: day(-7), end_date: day(0), to_webhook: 'false' })).status,
+    ).toBe(200);
   });
 
   it('with shuffleChunks, announces first and then sends every chunk once, out of order', async () => {
     // A stand-in of its own: the shared one allows only 10 days an hour per user.
-    const wide = await startTerraApiStandIn({ port: 0, webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/webhook`, signingSecret: testSecret, logger: silentLogger });
+    const wide = await startTerraApiStandIn({
+      port: 0,
+      webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/webhook`,
+      signingSecret: testSecret,
+      logger: silentLogger,
+    });
     try {
-      expect((await fetch(`${wide.url}/_stand-in/faults`, { method: 'POST', body: JSON.stringify({ shuffleChunks: true }) })).status).toBe(200);
+      expect((await fetch(`${wide.url}/_stand-in/faults`, { method: 'POST', body: JSON.stringify({ shuffleChunks: true }) })).status).toBe(
+        200,
+      );
       const response = await get(wide.url, '/sleep', { user_id: randomUUID(), start_date: day(-70), end_date: day(0) });
       const { reference } = await json<Accepted>(response);
       await wide.settle();

@@ -33,7 +33,13 @@ function dailyEvent(userId: string, steps: number, enrichment: Record<string, un
     type: 'daily',
     version: '2022-03-16',
     user: user(userId),
-    data: [{ metadata: { start_time: '2026-11-21T00:00:00.000000+01:00', end_time: '2026-11-22T00:00:00.000000+01:00', upload_type: 1 }, distance_data: { steps }, data_enrichment: enrichment }],
+    data: [
+      {
+        metadata: { start_time: '2026-11-21T00:00:00.000000+01:00', end_time: '2026-11-22T00:00:00.000000+01:00', upload_type: 1 },
+        distance_data: { steps },
+        data_enrichment: enrichment,
+      },
+    ],
   };
 }
 
@@ -42,7 +48,17 @@ function activityEvent(userId: string, uploadType: number, name: string) {
     type: 'activity',
     version: '2022-03-16',
     user: user(userId),
-    data: [{ metadata: { summary_id: 'run-1', start_time: '2026-11-21T07:00:00+01:00', end_time: '2026-11-21T08:00:00+01:00', upload_type: uploadType, name } }],
+    data: [
+      {
+        metadata: {
+          summary_id: 'run-1',
+          start_time: '2026-11-21T07:00:00+01:00',
+          end_time: '2026-11-21T08:00:00+01:00',
+          upload_type: uploadType,
+          name,
+        },
+      },
+    ],
   };
 }
 
@@ -118,16 +134,31 @@ describe('a historical backfill (large_request_sending) is tracked per terra-ref
   it('counts distinct data events received against expected_payloads', async () => {
     const userId = randomUUID();
     const reference = randomUUID();
-    await deliver(stack, { type: 'large_request_processing', status: 'processing', user: user(userId), reference, message: 'm' }, { terraReference: reference });
-    await deliver(stack, { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 3 }, { terraReference: reference });
+    await deliver(
+      stack,
+      { type: 'large_request_processing', status: 'processing', user: user(userId), reference, message: 'm' },
+      { terraReference: reference },
+    );
+    await deliver(
+      stack,
+      { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 3 },
+      { terraReference: reference },
+    );
     await drained(stack);
-    const chunk = (day: number) => ({ ...dailyEvent(userId, day, null), data: [{ ...dailyEvent(userId, day, null).data[0], metadata: { start_time: `2026-10-0${day}T00:00:00+00:00`, end_time: null } }] });
+    const chunk = (day: number) => ({
+      ...dailyEvent(userId, day, null),
+      data: [{ ...dailyEvent(userId, day, null).data[0], metadata: { start_time: `2026-10-0${day}T00:00:00+00:00`, end_time: null } }],
+    });
     await deliver(stack, chunk(1), { terraReference: reference });
     await deliver(stack, chunk(2), { terraReference: reference });
     await deliver(stack, chunk(2), { terraReference: reference }); // a redelivered chunk counts once
     await drained(stack);
     const tracker = async () =>
-      (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }))).Item!;
+      (
+        await stack.clients.documentClient.send(
+          new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+        )
+      ).Item!;
     expect(await tracker()).toMatchObject({ type: 'large_request', reference, expected_payloads: 3, user_id: userId });
     expect((await tracker()).received_payloads.size).toBe(2);
     await deliver(stack, chunk(3), { terraReference: reference });
@@ -140,10 +171,16 @@ describe('a backfill chunk with no records (a quiet week)', () => {
   it('still counts as one of the announced payloads', async () => {
     const userId = randomUUID();
     const reference = randomUUID();
-    await deliver(stack, { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 2 }, { terraReference: reference });
+    await deliver(
+      stack,
+      { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 2 },
+      { terraReference: reference },
+    );
     await deliver(stack, { ...dailyEvent(userId, 10, null), data: [] }, { terraReference: reference });
     await drained(stack);
-    const { Item } = await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }));
+    const { Item } = await stack.clients.documentClient.send(
+      new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+    );
     expect(Item!.received_payloads.size).toBe(1);
   });
 });
@@ -152,15 +189,26 @@ describe('a chunk that overtakes its backfill announcement (SQS keeps no order)'
   it('is counted once the announcement lands', async () => {
     const userId = randomUUID();
     const reference = randomUUID();
-    const chunk = { ...dailyEvent(userId, 12, null), data: [{ ...dailyEvent(userId, 12, null).data[0], metadata: { start_time: '2026-10-12T00:00:00+00:00', end_time: null } }] };
+    const chunk = {
+      ...dailyEvent(userId, 12, null),
+      data: [{ ...dailyEvent(userId, 12, null).data[0], metadata: { start_time: '2026-10-12T00:00:00+00:00', end_time: null } }],
+    };
     await deliver(stack, chunk, { terraReference: reference });
     await waitFor(() => getRecord(stack, userId, 'daily#2026-10-12'), 'the chunk');
     await drained(stack); // the tracker update comes after the record's write
     const tracker = async () =>
-      (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }))).Item;
+      (
+        await stack.clients.documentClient.send(
+          new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+        )
+      ).Item;
     // Not a backfill yet: no type or outcome, so the outcome index does not list it.
     expect(await tracker()).not.toHaveProperty('outcome');
-    await deliver(stack, { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 1 }, { terraReference: reference });
+    await deliver(
+      stack,
+      { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 1 },
+      { terraReference: reference },
+    );
     await drained(stack);
     const announced = await tracker();
     expect(announced).toMatchObject({ type: 'large_request', outcome: 'tracking', expected_payloads: 1, user_id: userId });
@@ -175,7 +223,9 @@ describe('terra-references that were never announced as a backfill', () => {
     await deliver(stack, dailyEvent(userId, 10, null), { terraReference: reference });
     await waitFor(() => getRecord(stack, userId, 'daily#2026-11-21'), 'the record');
     await drained(stack); // the tracker update comes after the record's write
-    const { Item } = await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }));
+    const { Item } = await stack.clients.documentClient.send(
+      new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+    );
     expect(Item).not.toHaveProperty('outcome');
     expect(Item).not.toHaveProperty('type');
     expect(Item!.received_payloads.size).toBe(1);
@@ -184,12 +234,21 @@ describe('terra-references that were never announced as a backfill', () => {
 
 describe('Ping mode failures are kept, not lost', () => {
   it('keeps an s3_payload whose URL answers 403 as ping_fetch_failed, with the reason', async () => {
-    const ping = { type: 's3_payload', status: 'success', url: `${stack.sqs.endpoint}/no-such-bucket/${randomUUID()}.json`, expires_in: 300 };
+    const ping = {
+      type: 's3_payload',
+      status: 'success',
+      url: `${stack.sqs.endpoint}/no-such-bucket/${randomUUID()}.json`,
+      expires_in: 300,
+    };
     const raw = JSON.stringify(ping);
     expect((await deliver(stack, raw)).status).toBe(200);
     const { createHash } = await import('node:crypto');
     const id = createHash('sha256').update(raw).digest('hex');
-    const item = await waitFor(async () => (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: id } }))).Item, 'the kept event');
+    const item = await waitFor(
+      async () =>
+        (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: id } }))).Item,
+      'the kept event',
+    );
     expect(item).toMatchObject({ type: 's3_payload', outcome: 'ping_fetch_failed', reason: expect.stringMatching(/HTTP 4\d\d/) });
   });
 });

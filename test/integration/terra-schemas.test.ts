@@ -69,9 +69,22 @@ const identifiers: Record<string, { field: string; of: (record: any) => string |
   },
   hormone: { field: 'timestamp', of: (record) => usable(record?.timestamp) },
 };
-const userStatuses: Record<string, string> = { deauth: 'deauthenticated', access_revoked: 'access_revoked', connection_error: 'connection_error' };
+const userStatuses: Record<string, string> = {
+  deauth: 'deauthenticated',
+  access_revoked: 'access_revoked',
+  connection_error: 'connection_error',
+};
 const recordedTypes = ['auth_cancelled', 'large_request_processing', 'large_request_sending', 'lab_report.completed', 'lab_report.failed'];
-const covered = new Set([...Object.keys(identifiers), 'athlete', 'auth', 'user_reauth', 'permission_change', ...Object.keys(userStatuses), ...recordedTypes, 's3_payload']);
+const covered = new Set([
+  ...Object.keys(identifiers),
+  'athlete',
+  'auth',
+  'user_reauth',
+  'permission_change',
+  ...Object.keys(userStatuses),
+  ...recordedTypes,
+  's3_payload',
+]);
 
 interface Expected {
   /** The user whose terra-data items are the event's records. */
@@ -109,15 +122,22 @@ function contractFor(event: any): Expected {
   } else if (userStatuses[type]) {
     expected.users.set(event.user.user_id, { status: userStatuses[type] });
   } else if (type === 'permission_change') {
-    const scopes = Object.fromEntries(['scopes_added', 'scopes_removed'].flatMap((name) => (usable(event[name]) ? [[name, event[name]]] : [])));
-    expected.users.set(event.user.user_id, { status: 'connected', ...scopes, ...(usable(event.user.scopes) && { scopes: event.user.scopes }) });
+    const scopes = Object.fromEntries(
+      ['scopes_added', 'scopes_removed'].flatMap((name) => (usable(event[name]) ? [[name, event[name]]] : [])),
+    );
+    expected.users.set(event.user.user_id, {
+      status: 'connected',
+      ...scopes,
+      ...(usable(event.user.scopes) && { scopes: event.user.scopes }),
+    });
   } else if (type === 'user_reauth') {
     expected.users.set(event.new_user.user_id, { status: 'connected' });
     const old = event.old_user?.user_id;
     if (old && old !== event.new_user.user_id) expected.users.set(old, { status: 'replaced', replaced_by: event.new_user.user_id });
   } else if (recordedTypes.includes(type)) {
     const attributes: Record<string, string> = {};
-    if (type.startsWith('lab_report.')) for (const name of ['session_id', 'reference_id']) if (usable(event.data?.[name])) attributes[name] = event.data[name];
+    if (type.startsWith('lab_report.'))
+      for (const name of ['session_id', 'reference_id']) if (usable(event.data?.[name])) attributes[name] = event.data[name];
     expected.kept = { outcome: 'recorded', attributes };
     if (type.startsWith('large_request_') && usable(event.reference)) expected.trackers.push(event.reference);
   } else {
@@ -171,11 +191,17 @@ function casesFor(schema: string): TestCase[] {
   const cases = generateCases(bundle, schema, { count: eventsPerType, seed: seedOf(schema), pingTargets: dataSchemas });
   const seed = seedOf(schema) - 1;
   if (type === 'activity') {
-    const event = withUniqueUsers(largeActivityEvent(bundle, seed, (record) => storageOf(record) === 'payload_gzip'), 'activity-large');
+    const event = withUniqueUsers(
+      largeActivityEvent(bundle, seed, (record) => storageOf(record) === 'payload_gzip'),
+      'activity-large',
+    );
     cases.push({ schema, variant: 'large record', seed, event, storage: 'payload_gzip' });
   }
   if (type === 's3_payload') {
-    const served = withUniqueUsers(largeActivityEvent(bundle, seed, (record) => storageOf(record) === 'payload_s3'), 'ping-large');
+    const served = withUniqueUsers(
+      largeActivityEvent(bundle, seed, (record) => storageOf(record) === 'payload_s3'),
+      'ping-large',
+    );
     const event = generateFrom(bundle, schema, seed, variants[0].options);
     cases.push({ schema, variant: 'large record', seed, event, served: { schema: 'ActivityEvent', event: served }, storage: 'payload_s3' });
   }
@@ -189,7 +215,8 @@ const getItem = async (table: 'data' | 'users' | 'events', key: Record<string, s
 async function checkRecords(expected: Expected, testCase: TestCase, mismatches: string[]) {
   const items = expected.recordsUser ? await userRecords(stack, expected.recordsUser) : [];
   const stored = new Map(items.map((item) => [String(item.record_id), item]));
-  for (const recordId of stored.keys()) if (!expected.records.has(recordId)) mismatches.push(`stored ${recordId}, which no record has as its identifier`);
+  for (const recordId of stored.keys())
+    if (!expected.records.has(recordId)) mismatches.push(`stored ${recordId}, which no record has as its identifier`);
   for (const [recordId, { candidates, deletes }] of expected.records) {
     const item = stored.get(recordId);
     if (!item) {
@@ -202,7 +229,8 @@ async function checkRecords(expected: Expected, testCase: TestCase, mismatches: 
     }
     // Several records under one id, deletes and not: which copy is stored is not decided.
     const deleted = deletes.every((del) => del === deletes[0]) ? deletes[0] : undefined;
-    if (deleted !== undefined && (item.deleted === true) !== deleted) mismatches.push(`${recordId}: deleted is ${item.deleted}, expected ${deleted}`);
+    if (deleted !== undefined && (item.deleted === true) !== deleted)
+      mismatches.push(`${recordId}: deleted is ${item.deleted}, expected ${deleted}`);
     if (testCase.storage && item[testCase.storage] === undefined) mismatches.push(`${recordId}: not kept as ${testCase.storage}`);
   }
   return stored;
@@ -218,11 +246,13 @@ async function checkKept(expected: Expected, body: Buffer, mismatches: string[])
     mismatches.push(`not kept in terra-events (expected ${expected.kept.outcome})`);
     return kept;
   }
-  if (kept.outcome !== expected.kept.outcome) mismatches.push(`kept as ${kept.outcome} (${kept.reason}), expected ${expected.kept.outcome}`);
+  if (kept.outcome !== expected.kept.outcome)
+    mismatches.push(`kept as ${kept.outcome} (${kept.reason}), expected ${expected.kept.outcome}`);
   for (const [name, value] of Object.entries(expected.kept.attributes)) {
     if (kept[name] !== value) mismatches.push(`kept event's ${name} is ${kept[name]}, expected ${value}`);
   }
-  for (const field of expected.refused) if (!String(kept.reason).includes(field)) mismatches.push(`kept event's reason does not name ${field}: ${kept.reason}`);
+  for (const field of expected.refused)
+    if (!String(kept.reason).includes(field)) mismatches.push(`kept event's reason does not name ${field}: ${kept.reason}`);
   return kept;
 }
 
@@ -238,7 +268,8 @@ async function checkUsersAndTrackers(expected: Expected, mismatches: string[]) {
   }
   for (const reference of expected.trackers) {
     const tracker = await getItem('events', { event_id: `large_request#${reference}` });
-    if (tracker?.outcome !== 'tracking') mismatches.push(`tracker large_request#${reference}: ${tracker ? `outcome ${tracker.outcome}` : 'missing'}`);
+    if (tracker?.outcome !== 'tracking')
+      mismatches.push(`tracker large_request#${reference}: ${tracker ? `outcome ${tracker.outcome}` : 'missing'}`);
   }
   return usersWritten;
 }
@@ -283,30 +314,39 @@ describe("events generated from Terra's published schemas, of every webhook type
     const bodySchemas = webhookBodySchemas(bundle);
     expect(bodySchemas.length).toBeGreaterThanOrEqual(17);
     // A body schema outside the generated set, or a type the contract does not handle, fails here.
-    expect(bodySchemas.filter(({ schema }) => !schema || !schemaNames.includes(schema) || !covered.has(eventTypeOf(bundle, schema)!))).toEqual([]);
+    expect(
+      bodySchemas.filter(({ schema }) => !schema || !schemaNames.includes(schema) || !covered.has(eventTypeOf(bundle, schema)!)),
+    ).toEqual([]);
     expect(unresolvedRefs(bundle, [...schemaNames, ...bodySchemas.flatMap(({ schema }) => (schema ? [schema] : []))])).toEqual([]);
   });
 
-  it.each(schemaNames)('%s: each generated event is schema-valid and stored per the data contract', async (schema) => {
-    const cases = casesFor(schema);
-    for (const testCase of cases) {
-      if (testCase.served) testCase.event.url = payloads.serve(Buffer.from(JSON.stringify(testCase.served.event)));
-    }
-    // A generated event Ajv refuses is a generator bug, not a finding about the consumer.
-    const invalid = cases.flatMap(({ schema: name, seed, event, served }) =>
-      [validate(name, event), served && validate(served.schema, served.event)].filter(Boolean).map((errors) => `seed ${seed}: ${errors}`),
-    );
-    expect(invalid).toEqual([]);
+  it.each(schemaNames)(
+    '%s: each generated event is schema-valid and stored per the data contract',
+    async (schema) => {
+      const cases = casesFor(schema);
+      for (const testCase of cases) {
+        if (testCase.served) testCase.event.url = payloads.serve(Buffer.from(JSON.stringify(testCase.served.event)));
+      }
+      // A generated event Ajv refuses is a generator bug, not a finding about the consumer.
+      const invalid = cases.flatMap(({ schema: name, seed, event, served }) =>
+        [validate(name, event), served && validate(served.schema, served.event)].filter(Boolean).map((errors) => `seed ${seed}: ${errors}`),
+      );
+      expect(invalid).toEqual([]);
 
-    const results: Observation[] = [];
-    for (let next = 0; next < cases.length; next += 4) results.push(...(await Promise.all(cases.slice(next, next + 4).map(run))));
-    observations.push(...results);
-    expect(results.flatMap((result) => result.mismatches)).toEqual([]);
-  }, 60_000);
+      const results: Observation[] = [];
+      for (let next = 0; next < cases.length; next += 4) results.push(...(await Promise.all(cases.slice(next, next + 4).map(run))));
+      observations.push(...results);
+      expect(results.flatMap((result) => result.mismatches)).toEqual([]);
+    },
+    60_000,
+  );
 
   it('archived every body it was given or downloaded, raw', async () => {
     const archived = new Set<string>();
-    for await (const page of paginateListObjectsV2({ client: stack.clients.s3 }, { Bucket: stack.bucket, Prefix: payloadBucket.prefixes.archive })) {
+    for await (const page of paginateListObjectsV2(
+      { client: stack.clients.s3 },
+      { Bucket: stack.bucket, Prefix: payloadBucket.prefixes.archive },
+    )) {
       for (const object of page.Contents ?? []) archived.add(object.Key!.slice(-16));
     }
     expect(bodies.size).toBeGreaterThan(0);

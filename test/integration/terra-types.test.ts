@@ -29,7 +29,14 @@ async function keptEvent(raw: string) {
 
 describe("Terra's newer event types", () => {
   it('stores a planned workout under its planned_workout_id, exactly as sent', async () => {
-    const workout = { planned_workout_id: `pw-${randomUUID()}`, planned_date: '2026-11-25', workout_id: null, is_external: false, details: null, brand_new: { x: 1 } };
+    const workout = {
+      planned_workout_id: `pw-${randomUUID()}`,
+      planned_date: '2026-11-25',
+      workout_id: null,
+      is_external: false,
+      details: null,
+      brand_new: { x: 1 },
+    };
     const event = { type: 'planned_workout', user: user('u-pw'), data: [workout], version: '2022-03-16' };
     expect((await deliver(stack, event)).status).toBe(200);
     const item = await waitFor(() => getRecord(stack, 'u-pw', `planned_workout#${workout.planned_workout_id}`), 'the planned workout');
@@ -61,7 +68,10 @@ describe("Terra's newer event types", () => {
 
   it.each([
     ['lab_report.completed', { session_id: '297405620317847552', reference_id: 'patient-123', results_count: 0, results: [] }],
-    ['lab_report.failed', { session_id: '297405620317847553', reference_id: 'patient-123', error: { code: 'file_unreadable', retriable: false } }],
+    [
+      'lab_report.failed',
+      { session_id: '297405620317847553', reference_id: 'patient-123', error: { code: 'file_unreadable', retriable: false } },
+    ],
   ])('keeps %s as recorded, with its session and reference as attributes', async (type, data) => {
     const raw = JSON.stringify({ type, event_id: `evt_${randomUUID()}`, occurred_at: '2026-07-01T09:12:33Z', data });
     expect((await deliver(stack, raw)).status).toBe(200);
@@ -74,7 +84,9 @@ describe("Terra's newer event types", () => {
 describe('one bad record no longer sinks the delivery', () => {
   it('a 30-day daily backfill with one bad day stores the other 29 and keeps the delivery as invalid, naming the day', async () => {
     const terra = terraUser({ userId: `u-backfill-${randomUUID()}`, provider: 'WITHINGS' });
-    const days = Array.from({ length: 30 }, (_, index) => withingsDailyRecord({ user: terra, date: `2026-10-${String(index + 1).padStart(2, '0')}`, seed: 'backfill' }));
+    const days = Array.from({ length: 30 }, (_, index) =>
+      withingsDailyRecord({ user: terra, date: `2026-10-${String(index + 1).padStart(2, '0')}`, seed: 'backfill' }),
+    );
     const bad = 17;
     const broken = { ...days[bad], metadata: { ...days[bad].metadata, start_time: null } };
     const event = dataEvent('daily', terra, [...days.slice(0, bad), broken, ...days.slice(bad + 1)]);
@@ -86,9 +98,15 @@ describe('one bad record no longer sinks the delivery', () => {
     await drained(stack);
     const stored = await userRecords(stack, terra.user_id);
     expect(stored.map((item) => item.record_id).sort()).toEqual(
-      days.filter((_, index) => index !== bad).map((day) => `daily#${day.metadata.start_time.slice(0, 10)}`).sort(),
+      days
+        .filter((_, index) => index !== bad)
+        .map((day) => `daily#${day.metadata.start_time.slice(0, 10)}`)
+        .sort(),
     );
     // A day of samples is stored gzipped (defaults.recordMapMaxBytes); readRecord reads either form.
-    for (const item of stored) expect(await readRecord(item, stack.clients.s3)).toEqual(days.find((day) => `daily#${day.metadata.start_time.slice(0, 10)}` === item.record_id));
+    for (const item of stored)
+      expect(await readRecord(item, stack.clients.s3)).toEqual(
+        days.find((day) => `daily#${day.metadata.start_time.slice(0, 10)}` === item.record_id),
+      );
   }, 60_000);
 });

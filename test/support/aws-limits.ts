@@ -74,10 +74,15 @@ export function nestingDepth(value: unknown, cap = Infinity): number {
   return deepest;
 }
 
-const validation = (message: string) => Object.assign(new Error(message), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+const validation = (message: string) =>
+  Object.assign(new Error(message), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
 /** `#name = :value` pairs of an UpdateExpression's SET clause, by attribute name. */
-function updatedValues(input: { UpdateExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> }) {
+function updatedValues(input: {
+  UpdateExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}) {
   const values: Record<string, unknown> = {};
   for (const [, name, value] of (input.UpdateExpression ?? '').matchAll(/(#\w+)\s*=\s*(?:if_not_exists\(\s*#\w+\s*,\s*)?(:\w+)/g)) {
     values[input.ExpressionAttributeNames?.[name] ?? name] = input.ExpressionAttributeValues?.[value];
@@ -89,8 +94,14 @@ function refuseWhatAwsRefuses(table: string, attributes: Record<string, unknown>
   for (const [name, limit] of Object.entries(indexKeys[table] ?? {})) {
     const value = attributes[name];
     if (value === undefined) continue;
-    if (value === '') throw validation(`One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: ${name}`);
-    if (bytes(value) > limit) throw validation(`One or more parameter values were invalid: Size of ${name} (an index key) has exceeded the maximum size limit of ${limit} bytes`);
+    if (value === '')
+      throw validation(
+        `One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. IndexName: ${name}`,
+      );
+    if (bytes(value) > limit)
+      throw validation(
+        `One or more parameter values were invalid: Size of ${name} (an index key) has exceeded the maximum size limit of ${limit} bytes`,
+      );
   }
   for (const value of Object.values(attributes)) {
     if (nestingDepth(value, maxNesting + 1) > maxNesting) {
@@ -124,7 +135,8 @@ export function observeDynamoDb(client: DynamoDBDocumentClient, writes: Observed
 }
 
 /** As S3 answers; `Key` says which write it refused. */
-const s3Error = (name: string, message: string, key: string) => Object.assign(new Error(message), { name, Key: key, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+const s3Error = (name: string, message: string, key: string) =>
+  Object.assign(new Error(message), { name, Key: key, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
 export function observeS3(client: S3Client, writes: ObservedWrite[]): S3Client {
   const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
@@ -138,7 +150,8 @@ export function observeS3(client: S3Client, writes: ObservedWrite[]): S3Client {
           writes.push({ target: 's3', command: name, s3Key: key });
           if (bytes(key) > 1024) throw s3Error('KeyTooLongError', 'Your key is too long', key);
           const metadataBytes = Object.entries(metadata ?? {}).reduce((sum, [field, value]) => sum + bytes(field) + bytes(value), 0);
-          if (metadataBytes > 2048) throw s3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size', key);
+          if (metadataBytes > 2048)
+            throw s3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size', key);
         }
         return tracked(send(command, ...rest));
       };

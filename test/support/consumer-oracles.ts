@@ -49,7 +49,8 @@ export function strayWrites(observed: readonly ObservedWrite[], allowed: Readonl
     if (write.target === 's3') {
       const key = write.s3Key ?? '';
       const [prefix, segment] = key.split('/');
-      if ((prefix === 'records' || prefix === 'archive-index') && !prefixes.has(segment)) stray.push(`s3 ${key.slice(0, 200)}: under the prefix of user "${segment.slice(0, 100)}"`);
+      if ((prefix === 'records' || prefix === 'archive-index') && !prefixes.has(segment))
+        stray.push(`s3 ${key.slice(0, 200)}: under the prefix of user "${segment.slice(0, 100)}"`);
       if (key.includes(victim)) stray.push(`s3 ${key.slice(0, 200)}: names ${victim}`);
       continue;
     }
@@ -82,7 +83,9 @@ function canonical(root: unknown): string {
     else if (typeof item === 'string') out.push(JSON.stringify(Buffer.from(item, 'utf8').toString('utf8')));
     else if (item === null || typeof item !== 'object') out.push(JSON.stringify(item) ?? 'null');
     else {
-      const entries = Array.isArray(item) ? item.map((value) => [undefined, value] as const) : Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const entries = Array.isArray(item)
+        ? item.map((value) => [undefined, value] as const)
+        : Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       const parts: unknown[] = [new Token(Array.isArray(item) ? '[' : '{')];
       entries.forEach(([key, value], index) => {
         if (index > 0) parts.push(new Token(','));
@@ -104,7 +107,10 @@ function recordsOf(body: Buffer): Set<string> {
   } catch {
     return new Set();
   }
-  const records = [...(Array.isArray(parsed?.data) ? parsed.data : []), ...(isObject(parsed) && Object.hasOwn(parsed, 'athlete') ? [parsed.athlete] : [])];
+  const records = [
+    ...(Array.isArray(parsed?.data) ? parsed.data : []),
+    ...(isObject(parsed) && Object.hasOwn(parsed, 'athlete') ? [parsed.athlete] : []),
+  ];
   return new Set(records.map(canonical));
 }
 
@@ -123,7 +129,9 @@ export async function storedOrKept(
   const fail = (problem: string) => ({ problem, seen });
   const hash = sha256(body);
   const seen: string[] = [];
-  const { Item: kept } = await documentClient.send(new GetCommand({ TableName: tableNames.events, Key: { event_id: hash }, ConsistentRead: true }));
+  const { Item: kept } = await documentClient.send(
+    new GetCommand({ TableName: tableNames.events, Key: { event_id: hash }, ConsistentRead: true }),
+  );
   if (kept) {
     if (!keptOutcomes.includes(String(kept.outcome))) return fail(`kept with outcome ${kept.outcome}`);
     if (typeof kept.reason !== 'string' || kept.reason.trim() === '') return fail(`kept as ${kept.outcome} without a reason`);
@@ -133,7 +141,9 @@ export async function storedOrKept(
   const records = recordsOf(body);
   // A key DynamoDB cannot hold can hold nothing: only the others are looked up.
   for (const userId of [...allowed].filter((id) => id !== '' && Buffer.byteLength(id) <= 2048)) {
-    const { Item: user } = await documentClient.send(new GetCommand({ TableName: tableNames.users, Key: { user_id: userId }, ConsistentRead: true }));
+    const { Item: user } = await documentClient.send(
+      new GetCommand({ TableName: tableNames.users, Key: { user_id: userId }, ConsistentRead: true }),
+    );
     if (user?.body_sha256 === hash) seen.push('stored user');
     const { Items = [] } = await documentClient.send(
       new QueryCommand({

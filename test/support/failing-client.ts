@@ -19,7 +19,9 @@ export function failWritesFor(failures: Map<string, number>, calls = new Map<str
           const remaining = userId === undefined ? undefined : failures.get(userId);
           if (remaining !== undefined && remaining !== 0) {
             failures.set(userId!, remaining - 1);
-            throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+            throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+              name: 'ProvisionedThroughputExceededException',
+            });
           }
           return send(command, ...rest);
         };

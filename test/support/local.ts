@@ -68,7 +68,12 @@ export async function getRecord(stack: LocalStack, userId: string, recordId: str
 
 export async function userRecords(stack: LocalStack, userId: string) {
   const { Items = [] } = await stack.clients.documentClient.send(
-    new QueryCommand({ TableName: stack.tableNames.data, KeyConditionExpression: 'user_id = :u', ExpressionAttributeValues: { ':u': userId }, ConsistentRead: true }),
+    new QueryCommand({
+      TableName: stack.tableNames.data,
+      KeyConditionExpression: 'user_id = :u',
+      ExpressionAttributeValues: { ':u': userId },
+      ConsistentRead: true,
+    }),
   );
   return Items;
 }
@@ -82,7 +87,10 @@ export async function getUser(stack: LocalStack, userId: string) {
 
 export async function scanAll(stack: LocalStack, table: 'data' | 'users' | 'events') {
   const items: Record<string, unknown>[] = [];
-  for await (const page of paginateScan({ client: stack.clients.documentClient }, { TableName: stack.tableNames[table], ConsistentRead: true })) {
+  for await (const page of paginateScan(
+    { client: stack.clients.documentClient },
+    { TableName: stack.tableNames[table], ConsistentRead: true },
+  )) {
     items.push(...(page.Items ?? []));
   }
   return items;
@@ -104,7 +112,10 @@ export async function deadLetters(stack: LocalStack) {
 
 export async function deadLetterCount(stack: LocalStack): Promise<number> {
   const { Attributes = {} } = await stack.clients.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: stack.queues.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: stack.queues.deadLetterQueueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }

@@ -32,10 +32,28 @@ function refName(ref: string): string {
 
 /** Used only if Terra's bundle ever drops its `WebhookEventType` union. */
 const knownEventSchemas = [
-  'AuthSuccessEvent', 'AuthErrorEvent', 'DeauthEvent', 'UserReauthEvent', 'AccessRevokedEvent', 'ConnectionErrorEvent',
-  'PermissionChangeEvent', 'LargeRequestProcessingEvent', 'LargeRequestSendingEvent', 'ActivityEvent', 'AthleteEvent',
-  'BodyEvent', 'DailyEvent', 'MenstruationEvent', 'NutritionEvent', 'SleepEvent', 'PlannedWorkoutEvent', 'HormoneEvent',
-  'HealthObservationEvent', 'LabReportCompletedEvent', 'LabReportFailedEvent', 'S3PayloadEvent',
+  'AuthSuccessEvent',
+  'AuthErrorEvent',
+  'DeauthEvent',
+  'UserReauthEvent',
+  'AccessRevokedEvent',
+  'ConnectionErrorEvent',
+  'PermissionChangeEvent',
+  'LargeRequestProcessingEvent',
+  'LargeRequestSendingEvent',
+  'ActivityEvent',
+  'AthleteEvent',
+  'BodyEvent',
+  'DailyEvent',
+  'MenstruationEvent',
+  'NutritionEvent',
+  'SleepEvent',
+  'PlannedWorkoutEvent',
+  'HormoneEvent',
+  'HealthObservationEvent',
+  'LabReportCompletedEvent',
+  'LabReportFailedEvent',
+  'S3PayloadEvent',
 ];
 
 /** The schemas of every event Terra can send: the members of its `WebhookEventType` union. */
@@ -102,7 +120,8 @@ export function unresolvedRefs(bundle: TerraBundle, from: string[]): string[] {
 }
 
 const fullDate = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-const dateTime = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+const dateTime =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 
 /** Ajv over the whole bundle, so `#/components/schemas/…` refs resolve as in Terra's document. */
 export function createValidator(bundle: TerraBundle): (schemaName: string, value: unknown) => string | undefined {
@@ -154,7 +173,11 @@ export function generateFrom(bundle: TerraBundle, schemaName: string, seed: numb
 export function withUniqueUsers<T>(event: T, tag: string): T {
   // A JSON copy: the event is JSON, and a structured clone's objects would come from another realm under Jest.
   const copy = JSON.parse(JSON.stringify(event)) as Record<string, any>;
-  for (const [field, suffix] of [['user', ''], ['new_user', ''], ['old_user', '-old']] as const) {
+  for (const [field, suffix] of [
+    ['user', ''],
+    ['new_user', ''],
+    ['old_user', '-old'],
+  ] as const) {
     const user = copy[field];
     if (user && typeof user === 'object' && typeof user.user_id === 'string') user.user_id = `${tag}${suffix}-${user.user_id}`;
   }
@@ -177,7 +200,11 @@ export interface TestCase {
  * `count` events of one schema, cycling through the variants, seeds `seed`, `seed + 1`, …; an
  * `s3_payload` event gets a data event to point at, cycling through `pingTargets`.
  */
-export function generateCases(bundle: TerraBundle, schema: string, { count, seed, pingTargets }: { count: number; seed: number; pingTargets: string[] }): TestCase[] {
+export function generateCases(
+  bundle: TerraBundle,
+  schema: string,
+  { count, seed, pingTargets }: { count: number; seed: number; pingTargets: string[] },
+): TestCase[] {
   const type = eventTypeOf(bundle, schema);
   return Array.from({ length: count }, (_, index) => {
     const variant = variants[index % variants.length];
@@ -214,8 +241,13 @@ function lengthenSamples(bundle: TerraBundle, value: unknown, declared: Schema |
     return value.map((item) => lengthenSamples(bundle, item, schema?.items, count, seed));
   }
   if (value === null || typeof value !== 'object') return value;
-  const properties: Record<string, Schema> = Object.assign({}, ...[schema, ...(schema?.allOf ?? [])].map((part) => schemaFor(bundle, part, value)?.properties));
-  return Object.fromEntries(Object.entries(value).map(([key, child], index) => [key, lengthenSamples(bundle, child, properties[key], count, seed + index)]));
+  const properties: Record<string, Schema> = Object.assign(
+    {},
+    ...[schema, ...(schema?.allOf ?? [])].map((part) => schemaFor(bundle, part, value)?.properties),
+  );
+  return Object.fromEntries(
+    Object.entries(value).map(([key, child], index) => [key, lengthenSamples(bundle, child, properties[key], count, seed + index)]),
+  );
 }
 
 /**
@@ -261,7 +293,8 @@ export async function startPayloadServer() {
 export function firstDifference(sent: unknown, stored: unknown, path = '$'): string | undefined {
   if (Object.is(sent, stored)) return undefined;
   const bothObjects = sent !== null && stored !== null && typeof sent === 'object' && typeof stored === 'object';
-  if (!bothObjects || Array.isArray(sent) !== Array.isArray(stored)) return `${path}: sent ${JSON.stringify(sent)}, stored ${JSON.stringify(stored)}`;
+  if (!bothObjects || Array.isArray(sent) !== Array.isArray(stored))
+    return `${path}: sent ${JSON.stringify(sent)}, stored ${JSON.stringify(stored)}`;
   const keys = new Set([...Object.keys(sent as object), ...Object.keys(stored as object)]);
   for (const key of keys) {
     const difference = firstDifference((sent as any)[key], (stored as any)[key], `${path}.${key}`);

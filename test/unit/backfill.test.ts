@@ -3,7 +3,13 @@ import { parseBackfillArgs, report, retryCommand, usage } from '../../lib/tools/
 import { runBackfill } from '../../lib/tools/backfill/run';
 import { apiEndpointOf, resolveCredentials } from '../../lib/tools/backfill/target';
 import { isComplete } from '../../lib/tools/backfill/wait';
-import { type ApiResult, createTerraApiClient, type HistoryQuery, retryAfterMs, type TerraApiClient } from '../../lib/tools/backfill/terra-api-client';
+import {
+  type ApiResult,
+  createTerraApiClient,
+  type HistoryQuery,
+  retryAfterMs,
+  type TerraApiClient,
+} from '../../lib/tools/backfill/terra-api-client';
 import { type LedgerEntry, planWindows, splitDays, waitBeforeRequest, type Window } from '../../lib/tools/backfill/windows';
 
 const midnight = (day: string) => Date.parse(`${day}T00:00:00Z`);
@@ -81,7 +87,9 @@ describe("Terra's REST API client", () => {
   it('sends user_id, the dates, to_webhook explicitly and both headers', async () => {
     const { api, calls } = client([answer(200, { 'terra-reference': 'ref-1' }, '{"reference":"ref-1"}')]);
     expect(await api.request(query)).toMatchObject({ ok: true, reference: 'ref-1', attempts: 1 });
-    expect(calls[0]).toBe('https://api.example/v2/activity?user_id=u1&start_date=2026-01-01&end_date=2026-02-01&to_webhook=true {"dev-id":"dev","x-api-key":"key","accept":"application/json"}');
+    expect(calls[0]).toBe(
+      'https://api.example/v2/activity?user_id=u1&start_date=2026-01-01&end_date=2026-02-01&to_webhook=true {"dev-id":"dev","x-api-key":"key","accept":"application/json"}',
+    );
   });
 
   it('waits as long as Retry-After or X-Terra-RateLimit-Reset says after a 429, then succeeds', async () => {
@@ -118,17 +126,36 @@ describe('backfill arguments', () => {
   it('needs --user and --type, and --region only with --stack', () => {
     expect(() => parseBackfillArgs(['--type', 'sleep'])).toThrow(/--user/);
     expect(() => parseBackfillArgs(['--user', 'u'])).toThrow(/--type/);
-    expect(() => parseBackfillArgs(['--user', 'u', '--type', 'steps', '--from', '2026-01-01', '--to', '2026-01-02'])).toThrow(/--type must be one of/);
+    expect(() => parseBackfillArgs(['--user', 'u', '--type', 'steps', '--from', '2026-01-01', '--to', '2026-01-02'])).toThrow(
+      /--type must be one of/,
+    );
     expect(() => parseBackfillArgs(['--user', 'u', '--type', 'athlete', '--region', 'eu-west-2'])).toThrow(/--region goes with --stack/);
   });
 
   it('prints, for a failed window, the command that asks for it again, with the same options', () => {
-    const args = parseBackfillArgs(['--user', 'u1', '--type', 'all', '--from', '2026-01-01', '--to', '2026-03-31', '--wait', '--stack', 'TerraIngest', '--region', 'eu-west-2']);
-    expect(retryCommand(args, args.windows[2]!)).toBe('npm run backfill -- --user u1 --type daily --from 2026-01-01 --to 2026-03-31 --wait --stack TerraIngest --region eu-west-2');
-    expect(retryCommand(args, args.windows.at(-1)!)).toBe('npm run backfill -- --user u1 --type athlete --wait --stack TerraIngest --region eu-west-2');
+    const args = parseBackfillArgs([
+      '--user',
+      'u1',
+      '--type',
+      'all',
+      '--from',
+      '2026-01-01',
+      '--to',
+      '2026-03-31',
+      '--wait',
+      '--stack',
+      'TerraIngest',
+      '--region',
+      'eu-west-2',
+    ]);
+    expect(retryCommand(args, args.windows[2]!)).toBe(
+      'npm run backfill -- --user u1 --type daily --from 2026-01-01 --to 2026-03-31 --wait --stack TerraIngest --region eu-west-2',
+    );
+    expect(retryCommand(args, args.windows.at(-1)!)).toBe(
+      'npm run backfill -- --user u1 --type athlete --wait --stack TerraIngest --region eu-west-2',
+    );
   });
 });
-
 
 describe('credentials and the API called', () => {
   const stack = { name: 'TerraIngest', region: 'eu-west-2' };
@@ -136,8 +163,14 @@ describe('credentials and the API called', () => {
 
   it('takes TERRA_DEV_ID and TERRA_API_KEY first, then the stack secret, and placeholders only locally', async () => {
     const env = { TERRA_DEV_ID: 'd', TERRA_API_KEY: 'k' };
-    expect(await resolveCredentials(env, stack, sources('{}'))).toEqual({ credentials: { devId: 'd', apiKey: 'k' }, source: 'TERRA_DEV_ID and TERRA_API_KEY' });
-    expect((await resolveCredentials({}, stack, sources('{"dev_id":"d2","api_key":"k2"}'))).credentials).toEqual({ devId: 'd2', apiKey: 'k2' });
+    expect(await resolveCredentials(env, stack, sources('{}'))).toEqual({
+      credentials: { devId: 'd', apiKey: 'k' },
+      source: 'TERRA_DEV_ID and TERRA_API_KEY',
+    });
+    expect((await resolveCredentials({}, stack, sources('{"dev_id":"d2","api_key":"k2"}'))).credentials).toEqual({
+      devId: 'd2',
+      apiKey: 'k2',
+    });
     expect((await resolveCredentials({}, undefined, sources(undefined))).source).toMatch(/placeholders/);
   });
 
@@ -169,10 +202,18 @@ describe('a backfill run, window by window', () => {
   const userId = 'u1';
   const sync = { type: 'sleep', from: '2026-11-01', to: '2026-11-02', endDate: '2026-11-03', days: 2, mode: 'sync' } as const;
   const async = { type: 'activity', from: '2026-08-01', to: '2026-10-31', endDate: '2026-11-01', days: 92, mode: 'async' } as const;
-  const syncAnswer = JSON.stringify({ user: { user_id: userId }, type: 'sleep', data: [{ metadata: { summary_id: 's1' } }, { metadata: { summary_id: 's2' } }] });
+  const syncAnswer = JSON.stringify({
+    user: { user_id: userId },
+    type: 'sleep',
+    data: [{ metadata: { summary_id: 's1' } }, { metadata: { summary_id: 's2' } }],
+  });
 
   /** A client answering each request in turn; `now` moves only when the run sleeps. */
-  function run(windows: Window[], answers: ApiResult[], options: { ledger?: LedgerEntry[]; enqueue?: (delivery: Delivery) => Promise<void> } = {}) {
+  function run(
+    windows: Window[],
+    answers: ApiResult[],
+    options: { ledger?: LedgerEntry[]; enqueue?: (delivery: Delivery) => Promise<void> } = {},
+  ) {
     let clock = 100 * 3_600_000;
     const lines: string[] = [];
     const pauses: number[] = [];
@@ -202,19 +243,34 @@ describe('a backfill run, window by window', () => {
     );
     return { outcomes, lines, pauses, enqueued, queries, at: () => clock };
   }
-  const ok = (body: string, reference?: string): ApiResult => ({ ok: true, status: 200, body: Buffer.from(body), requestedAt: 360_000_000 - 5, answeredAt: 360_000_000, reference, attempts: 1 });
+  const ok = (body: string, reference?: string): ApiResult => ({
+    ok: true,
+    status: 200,
+    body: Buffer.from(body),
+    requestedAt: 360_000_000 - 5,
+    answeredAt: 360_000_000,
+    reference,
+    attempts: 1,
+  });
 
   it('enqueues a synchronous answer as a delivery ordered by the time of its request, with a backfill trace id', async () => {
     const { outcomes, enqueued } = run([sync], [ok(syncAnswer)]);
     expect(await outcomes).toMatchObject([{ status: 'enqueued', records: 2 }]);
     expect(enqueued).toHaveLength(1);
     expect(enqueued[0]!.body.toString()).toBe(syncAnswer);
-    expect(enqueued[0]).toMatchObject({ orderingTimestamp: 360_000_000 - 5, signatureTimestamp: Math.floor((360_000_000 - 5) / 1000), traceId: expect.stringMatching(/^backfill:/) });
+    expect(enqueued[0]).toMatchObject({
+      orderingTimestamp: 360_000_000 - 5,
+      signatureTimestamp: Math.floor((360_000_000 - 5) / 1000),
+      traceId: expect.stringMatching(/^backfill:/),
+    });
   });
 
   it('keeps the reference of an asynchronous answer, and fails a window whose answer has none or is not a success', async () => {
     const accepted = JSON.stringify({ status: 'success', type: 'activity', reference: 'ref-9', user: { user_id: userId } });
-    const { outcomes } = run([async, async, async], [ok(accepted), ok('{"status":"success"}'), ok('{"status":"error","message":"user not found","reference":"r"}')]);
+    const { outcomes } = run(
+      [async, async, async],
+      [ok(accepted), ok('{"status":"success"}'), ok('{"status":"error","message":"user not found","reference":"r"}')],
+    );
     expect(await outcomes).toMatchObject([
       { status: 'requested', reference: 'ref-9' },
       { status: 'failed', reason: expect.stringContaining('no reference') },
@@ -245,16 +301,21 @@ describe('a backfill run, window by window', () => {
 
   it('reports every window, and lists each failed one with the command that asks for it again', async () => {
     const args = parseBackfillArgs(['--user', userId, '--type', 'sleep', '--from', '2026-11-01', '--to', '2026-11-02']);
-    const { outcomes } = run(args.windows, [{ ok: false, status: 500, reason: 'HTTP 500 internal server error (gave up after 6 tries)', attempts: 6 }]);
+    const { outcomes } = run(args.windows, [
+      { ok: false, status: 500, reason: 'HTTP 500 internal server error (gave up after 6 tries)', attempts: 6 },
+    ]);
     const lines = report(args, await outcomes);
-    expect(lines).toContain('  sleep 2026-11-01..2026-11-02 (2 days, sync): FAILED: HTTP 500 internal server error (gave up after 6 tries)');
+    expect(lines).toContain(
+      '  sleep 2026-11-01..2026-11-02 (2 days, sync): FAILED: HTTP 500 internal server error (gave up after 6 tries)',
+    );
     expect(lines).toContain('  npm run backfill -- --user u1 --type sleep --from 2026-11-01 --to 2026-11-02');
   });
 });
 
 describe('--help', () => {
   it('names every flag, says --to is inclusive and end_date exclusive, and states the rule for unannounced requests', () => {
-    for (const flag of ['--user', '--type', '--from', '--to', '--with-samples', '--wait', '--timeout', '--stack', '--region', '--help']) expect(usage).toContain(flag);
+    for (const flag of ['--user', '--type', '--from', '--to', '--with-samples', '--wait', '--timeout', '--stack', '--region', '--help'])
+      expect(usage).toContain(flag);
     expect(usage).toMatch(/INCLUSIVE[\s\S]*end_date is exclusive/);
     expect(usage).toMatch(/29-31 days comes as ONE data event[\s\S]*nothing more came for 30 s/);
   });

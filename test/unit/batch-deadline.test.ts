@@ -13,7 +13,12 @@ const record = (messageId: string): SQSRecord => ({
   messageId,
   receiptHandle: `receipt-${messageId}`,
   body: JSON.stringify({ type: 'healthcheck', status: 'success' }),
-  attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1795000000000', SenderId: 's', ApproximateFirstReceiveTimestamp: '1795000000000' },
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: '1795000000000',
+    SenderId: 's',
+    ApproximateFirstReceiveTimestamp: '1795000000000',
+  },
   messageAttributes: {},
   md5OfBody: '',
   eventSource: 'aws:sqs',
@@ -42,8 +47,16 @@ describe('a batch near its timeout', () => {
     const response = await handler({ Records: [record('a'), record('b')] }, context(1_500));
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['a', 'b']);
     expect(sqsCalls.map((call) => call.input)).toEqual([
-      { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/terra-ingest-destination', ReceiptHandle: 'receipt-a', VisibilityTimeout: 0 },
-      { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/terra-ingest-destination', ReceiptHandle: 'receipt-b', VisibilityTimeout: 0 },
+      {
+        QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/terra-ingest-destination',
+        ReceiptHandle: 'receipt-a',
+        VisibilityTimeout: 0,
+      },
+      {
+        QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/terra-ingest-destination',
+        ReceiptHandle: 'receipt-b',
+        VisibilityTimeout: 0,
+      },
     ]);
     expect(dynamoCalls).toEqual([]);
   });

@@ -108,7 +108,10 @@ describe('the usage and price of one delivery', () => {
   });
 
   it('prices the usage: one write unit at $0.625 per million, two PUTs at $0.005 per thousand', () => {
-    const costs = dollars(deliveryUsage(delivery(1000, 1200), (it) => it.map, assumptions), awsPrices);
+    const costs = dollars(
+      deliveryUsage(delivery(1000, 1200), (it) => it.map, assumptions),
+      awsPrices,
+    );
     expect(costs['API Gateway']).toBeCloseTo(1e-6, 12);
     expect(costs.SQS).toBeCloseTo(3 * 0.4e-6, 12);
     expect(costs['DynamoDB writes']).toBeCloseTo(2 * 0.625e-6, 12);

@@ -12,7 +12,10 @@ function asRecord(delivery: Delivery): SQSRecord {
     body: message.MessageBody,
     attributes: { SentTimestamp: '1700000000000' },
     messageAttributes: Object.fromEntries(
-      Object.entries(message.MessageAttributes).map(([name, value]) => [name, { stringValue: value.StringValue, dataType: value.DataType }]),
+      Object.entries(message.MessageAttributes).map(([name, value]) => [
+        name,
+        { stringValue: value.StringValue, dataType: value.DataType },
+      ]),
     ),
   } as unknown as SQSRecord;
 }
@@ -61,7 +64,7 @@ describe('delivery ⇄ SQS message', () => {
     expect(message.MessageAttributes.body_encoding).toBeUndefined();
   });
 
-  it('orders by Terra\'s ordering timestamp when present, else by the signature time in ms', () => {
+  it("orders by Terra's ordering timestamp when present, else by the signature time in ms", () => {
     expect(orderingTimestampOf({ ...metadata, orderingTimestamp: 42 })).toBe(42);
     expect(orderingTimestampOf(metadata)).toBe(1_700_000_000_000);
   });
@@ -72,14 +75,20 @@ describe('enqueueing a delivery', () => {
   function clients() {
     const sent: SendMessageCommand['input'][] = [];
     const puts: unknown[] = [];
-    const sqs = { send: async (command: SendMessageCommand) => (sent.push(command.input), { MessageId: `message-${sent.length}` }) } as unknown as SQSClient;
+    const sqs = {
+      send: async (command: SendMessageCommand) => (sent.push(command.input), { MessageId: `message-${sent.length}` }),
+    } as unknown as SQSClient;
     const s3 = { send: async (command: { input: unknown }) => (puts.push(command.input), {}) } as unknown as S3Client;
     return { sent, puts, sqs, s3 };
   }
 
   it('reports the message id SQS returned and that a small body went in the message itself', async () => {
     const { sent, puts, sqs, s3 } = clients();
-    const receipt = await sqsEnqueueWithReceipt(sqs, 'queue-url', { bucket: 'b', client: async () => s3 })({ ...metadata, body: Buffer.from('{}'), traceId: 'trace-1' });
+    const receipt = await sqsEnqueueWithReceipt(sqs, 'queue-url', { bucket: 'b', client: async () => s3 })({
+      ...metadata,
+      body: Buffer.from('{}'),
+      traceId: 'trace-1',
+    });
     expect(receipt).toEqual({ messageId: 'message-1', claimChecked: false, bodyBytes: 2 });
     expect(puts).toHaveLength(0);
     expect(sent[0].MessageAttributes?.trace_id?.StringValue).toBe('trace-1');
@@ -88,7 +97,11 @@ describe('enqueueing a delivery', () => {
   it('reports a claim check when the body went to S3 first', async () => {
     const { sent, puts, sqs, s3 } = clients();
     const body = Buffer.alloc(1024 * 1024 + 1, 'a');
-    const receipt = await sqsEnqueueWithReceipt(sqs, 'queue-url', { bucket: 'b', client: async () => s3 })({ ...metadata, body, traceId: 'trace-2' });
+    const receipt = await sqsEnqueueWithReceipt(sqs, 'queue-url', { bucket: 'b', client: async () => s3 })({
+      ...metadata,
+      body,
+      traceId: 'trace-2',
+    });
     expect(receipt).toEqual({ messageId: 'message-1', claimChecked: true, bodyBytes: 1024 * 1024 + 1 });
     expect(puts).toHaveLength(1);
     expect(sent[0].MessageAttributes?.body_s3?.StringValue).toMatch(/^s3:\/\/b\/deliveries\//);

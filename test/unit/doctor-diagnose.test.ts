@@ -9,7 +9,15 @@ const now = new Date('2026-11-22T10:00:00Z');
 function facts(overrides: Partial<UserFacts> = {}): UserFacts {
   return {
     userId: 'u-1',
-    user: { user_id: 'u-1', provider: 'WITHINGS', reference_id: 'app-1', status: 'connected', active: true, last_event_type: 'auth', updated_at: '2026-11-01T08:00:00.000Z' },
+    user: {
+      user_id: 'u-1',
+      provider: 'WITHINGS',
+      reference_id: 'app-1',
+      status: 'connected',
+      active: true,
+      last_event_type: 'auth',
+      updated_at: '2026-11-01T08:00:00.000Z',
+    },
     archive: { available: true, since: '2026-10-23', deliveries: [], truncated: false },
     connectionEvents: [],
     records: [],
@@ -30,24 +38,40 @@ const texts = (diagnosis: ReturnType<typeof diagnose>) => diagnosis.findings.map
 
 describe('doctor: gaps', () => {
   it('finds a type that stopped while others kept arriving, and prints the exact backfill command for it', () => {
-    const diagnosis = diagnose(facts({ records: [summary('activity', '2026-11-21'), summary('sleep', '2026-11-21'), summary('daily', '2026-11-12', 30)] }), { now });
+    const diagnosis = diagnose(
+      facts({ records: [summary('activity', '2026-11-21'), summary('sleep', '2026-11-21'), summary('daily', '2026-11-12', 30)] }),
+      { now },
+    );
     expect(diagnosis.gaps).toEqual([{ type: 'daily', from: '2026-11-12', to: '2026-11-22', newest: '2026-11-12', daysBehind: 10 }]);
-    expect(texts(diagnosis)).toContainEqual(expect.stringMatching(/^warning: Gap: no daily since 2026-11-12 \(10 days\) while (activity|sleep) arrived up to 2026-11-21/));
-    expect(diagnosis.nextSteps).toEqual([expect.stringContaining('npm run backfill -- --user u-1 --type daily --from 2026-11-12 --to 2026-11-22')]);
+    expect(texts(diagnosis)).toContainEqual(
+      expect.stringMatching(/^warning: Gap: no daily since 2026-11-12 \(10 days\) while (activity|sleep) arrived up to 2026-11-21/),
+    );
+    expect(diagnosis.nextSteps).toEqual([
+      expect.stringContaining('npm run backfill -- --user u-1 --type daily --from 2026-11-12 --to 2026-11-22'),
+    ]);
   });
 
   it('passes --stack and --region on to the command', () => {
-    const diagnosis = diagnose(facts({ records: [summary('activity', '2026-11-21'), summary('daily', '2026-11-12')] }), { now, stack: 'TerraIngest', region: 'eu-west-2' });
+    const diagnosis = diagnose(facts({ records: [summary('activity', '2026-11-21'), summary('daily', '2026-11-12')] }), {
+      now,
+      stack: 'TerraIngest',
+      region: 'eu-west-2',
+    });
     expect(diagnosis.nextSteps[0]).toMatch(/--type daily --from 2026-11-12 --to 2026-11-22 --stack TerraIngest --region eu-west-2$/);
   });
 
   it(`takes a type ${staleAfterDays} days behind for normal, one day more for a gap`, () => {
     expect(findGaps(facts({ records: [summary('activity', '2026-11-21'), summary('daily', '2026-11-19')] }), now).gaps).toEqual([]);
-    expect(findGaps(facts({ records: [summary('activity', '2026-11-21'), summary('daily', '2026-11-18')] }), now).gaps).toMatchObject([{ type: 'daily', daysBehind: 4 }]);
+    expect(findGaps(facts({ records: [summary('activity', '2026-11-21'), summary('daily', '2026-11-18')] }), now).gaps).toMatchObject([
+      { type: 'daily', daysBehind: 4 },
+    ]);
   });
 
   it('never proposes a backfill for a type Terra cannot send again, nor lets a future planned workout pass for fresh data', () => {
-    const found = findGaps(facts({ records: [summary('planned_workout', '2026-12-01'), summary('hormone', '2026-10-01'), summary('daily', '2026-11-01')] }), now);
+    const found = findGaps(
+      facts({ records: [summary('planned_workout', '2026-12-01'), summary('hormone', '2026-10-01'), summary('daily', '2026-11-01')] }),
+      now,
+    );
     expect(found.gaps.map((gap) => gap.type)).toEqual(['daily']);
     // hormone (2026-10-01) and daily (2026-11-01) are all that happened: everything is old.
     expect(found.silentSince).toBe('2026-11-01');
@@ -58,7 +82,9 @@ describe('doctor: gaps', () => {
       facts({ records: [summary('activity', '2026-11-01'), summary('sleep', '2026-11-02')], athlete: { providerUserId: 'withings-42' } }),
       { now },
     );
-    expect(texts(diagnosis)).toContainEqual(expect.stringMatching(/^problem: Nothing newer than 2026-11-02 \(20 days ago\) of any type: .*not synced to WITHINGS's cloud/));
+    expect(texts(diagnosis)).toContainEqual(
+      expect.stringMatching(/^problem: Nothing newer than 2026-11-02 \(20 days ago\) of any type: .*not synced to WITHINGS's cloud/),
+    );
     expect(diagnosis.nextSteps[0]).toMatch(/^Ask the user to sync: open the WITHINGS app/);
     expect(diagnosis.nextSteps[1]).toMatch(/Terra sees WITHINGS user withings-42/);
     expect(diagnosis.nextSteps[2]).toContain('npm run backfill -- --user u-1 --type activity --from 2026-11-01 --to 2026-11-22');
@@ -83,9 +109,19 @@ describe('doctor: gaps', () => {
 
 describe('doctor: the connection', () => {
   it('a deauthenticated user: says so, next step reconnect, and no backfill for a connection that is gone', () => {
-    const user = { user_id: 'u-1', provider: 'XOSS', reference_id: 'app-1', status: 'deauthenticated', active: false, last_event_type: 'deauth', updated_at: '2026-11-10T08:00:00.000Z' };
+    const user = {
+      user_id: 'u-1',
+      provider: 'XOSS',
+      reference_id: 'app-1',
+      status: 'deauthenticated',
+      active: false,
+      last_event_type: 'deauth',
+      updated_at: '2026-11-10T08:00:00.000Z',
+    };
     const diagnosis = diagnose(facts({ user, records: [summary('activity', '2026-11-09'), summary('daily', '2026-10-01')] }), { now });
-    expect(texts(diagnosis)[0]).toBe('problem: Deauthenticated: the user disconnected XOSS (deauth at 2026-11-10T08:00:00.000Z). Terra sends nothing more for this user_id.');
+    expect(texts(diagnosis)[0]).toBe(
+      'problem: Deauthenticated: the user disconnected XOSS (deauth at 2026-11-10T08:00:00.000Z). Terra sends nothing more for this user_id.',
+    );
     expect(diagnosis.nextSteps).toHaveLength(1);
     expect(diagnosis.nextSteps[0]).toMatch(/^Ask the user to connect XOSS again/);
     expect(diagnosis.nextSteps[0]).toContain('npm run doctor -- app-1');
@@ -120,8 +156,24 @@ describe('doctor: what was received and not stored', () => {
       facts({
         records: [summary('daily', '2026-11-21')],
         deadLetters: [
-          { queue: 'webhook', holds: 'deliveries', examined: 3, approximateTotal: 3, capped: false, unreadClaimChecks: 0, messages: [{ messageId: 'm1', type: 'activity', sentAt: '2026-11-21T07:00:00.000Z', via: 'body' }] },
-          { queue: 'S3 destination', holds: 'deliveries', examined: 0, approximateTotal: 0, capped: false, unreadClaimChecks: 0, messages: [] },
+          {
+            queue: 'webhook',
+            holds: 'deliveries',
+            examined: 3,
+            approximateTotal: 3,
+            capped: false,
+            unreadClaimChecks: 0,
+            messages: [{ messageId: 'm1', type: 'activity', sentAt: '2026-11-21T07:00:00.000Z', via: 'body' }],
+          },
+          {
+            queue: 'S3 destination',
+            holds: 'deliveries',
+            examined: 0,
+            approximateTotal: 0,
+            capped: false,
+            unreadClaimChecks: 0,
+            messages: [],
+          },
         ],
       }),
       { now, stack: 'TerraIngest' },
@@ -131,17 +183,56 @@ describe('doctor: what was received and not stored', () => {
   });
 
   it('an erase request of the user in the erase-on-deauth dead-letter queue: the data is still there; a deauth on such a stack will erase it', () => {
-    const erasures = { queue: 'erase on deauth', holds: 'erase requests' as const, examined: 1, approximateTotal: 1, capped: false, unreadClaimChecks: 0 };
-    const user = { user_id: 'u-1', provider: 'XOSS', status: 'deauthenticated', last_event_type: 'deauth', updated_at: '2026-11-10T08:00:00.000Z' };
-    const failed = diagnose(facts({ user, deadLetters: [{ ...erasures, messages: [{ messageId: 'm1', type: 'erase request (deauth)', via: 'body' }] }] }), { now });
-    expect(texts(failed)).toContain('warning: This stack erases users on deauth (eraseOnDeauth): this user\'s data is erased 15 minutes after the deauth.');
-    expect(texts(failed)).toContain("warning: An erase of this user (erase request (deauth)) failed and waits in the erase-on-deauth dead-letter queue: the user's data is still stored.");
+    const erasures = {
+      queue: 'erase on deauth',
+      holds: 'erase requests' as const,
+      examined: 1,
+      approximateTotal: 1,
+      capped: false,
+      unreadClaimChecks: 0,
+    };
+    const user = {
+      user_id: 'u-1',
+      provider: 'XOSS',
+      status: 'deauthenticated',
+      last_event_type: 'deauth',
+      updated_at: '2026-11-10T08:00:00.000Z',
+    };
+    const failed = diagnose(
+      facts({ user, deadLetters: [{ ...erasures, messages: [{ messageId: 'm1', type: 'erase request (deauth)', via: 'body' }] }] }),
+      { now },
+    );
+    expect(texts(failed)).toContain(
+      "warning: This stack erases users on deauth (eraseOnDeauth): this user's data is erased 15 minutes after the deauth.",
+    );
+    expect(texts(failed)).toContain(
+      "warning: An erase of this user (erase request (deauth)) failed and waits in the erase-on-deauth dead-letter queue: the user's data is still stored.",
+    );
     expect(texts(failed).some((finding) => /deliver(y|ies) of this user in the dead-letter queue/.test(finding))).toBe(false);
-    expect(bodyNamesUser(JSON.stringify({ user_id: 'u-1', trigger: 'deauth', requested_at: 'x' }), 'u-1')).toEqual({ named: true, type: 'erase request (deauth)', via: 'body' });
+    expect(bodyNamesUser(JSON.stringify({ user_id: 'u-1', trigger: 'deauth', requested_at: 'x' }), 'u-1')).toEqual({
+      named: true,
+      type: 'erase request (deauth)',
+      via: 'body',
+    });
   });
 
   it('says when a dead-letter queue was only partly examined', () => {
-    const diagnosis = diagnose(facts({ deadLetters: [{ queue: 'webhook', holds: 'deliveries', examined: 1000, approximateTotal: 5000, capped: true, unreadClaimChecks: 2, messages: [] }] }), { now });
+    const diagnosis = diagnose(
+      facts({
+        deadLetters: [
+          {
+            queue: 'webhook',
+            holds: 'deliveries',
+            examined: 1000,
+            approximateTotal: 5000,
+            capped: true,
+            unreadClaimChecks: 2,
+            messages: [],
+          },
+        ],
+      }),
+      { now },
+    );
     expect(texts(diagnosis)).toContainEqual(expect.stringMatching(/only the first 1000 of ~5000 messages/));
     expect(texts(diagnosis)).toContainEqual(expect.stringMatching(/2 claim-checked bodies were not read/));
   });
@@ -154,21 +245,44 @@ describe('doctor: what was received and not stored', () => {
           total: 3,
           byOutcome: { invalid: 2, rejected_by_storage: 1 },
           events: [
-            { eventId: 'e1', type: 'sleep', outcome: 'invalid', reason: '1 of 1 records refused: data.0.metadata.summary_id', receivedAt: '2026-11-20T06:00:00.000Z' },
-            { eventId: 'e2', type: 'activity', outcome: 'rejected_by_storage', reason: 'DynamoDB refused', receivedAt: '2026-11-19T23:59:00.000Z' },
+            {
+              eventId: 'e1',
+              type: 'sleep',
+              outcome: 'invalid',
+              reason: '1 of 1 records refused: data.0.metadata.summary_id',
+              receivedAt: '2026-11-20T06:00:00.000Z',
+            },
+            {
+              eventId: 'e2',
+              type: 'activity',
+              outcome: 'rejected_by_storage',
+              reason: 'DynamoDB refused',
+              receivedAt: '2026-11-19T23:59:00.000Z',
+            },
             { eventId: 'e3', type: 'sleep', outcome: 'invalid', reason: 'x', receivedAt: '2026-11-18T06:00:00.000Z' },
           ],
         },
       }),
       { now },
     );
-    expect(texts(diagnosis)).toContainEqual(expect.stringMatching(/^problem: 2 deliveries of this user kept as invalid, .*newest: sleep at 2026-11-20T06:00:00.000Z: 1 of 1 records refused/));
+    expect(texts(diagnosis)).toContainEqual(
+      expect.stringMatching(
+        /^problem: 2 deliveries of this user kept as invalid, .*newest: sleep at 2026-11-20T06:00:00.000Z: 1 of 1 records refused/,
+      ),
+    );
     expect(diagnosis.nextSteps).toContainEqual(expect.stringContaining('npm run reprocess -- --outcome invalid --type sleep --dry-run'));
     expect(diagnosis.nextSteps).toContainEqual(expect.stringContaining('npm run replay -- --from 2026-11-19 --to 2026-11-20 --user u-1'));
   });
 
   it('a backfill in flight: wait while it progresses, stalled after a day without news; complete or unannounced ones are no finding', () => {
-    const backfill = { reference: 'ref-1', announced: true, expected: 3, received: 1, firstSeen: '2026-11-22T09:00:00.000Z', updatedAt: '2026-11-22T09:30:00.000Z' };
+    const backfill = {
+      reference: 'ref-1',
+      announced: true,
+      expected: 3,
+      received: 1,
+      firstSeen: '2026-11-22T09:00:00.000Z',
+      updatedAt: '2026-11-22T09:30:00.000Z',
+    };
     const recent = diagnose(
       facts({
         records: [summary('daily', '2026-11-21')],
@@ -182,22 +296,43 @@ describe('doctor: what was received and not stored', () => {
     expect(recent.nextSteps[0]).toMatch(/^Wait for backfill ref-1 to finish .*npm run inspect -- --request ref-1/);
 
     const stalled = diagnose(facts({ backfills: [{ ...backfill, expected: undefined, updatedAt: '2026-11-20T09:30:00.000Z' }] }), { now });
-    expect(texts(stalled)).toContainEqual(expect.stringMatching(/^problem: Backfill ref-1 in flight: 1 data events so far, count not announced yet .*stalled/));
+    expect(texts(stalled)).toContainEqual(
+      expect.stringMatching(/^problem: Backfill ref-1 in flight: 1 data events so far, count not announced yet .*stalled/),
+    );
   });
 });
 
 describe('doctor: helpers', () => {
   it('the last delivery comes from the archive index, else from the newest time the tables hold', () => {
-    const archived = facts({ archive: { available: true, since: '2026-10-23', truncated: false, deliveries: [{ type: 'body', receivedAt: '2026-11-22T09:00:00.000Z', key: 'archive/k' }] } });
+    const archived = facts({
+      archive: {
+        available: true,
+        since: '2026-10-23',
+        truncated: false,
+        deliveries: [{ type: 'body', receivedAt: '2026-11-22T09:00:00.000Z', key: 'archive/k' }],
+      },
+    });
     expect(lastDelivery(archived)).toEqual({ at: '2026-11-22T09:00:00.000Z', type: 'body', source: 'archive' });
-    expect(lastDelivery(facts({ records: [summary('daily', '2026-11-21')] }))).toEqual({ at: '2026-11-21T09:00:00.000Z', type: 'daily', source: 'tables' });
+    expect(lastDelivery(facts({ records: [summary('daily', '2026-11-21')] }))).toEqual({
+      at: '2026-11-21T09:00:00.000Z',
+      type: 'daily',
+      source: 'tables',
+    });
   });
 
   it('finds the user in a Terra body, a user_reauth, an S3 notification key, and not in a Ping', () => {
-    expect(bodyNamesUser(JSON.stringify({ type: 'activity', user: { user_id: 'u-1' } }), 'u-1')).toEqual({ named: true, type: 'activity', via: 'body' });
-    expect(bodyNamesUser(JSON.stringify({ type: 'user_reauth', new_user: { user_id: 'u-2' }, old_user: { user_id: 'u-1' } }), 'u-1').named).toBe(true);
+    expect(bodyNamesUser(JSON.stringify({ type: 'activity', user: { user_id: 'u-1' } }), 'u-1')).toEqual({
+      named: true,
+      type: 'activity',
+      via: 'body',
+    });
+    expect(
+      bodyNamesUser(JSON.stringify({ type: 'user_reauth', new_user: { user_id: 'u-2' }, old_user: { user_id: 'u-1' } }), 'u-1').named,
+    ).toBe(true);
     expect(bodyNamesUser(JSON.stringify({ type: 'activity', user: { user_id: 'u-10' } }), 'u-1').named).toBe(false);
-    const notification = { Records: [{ eventSource: 'aws:s3', s3: { object: { key: '2022-03-16/activity/u-1-2026-03-12T06%3A00%3A00Z.json' } } }] };
+    const notification = {
+      Records: [{ eventSource: 'aws:s3', s3: { object: { key: '2022-03-16/activity/u-1-2026-03-12T06%3A00%3A00Z.json' } } }],
+    };
     expect(bodyNamesUser(JSON.stringify(notification), 'u-1')).toEqual({ named: true, type: 'activity', via: 's3 key' });
     expect(bodyNamesUser(JSON.stringify(notification), 'u')).toMatchObject({ named: false });
     expect(bodyNamesUser(JSON.stringify({ type: 's3_payload', url: 'https://x' }), 'u-1').named).toBe(false);
@@ -207,21 +342,30 @@ describe('doctor: helpers', () => {
   it('quotes what the shell would split', () => {
     expect(shellWord('2b6a1f3e-9c1d-4e5f-8a7b-0c1d2e3f4a5b')).toBe('2b6a1f3e-9c1d-4e5f-8a7b-0c1d2e3f4a5b');
     expect(shellWord("a b'c")).toBe(`'a b'\\''c'`);
-    expect(commands('a b', {}).backfill({ type: 'sleep', from: '2026-11-01', to: '2026-11-02' })).toBe("npm run backfill -- --user 'a b' --type sleep --from 2026-11-01 --to 2026-11-02");
+    expect(commands('a b', {}).backfill({ type: 'sleep', from: '2026-11-01', to: '2026-11-02' })).toBe(
+      "npm run backfill -- --user 'a b' --type sleep --from 2026-11-01 --to 2026-11-02",
+    );
   });
 
   it("gives Terra's provider-specific advice", () => {
     expect(syncStep('GARMIN')).toMatch(/Garmin Connect .*pull down/);
     expect(syncStep('GOOGLE')).toMatch(/30–60 minutes/);
     expect(accountStep('FREESTYLELIBRE', 'p-1', 'cmd')).toContain('https://www.libreview.com/patient/p-1/profile');
-    expect(accountStep('WITHINGS', undefined, 'npm run backfill -- --user u --type athlete')).toMatch(/no provider_user_id is stored .*--type athlete$/);
+    expect(accountStep('WITHINGS', undefined, 'npm run backfill -- --user u --type athlete')).toMatch(
+      /no provider_user_id is stored .*--type athlete$/,
+    );
   });
 
   it('reads what a connection event said', () => {
-    expect(describeConnectionBody({ type: 'permission_change', status: 'warning', message: 'changed', scopes_added: 'a', scopes_removed: null })).toEqual({
+    expect(
+      describeConnectionBody({ type: 'permission_change', status: 'warning', message: 'changed', scopes_added: 'a', scopes_removed: null }),
+    ).toEqual({
       status: 'warning',
       message: 'changed; scopes added: a',
     });
-    expect(describeConnectionBody({ type: 'auth', status: 'error', reason: 'user_cancelled' })).toEqual({ status: 'error', message: 'reason: user_cancelled' });
+    expect(describeConnectionBody({ type: 'auth', status: 'error', reason: 'user_cancelled' })).toEqual({
+      status: 'error',
+      message: 'reason: user_cancelled',
+    });
   });
 });

@@ -24,14 +24,19 @@ function expectValidEmf(line: Record<string, unknown>) {
     }
     for (const metric of directive.Metrics) {
       const value = line[metric.Name];
-      expect(Array.isArray(value) ? value.every((item) => typeof item === 'number') && value.length <= 100 : typeof value === 'number').toBe(true);
+      expect(
+        Array.isArray(value) ? value.every((item) => typeof item === 'number') && value.length <= 100 : typeof value === 'number',
+      ).toBe(true);
     }
   }
 }
 
 function ingestLine(result: IngestResult) {
   const lines: string[] = [];
-  emfIngestMetrics((line) => lines.push(line), () => timestamp).publish(result);
+  emfIngestMetrics(
+    (line) => lines.push(line),
+    () => timestamp,
+  ).publish(result);
   expect(lines).toHaveLength(1);
   expect(lines[0]).not.toContain('\n');
   const parsed = JSON.parse(lines[0]) as Record<string, unknown>;
@@ -52,7 +57,12 @@ describe('embedded metric format', () => {
       timestamp,
     });
     expect(line).toEqual({
-      _aws: { Timestamp: timestamp, CloudWatchMetrics: [{ Namespace: observability.namespace, Dimensions: [['service'], ['service', 'reason']], Metrics: [{ Name: 'A', Unit: 'Count' }] }] },
+      _aws: {
+        Timestamp: timestamp,
+        CloudWatchMetrics: [
+          { Namespace: observability.namespace, Dimensions: [['service'], ['service', 'reason']], Metrics: [{ Name: 'A', Unit: 'Count' }] },
+        ],
+      },
       service: 's',
       reason: 'r',
       A: 2,
@@ -75,7 +85,12 @@ describe('ingest metrics as EMF', () => {
       { Name: names.bodyBytes, Unit: 'Bytes' },
       { Name: names.claimChecked, Unit: 'Count' },
     ]);
-    expect(line).toMatchObject({ service: observability.services.ingest, [names.deliveriesAccepted]: 1, [names.bodyBytes]: 2_000_000, [names.claimChecked]: 1 });
+    expect(line).toMatchObject({
+      service: observability.services.ingest,
+      [names.deliveriesAccepted]: 1,
+      [names.bodyBytes]: 2_000_000,
+      [names.claimChecked]: 1,
+    });
     expect((line._aws as { Timestamp: number }).Timestamp).toBe(timestamp);
   });
 
@@ -103,7 +118,10 @@ describe('ingest metrics as EMF', () => {
 describe('consumer metrics as EMF, one flush per invocation', () => {
   function flushed(count: (metrics: ReturnType<typeof emfConsumerMetrics>) => void) {
     const lines: string[] = [];
-    const metrics = emfConsumerMetrics((line) => lines.push(line), () => timestamp);
+    const metrics = emfConsumerMetrics(
+      (line) => lines.push(line),
+      () => timestamp,
+    );
     count(metrics);
     metrics.flush();
     const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -111,14 +129,19 @@ describe('consumer metrics as EMF, one flush per invocation', () => {
     return { parsed, metrics, lines };
   }
 
-  it('sums items written and skipped over the batch, and keeps each delivery\'s PayloadBytes', () => {
+  it("sums items written and skipped over the batch, and keeps each delivery's PayloadBytes", () => {
     const { parsed } = flushed((metrics) => {
       metrics.count({ route: 'data', type: 'daily', written: 2, skipped: 1, payloadBytes: 900 });
       metrics.count({ route: 'data', type: 'sleep', written: 1, skipped: 0, payloadBytes: 4_000 });
     });
     expect(parsed).toHaveLength(1);
     expect(directive(parsed[0]).Dimensions).toEqual([['service']]);
-    expect(parsed[0]).toMatchObject({ service: observability.services.consumer, [names.itemsWritten]: 3, [names.staleOrRepeatedSkipped]: 1, [names.payloadBytes]: [900, 4_000] });
+    expect(parsed[0]).toMatchObject({
+      service: observability.services.consumer,
+      [names.itemsWritten]: 3,
+      [names.staleOrRepeatedSkipped]: 1,
+      [names.payloadBytes]: [900, 4_000],
+    });
   });
 
   it('counts kept events by outcome on lines of their own, and Ping download failures', () => {
@@ -131,7 +154,10 @@ describe('consumer metrics as EMF, one flush per invocation', () => {
     expect(parsed[0]).toMatchObject({ [names.pingDownloadFailures]: 1 });
     const kept = parsed.slice(1);
     expect(kept.map((line) => directive(line).Dimensions)).toEqual([[['service', 'outcome']], [['service', 'outcome']]]);
-    expect(kept.map((line) => [line.outcome, line[names.eventsKept]])).toEqual([['ping_fetch_failed', 1], ['invalid', 2]]);
+    expect(kept.map((line) => [line.outcome, line[names.eventsKept]])).toEqual([
+      ['ping_fetch_failed', 1],
+      ['invalid', 2],
+    ]);
   });
 
   it('writes nothing for an invocation that counted nothing, and starts afresh after a flush', () => {

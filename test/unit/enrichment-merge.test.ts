@@ -49,7 +49,9 @@ function refusingFirstPut(storedItem: Record<string, unknown>) {
 describe('a copy with null scores, refused because the stored copy has scores', () => {
   it('merges with the copy the refusal carried, without reading it, and guards on that copy', async () => {
     const { sent, documentClient } = refusingFirstPut(stored(1_000));
-    expect(await writeRecord({ documentClient, table: 'terra-data' }, 'daily', user, record({ sleep_score: null, stress_score: 35 }), context)).toBe(true);
+    expect(
+      await writeRecord({ documentClient, table: 'terra-data' }, 'daily', user, record({ sleep_score: null, stress_score: 35 }), context),
+    ).toBe(true);
     expect(sent.map((command) => command.name)).toEqual(['PutCommand', 'PutCommand']);
     expect(sent[0].input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
     expect(sent[1].input.Item.payload.data_enrichment).toEqual({ sleep_score: 80, stress_score: 35 });

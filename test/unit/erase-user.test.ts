@@ -40,7 +40,11 @@ describe('erase places', () => {
     user: true,
     eventIds: ['e1', 'large_request#r'],
     eventsScanned: 10,
-    objects: [`s3://${bucket}/records/u-1/activity#1/1-x.json`, `s3://${bucket}/archive/2026/a`, 's3://terra-ingest-destination/activity/u-1.fit'],
+    objects: [
+      `s3://${bucket}/records/u-1/activity#1/1-x.json`,
+      `s3://${bucket}/archive/2026/a`,
+      's3://terra-ingest-destination/activity/u-1.fit',
+    ],
     markers: [`s3://${bucket}/archive-index/u-1/2026/a`],
   };
 

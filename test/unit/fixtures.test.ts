@@ -25,7 +25,9 @@ const dataTypes = new Set(['activity', 'body', 'daily', 'sleep']);
 
 type AnyRecord = { metadata: Record<string, unknown> };
 const dataEvents = (seed = 'unit') =>
-  simulationScenario({ now, seed }).deliveries.map((d) => d.body).filter((b): b is DataEvent => dataTypes.has(b.type));
+  simulationScenario({ now, seed })
+    .deliveries.map((d) => d.body)
+    .filter((b): b is DataEvent => dataTypes.has(b.type));
 
 describe('terraTime', () => {
   it('writes local wall-clock time with microseconds and the offset, as Terra does', () => {
@@ -165,8 +167,19 @@ describe('connection and system events', () => {
   const user = terraUser({ userId: 'u-1', provider: 'WITHINGS', referenceId: 'ref-1', scopes: 'user.info' });
 
   it('have the fields the contract names', () => {
-    expect(authEvent({ user, widgetSessionId: 'w-1' })).toMatchObject({ type: 'auth', status: 'success', reference_id: 'ref-1', widget_session_id: 'w-1', message: expect.any(String) });
-    expect(userReauthEvent({ oldUser: user, newUser: { ...user, user_id: 'u-2' } })).toMatchObject({ type: 'user_reauth', status: 'warning', old_user: { user_id: 'u-1' }, new_user: { user_id: 'u-2' } });
+    expect(authEvent({ user, widgetSessionId: 'w-1' })).toMatchObject({
+      type: 'auth',
+      status: 'success',
+      reference_id: 'ref-1',
+      widget_session_id: 'w-1',
+      message: expect.any(String),
+    });
+    expect(userReauthEvent({ oldUser: user, newUser: { ...user, user_id: 'u-2' } })).toMatchObject({
+      type: 'user_reauth',
+      status: 'warning',
+      old_user: { user_id: 'u-1' },
+      new_user: { user_id: 'u-2' },
+    });
     expect(authCancelledEvent({ referenceId: 'ref-1' })).not.toHaveProperty('user');
     expect(largeRequestSendingEvent({ user, reference: 'r', expectedPayloads: 4 })).toMatchObject({ expected_payloads: 4, reference: 'r' });
     expect(unknownEvent({ user }).type).not.toMatch(/^(auth|deauth|activity|body|daily|sleep|athlete)$/);
@@ -195,21 +208,33 @@ describe('simulate', () => {
 
   it('signs the exact bytes it sends, with Terra headers and increasing ordering timestamps', async () => {
     const { deliveries } = simulationScenario({ now, seed: 'unit' });
-    const results = await sendDeliveries(deliveries.slice(0, 4), { url: 'http://x/webhook', secret: 's3cret' }, deps(() => 202));
+    const results = await sendDeliveries(
+      deliveries.slice(0, 4),
+      { url: 'http://x/webhook', secret: 's3cret' },
+      deps(() => 202),
+    );
     expect(results.every((r) => r.ok && r.status === 202)).toBe(true);
     const ordering = recorded.map((r) => Number(r.headers['x-terra-ordering-timestamp']));
     ordering.slice(1).forEach((value, i) => expect(value).toBeGreaterThan(ordering[i]!));
     for (const r of recorded) {
       expect(r.headers['content-type']).toBe('application/json');
       expect(r.headers['terra-reference']).not.toBe(r.headers['x-terra-trace-id']);
-      const verdict = verifySignature(r.headers['terra-signature'], Buffer.from(r.body), { secrets: ['s3cret'], toleranceSeconds: 300, nowSeconds: now / 1000 });
+      const verdict = verifySignature(r.headers['terra-signature'], Buffer.from(r.body), {
+        secrets: ['s3cret'],
+        toleranceSeconds: 300,
+        nowSeconds: now / 1000,
+      });
       expect(verdict.valid).toBe(true);
     }
   });
 
   it('exits non-zero when any delivery is not 2xx, and prints the user ids', async () => {
     const lines: string[] = [];
-    const code = await runSimulateCli(['--secret', 's'], { ...deps((i) => (i === 6 ? 500 : 200), lines), env: {}, readFile: () => undefined });
+    const code = await runSimulateCli(['--secret', 's'], {
+      ...deps((i) => (i === 6 ? 500 : 200), lines),
+      env: {},
+      readFile: () => undefined,
+    });
     expect(code).toBe(1);
     expect(recorded[0]!.url).toBe('http://127.0.0.1:3000/webhook');
     expect(lines.join('\n')).toMatch(/npm run inspect -- /);

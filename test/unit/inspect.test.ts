@@ -8,12 +8,22 @@ describe('inspect output', () => {
     expect(formatRequest('r2', undefined)).toMatch(/nothing received/);
   });
 
-  it('shows a user\'s state and one row per record, with how each was kept', () => {
+  it("shows a user's state and one row per record, with how each was kept", () => {
     const report = formatUserReport(
       'u1',
       {
         user: { provider: 'DEXCOM', status: 'connected', active: true },
-        records: [{ record_id: 'body#2026-11-21', provider: 'DEXCOM', start_time: 's', end_time: 'e', ordering_ts: 0, received_at: 'r', payload: {} }],
+        records: [
+          {
+            record_id: 'body#2026-11-21',
+            provider: 'DEXCOM',
+            start_time: 's',
+            end_time: 'e',
+            ordering_ts: 0,
+            received_at: 'r',
+            payload: {},
+          },
+        ],
         payloads: [{ glucose_data: { blood_glucose_samples: [1, 2, 3] } }],
       },
       'local stack',

@@ -1,15 +1,31 @@
 import { eventId, eventPut, newerCopyCondition, recordPut, userUpdate } from '../../lambdas/consumer/items';
 
-const delivery = { signatureTimestamp: 1_700_000_000, receivedAt: '2026-11-22T00:00:00.000Z', orderingTs: 1_700_000_000_500, terraReference: 'ref', bodySha256: 'ab'.repeat(32) };
+const delivery = {
+  signatureTimestamp: 1_700_000_000,
+  receivedAt: '2026-11-22T00:00:00.000Z',
+  orderingTs: 1_700_000_000_500,
+  terraReference: 'ref',
+  bodySha256: 'ab'.repeat(32),
+};
 const user = { user_id: 'u-1', provider: 'XOSS', reference_id: null };
-const record = { recordId: 'activity#a', startTime: '2026-11-21T07:00:00+00:00', endTime: '2026-11-21T08:00:00+00:00', summaryId: 'a', record: { metadata: { summary_id: 'a' } } };
+const record = {
+  recordId: 'activity#a',
+  startTime: '2026-11-21T07:00:00+00:00',
+  endTime: '2026-11-21T08:00:00+00:00',
+  summaryId: 'a',
+  record: { metadata: { summary_id: 'a' } },
+};
 
 describe('the conditional-write decision (its effect is proven against DynamoDB in test/integration/ordering)', () => {
   it('puts a record under the newer-copy condition, with arrival as the tie-breaker', () => {
     const put = recordPut('terra-data', 'activity', user, record, delivery, { payload: record.record });
     expect(put.ConditionExpression).toBe(newerCopyCondition);
     expect(put.ExpressionAttributeNames).toEqual({ '#ordering_ts': 'ordering_ts', '#tie': 'received_at', '#body_sha256': 'body_sha256' });
-    expect(put.ExpressionAttributeValues).toEqual({ ':ordering_ts': 1_700_000_000_500, ':tie': delivery.receivedAt, ':body_sha256': delivery.bodySha256 });
+    expect(put.ExpressionAttributeValues).toEqual({
+      ':ordering_ts': 1_700_000_000_500,
+      ':tie': delivery.receivedAt,
+      ':body_sha256': delivery.bodySha256,
+    });
     expect(put.Item).toMatchObject({ ordering_ts: 1_700_000_000_500, received_at: delivery.receivedAt, body_sha256: delivery.bodySha256 });
     expect(put.Item).not.toHaveProperty('s3_sequencer');
   });
@@ -30,15 +46,24 @@ describe('the conditional-write decision (its effect is proven against DynamoDB 
     expect(fromS3.ExpressionAttributeValues).toMatchObject({ ':s3_sequencer': '0A', ':tie': '0A' });
   });
 
-  it('applies the same rule to a user\'s connection state', () => {
-    const update = userUpdate('terra-users', 'deauth', { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false }, delivery);
+  it("applies the same rule to a user's connection state", () => {
+    const update = userUpdate(
+      'terra-users',
+      'deauth',
+      { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false },
+      delivery,
+    );
     expect(update.ConditionExpression).toBe(newerCopyCondition);
     // For a user, the arrival time is its updated_at.
     expect(update.ExpressionAttributeNames).toMatchObject({ '#tie': 'updated_at', '#body_sha256': 'body_sha256' });
-    expect(update.ExpressionAttributeValues).toMatchObject({ ':ordering_ts': 1_700_000_000_500, ':status': 'deauthenticated', ':active': false });
+    expect(update.ExpressionAttributeValues).toMatchObject({
+      ':ordering_ts': 1_700_000_000_500,
+      ':status': 'deauthenticated',
+      ':active': false,
+    });
   });
 
-  it('keeps events once per body: the id is the body\'s hash and the write never overwrites', () => {
+  it("keeps events once per body: the id is the body's hash and the write never overwrites", () => {
     const body = Buffer.from('{"type":"healthcheck"}');
     const put = eventPut('terra-events', { type: 'healthcheck', outcome: 'recorded', reason: 'r' }, body, delivery);
     expect(put.Item?.event_id).toBe(delivery.bodySha256);
@@ -49,7 +74,9 @@ describe('the conditional-write decision (its effect is proven against DynamoDB 
 
 describe('record items', () => {
   it('carries the documented attributes and the record itself as a map', () => {
-    const { Item } = recordPut('terra-data', 'activity', { ...user, reference_id: 'me@example.com' }, record, delivery, { payload: record.record });
+    const { Item } = recordPut('terra-data', 'activity', { ...user, reference_id: 'me@example.com' }, record, delivery, {
+      payload: record.record,
+    });
     expect(Item).toEqual({
       user_id: 'u-1',
       record_id: 'activity#a',
@@ -69,7 +96,14 @@ describe('record items', () => {
   });
 
   it('omits absent optional attributes rather than writing nulls into index keys', () => {
-    const { Item } = recordPut('terra-data', 'athlete', user, { recordId: 'athlete#profile', record: {} }, { ...delivery, terraReference: undefined }, { payload: {} });
+    const { Item } = recordPut(
+      'terra-data',
+      'athlete',
+      user,
+      { recordId: 'athlete#profile', record: {} },
+      { ...delivery, terraReference: undefined },
+      { payload: {} },
+    );
     expect(Object.keys(Item ?? {})).not.toEqual(expect.arrayContaining(['reference_id']));
     expect(Item).not.toHaveProperty('start_time');
     expect(Item).not.toHaveProperty('terra_reference');

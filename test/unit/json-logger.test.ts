@@ -4,14 +4,24 @@ import { withKeys } from '../../lambdas/shared/logger';
 
 function capture(level?: number) {
   const lines: Record<string, unknown>[] = [];
-  const logger = new JsonLogger({ serviceName: 'terra-ingest-webhook', write: (line) => lines.push(JSON.parse(line)), now: () => Date.UTC(2026, 10, 22), level });
+  const logger = new JsonLogger({
+    serviceName: 'terra-ingest-webhook',
+    write: (line) => lines.push(JSON.parse(line)),
+    now: () => Date.UTC(2026, 10, 22),
+    level,
+  });
   return { lines, logger };
 }
 
-const context = { invokedFunctionArn: 'arn:aws:lambda:eu-west-2:1:function:f', memoryLimitInMB: '512', functionName: 'f', awsRequestId: 'req-1' } as Context;
+const context = {
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-2:1:function:f',
+  memoryLimitInMB: '512',
+  functionName: 'f',
+  awsRequestId: 'req-1',
+} as Context;
 
-describe('the functions\' JSON logger', () => {
-  it('writes the fields Powertools Logger writes, so the README\'s log queries read them', () => {
+describe("the functions' JSON logger", () => {
+  it("writes the fields Powertools Logger writes, so the README's log queries read them", () => {
     const { lines, logger } = capture();
     logger.setContext(context);
     withKeys(logger, { trace_id: 't-1', terra_reference: undefined }).info('delivery accepted', { sqs_message_id: 'm-1', body_bytes: 12 });

@@ -81,7 +81,12 @@ describe('judge', () => {
   // Two records: A in versions 1..3, B in one version; C was planned but never acknowledged.
   const crafted: Pick<LoadPlan, 'records' | 'deliveries'> = {
     records: [
-      { userId: 'u1', recordId: 'activity#A', type: 'activity', copies: [1, 2, 3].map((version) => ({ version, orderingTs: 100 + version, body: '', reference: '', traceId: '' })) },
+      {
+        userId: 'u1',
+        recordId: 'activity#A',
+        type: 'activity',
+        copies: [1, 2, 3].map((version) => ({ version, orderingTs: 100 + version, body: '', reference: '', traceId: '' })),
+      },
       { userId: 'u2', recordId: 'daily#B', type: 'daily', copies: [{ version: 1, orderingTs: 200, body: '', reference: '', traceId: '' }] },
       { userId: 'u2', recordId: 'sleep#C', type: 'sleep', copies: [{ version: 1, orderingTs: 300, body: '', reference: '', traceId: '' }] },
     ],
@@ -95,13 +100,27 @@ describe('judge', () => {
     ],
   };
   const allButC = [true, true, true, true, false, true];
-  const item = (userId: string, recordId: string, orderingTs: number, version?: number): StoredItem => ({ userId, recordId, orderingTs, version });
+  const item = (userId: string, recordId: string, orderingTs: number, version?: number): StoredItem => ({
+    userId,
+    recordId,
+    orderingTs,
+    version,
+  });
 
   it('passes when every acknowledged record holds its newest acknowledged copy', () => {
     const verdict = judge(crafted, allButC, [item('u1', 'activity#A', 103, 3), item('u2', 'daily#B', 200, 1)]);
     expect(verdict).toMatchObject({ sent: 6, acknowledged: 5, failed: 1, expected: 2, stored: 2, lost: 0, stale: 0, duplicates: 0 });
     expect(passed(verdict, true)).toBe(false); // one delivery was never acknowledged
-    expect(passed(judge(crafted, allButC.map(() => true), [item('u1', 'activity#A', 103, 3), item('u2', 'daily#B', 200, 1), item('u2', 'sleep#C', 300, 1)]), true)).toBe(true);
+    expect(
+      passed(
+        judge(
+          crafted,
+          allButC.map(() => true),
+          [item('u1', 'activity#A', 103, 3), item('u2', 'daily#B', 200, 1), item('u2', 'sleep#C', 300, 1)],
+        ),
+        true,
+      ),
+    ).toBe(true);
   });
 
   it('counts an acknowledged record that is missing as lost', () => {
@@ -120,9 +139,15 @@ describe('judge', () => {
   it('judges against the newest acknowledged copy, not the newest planned one', () => {
     // Version 3 of A was never acknowledged (both its deliveries failed): version 2 is right.
     const acks = [true, true, false, true, true, false];
-    expect(judge(crafted, acks, [item('u1', 'activity#A', 102, 2), item('u2', 'daily#B', 200, 1), item('u2', 'sleep#C', 300, 1)]).stale).toBe(0);
+    expect(
+      judge(crafted, acks, [item('u1', 'activity#A', 102, 2), item('u2', 'daily#B', 200, 1), item('u2', 'sleep#C', 300, 1)]).stale,
+    ).toBe(0);
     // A record none of whose copies was acknowledged is not expected; stored anyway, it is no duplicate.
-    const unacknowledgedStored = judge(crafted, allButC, [item('u1', 'activity#A', 103, 3), item('u2', 'daily#B', 200, 1), item('u2', 'sleep#C', 300, 1)]);
+    const unacknowledgedStored = judge(crafted, allButC, [
+      item('u1', 'activity#A', 103, 3),
+      item('u2', 'daily#B', 200, 1),
+      item('u2', 'sleep#C', 300, 1),
+    ]);
     expect(unacknowledgedStored).toMatchObject({ expected: 2, stored: 2, duplicates: 0 });
   });
 
@@ -181,7 +206,11 @@ describe('helpers', () => {
     expect(new Set(signatures).size).toBe(3);
 
     statuses.push(401, 200);
-    expect(await sendOne(copy, { url: 'http://x', secret: 's', concurrency: 1 }, deps)).toMatchObject({ acknowledged: false, status: 401, attempts: 1 });
+    expect(await sendOne(copy, { url: 'http://x', secret: 's', concurrency: 1 }, deps)).toMatchObject({
+      acknowledged: false,
+      status: 401,
+      attempts: 1,
+    });
   });
 
   it('waits for the queue depth to stay at zero before calling it drained', async () => {

@@ -23,7 +23,12 @@ function record(body: string, messageAttributes: SQSRecord['messageAttributes'] 
     messageId: `m-${nextId++}`,
     receiptHandle: 'r',
     body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1795000000000', SenderId: 's', ApproximateFirstReceiveTimestamp: '1795000000000' },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1795000000000',
+      SenderId: 's',
+      ApproximateFirstReceiveTimestamp: '1795000000000',
+    },
     messageAttributes,
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -38,7 +43,7 @@ const webhook = (body: string) => record(body, { signature_timestamp: attribute(
 const destination = (body: string) => record(body);
 
 describe('which messages are Ping', () => {
-  it('is an inline s3_payload with a string url, from the webhook or Terra\'s SQS destination', () => {
+  it("is an inline s3_payload with a string url, from the webhook or Terra's SQS destination", () => {
     expect(pingUrlOf(doorOf(webhook(ping)))).toBe(url);
     expect(pingUrlOf(doorOf(destination(ping)))).toBe(url);
   });
@@ -54,7 +59,16 @@ describe('which messages are Ping', () => {
   });
 
   it('is not an S3 destination notification, even of an object named s3_payload', () => {
-    const notification = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', eventTime: '2026-11-22T00:00:00Z', s3: { bucket: { name: 'b' }, object: { key: 's3_payload/x.json' } } }] };
+    const notification = {
+      Records: [
+        {
+          eventSource: 'aws:s3',
+          eventName: 'ObjectCreated:Put',
+          eventTime: '2026-11-22T00:00:00Z',
+          s3: { bucket: { name: 'b' }, object: { key: 's3_payload/x.json' } },
+        },
+      ],
+    };
     expect(pingUrlOf(doorOf(destination(JSON.stringify(notification))))).toBeUndefined();
   });
 
@@ -122,17 +136,26 @@ describe('one Ping download against the invocation', () => {
     expect(called).toBe(false);
   });
 
-  it.each(['not a url', '/relative/path.json', 'ftp://terra.example/payload.json'])('fails for good, untried, on an unusable url: %s', async (unusable) => {
-    let called = false;
-    const fetched = await fetchPingPayload(unusable, { fetch: async () => ((called = true), new Response('{}')), timeoutMs: 1_000, maxBytes: 1_000 });
-    expect(fetched).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/download impossible/) });
-    expect(called).toBe(false);
-  });
+  it.each(['not a url', '/relative/path.json', 'ftp://terra.example/payload.json'])(
+    'fails for good, untried, on an unusable url: %s',
+    async (unusable) => {
+      let called = false;
+      const fetched = await fetchPingPayload(unusable, {
+        fetch: async () => ((called = true), new Response('{}')),
+        timeoutMs: 1_000,
+        maxBytes: 1_000,
+      });
+      expect(fetched).toMatchObject({ ok: false, permanent: true, reason: expect.stringMatching(/download impossible/) });
+      expect(called).toBe(false);
+    },
+  );
 });
 
 describe('the queue a message is handed back to', () => {
-  it('is the AWS URL derived from the record\'s eventSourceARN', () => {
-    expect(awsQueueUrlOf('arn:aws:sqs:eu-west-1:123456789012:terra-ingest-webhooks')).toBe('https://sqs.eu-west-1.amazonaws.com/123456789012/terra-ingest-webhooks');
+  it("is the AWS URL derived from the record's eventSourceARN", () => {
+    expect(awsQueueUrlOf('arn:aws:sqs:eu-west-1:123456789012:terra-ingest-webhooks')).toBe(
+      'https://sqs.eu-west-1.amazonaws.com/123456789012/terra-ingest-webhooks',
+    );
     expect(awsQueueUrlOf('arn:aws-cn:sqs:cn-north-1:123456789012:q')).toBe('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q');
   });
 
@@ -141,7 +164,9 @@ describe('the queue a message is handed back to', () => {
     expect(() => awsQueueUrlOf('https://sqs.eu-west-1.amazonaws.com/1/q')).toThrow(/not an SQS queue ARN/);
   });
 
-  it('is under the emulator\'s endpoint locally', () => {
-    expect(localQueueUrlOf('http://127.0.0.1:4566')('arn:aws:sqs:us-east-1:000000000000:terra-ingest-webhooks')).toBe('http://127.0.0.1:4566/000000000000/terra-ingest-webhooks');
+  it("is under the emulator's endpoint locally", () => {
+    expect(localQueueUrlOf('http://127.0.0.1:4566')('arn:aws:sqs:us-east-1:000000000000:terra-ingest-webhooks')).toBe(
+      'http://127.0.0.1:4566/000000000000/terra-ingest-webhooks',
+    );
   });
 });

@@ -63,11 +63,17 @@ interface RequestBody {
 }
 
 const asText = (text: string): RequestBody => ({ bytes: Buffer.from(text, 'utf8'), body: text, isBase64Encoded: false });
-const asBase64 = (bytes: Uint8Array): RequestBody => ({ bytes: Buffer.from(bytes), body: Buffer.from(bytes).toString('base64'), isBase64Encoded: true });
+const asBase64 = (bytes: Uint8Array): RequestBody => ({
+  bytes: Buffer.from(bytes),
+  body: Buffer.from(bytes).toString('base64'),
+  isBase64Encoded: true,
+});
 
 /** Terra-like JSON (hostile or not), any text, any bytes. */
 const requestBody: fc.Arbitrary<RequestBody> = fc.oneof(
-  hostileBodyArbitrary.map((spec) => renderBody(spec, 'ingest')).map((bytes) => (bytes.equals(Buffer.from(bytes.toString('utf8'))) ? asText(bytes.toString('utf8')) : asBase64(bytes))),
+  hostileBodyArbitrary
+    .map((spec) => renderBody(spec, 'ingest'))
+    .map((bytes) => (bytes.equals(Buffer.from(bytes.toString('utf8'))) ? asText(bytes.toString('utf8')) : asBase64(bytes))),
   fc.string({ unit: 'binary', maxLength: 300 }).map(asText),
   fc.uint8Array({ maxLength: 300 }).map(asBase64),
 );
@@ -104,7 +110,8 @@ const signatureCodes = ['signature_missing', 'signature_malformed', 'signature_m
 function assertRefused(result: APIGatewayProxyStructuredResultV2, enqueued: Enqueued, status = 401, codes = signatureCodes) {
   if (result.statusCode !== status) throw new Error(`answered ${result.statusCode}, not ${status}: ${result.body}`);
   if (enqueued.length !== 0) throw new Error(`enqueued ${enqueued.length} deliveries for an unauthenticated request`);
-  if (!/^application\/json/.test(String(result.headers?.['content-type']))) throw new Error(`content-type ${result.headers?.['content-type']}`);
+  if (!/^application\/json/.test(String(result.headers?.['content-type'])))
+    throw new Error(`content-type ${result.headers?.['content-type']}`);
   const parsed = JSON.parse(result.body ?? '');
   const { error, ...rest } = parsed;
   if (Object.keys(rest).length > 0 || typeof error !== 'object' || error === null) throw new Error(`not a JSON error: ${result.body}`);
@@ -147,7 +154,10 @@ function unauthenticated(makeHandler: HandlerFactory) {
 const garbageEncoding: fc.Arbitrary<{ sent: RequestBody; signed: Buffer }> = fc.oneof(
   fc
     .string({ unit: 'binary', minLength: 1, maxLength: 300 })
-    .map((text) => ({ sent: { bytes: Buffer.from(text, 'base64'), body: text, isBase64Encoded: true }, signed: Buffer.from(text, 'utf8') })),
+    .map((text) => ({
+      sent: { bytes: Buffer.from(text, 'base64'), body: text, isBase64Encoded: true },
+      signed: Buffer.from(text, 'utf8'),
+    })),
   fc.uint8Array({ minLength: 1, maxLength: 300 }).map((bytes) => {
     const text = Buffer.from(bytes).toString('base64');
     return { sent: asText(text), signed: Buffer.from(bytes) };
@@ -155,11 +165,18 @@ const garbageEncoding: fc.Arbitrary<{ sent: RequestBody; signed: Buffer }> = fc.
 );
 
 function garbageEncodings(makeHandler: HandlerFactory) {
-  return fc.asyncProperty(garbageEncoding, timestampWithinTolerance, signatureHeaderName, otherHeaders, sourceIp, async ({ sent, signed }, timestamp, name, others, ip) => {
-    const enqueued: Enqueued = [];
-    const header = neutralHeader({ secrets, body: signed, timestamp, nowSeconds, toleranceSeconds }, name, []);
-    assertRefused(await makeHandler(enqueued)(apiEvent(header, sent, others, ip)), enqueued);
-  });
+  return fc.asyncProperty(
+    garbageEncoding,
+    timestampWithinTolerance,
+    signatureHeaderName,
+    otherHeaders,
+    sourceIp,
+    async ({ sent, signed }, timestamp, name, others, ip) => {
+      const enqueued: Enqueued = [];
+      const header = neutralHeader({ secrets, body: signed, timestamp, nowSeconds, toleranceSeconds }, name, []);
+      assertRefused(await makeHandler(enqueued)(apiEvent(header, sent, others, ip)), enqueued);
+    },
+  );
 }
 
 function authentic(makeHandler: HandlerFactory) {
@@ -180,10 +197,14 @@ function authentic(makeHandler: HandlerFactory) {
       if (enqueued.length !== 1) throw new Error(`enqueued ${enqueued.length} times, not once`);
       const [delivery] = enqueued;
       if (!Buffer.from(delivery.body).equals(body.bytes)) throw new Error('the enqueued body is not the bytes received');
-      if (delivery.signatureTimestamp !== timestamp) throw new Error(`signature timestamp ${delivery.signatureTimestamp}, not ${timestamp}`);
+      if (delivery.signatureTimestamp !== timestamp)
+        throw new Error(`signature timestamp ${delivery.signatureTimestamp}, not ${timestamp}`);
       if (delivery.receivedAt !== new Date(nowMs).toISOString()) throw new Error(`receivedAt ${delivery.receivedAt}`);
       const ordering = delivery.orderingTimestamp;
-      if (ordering !== undefined && !(Number.isSafeInteger(ordering) && ordering >= 0 && ordering <= (timestamp + toleranceSeconds) * 1000)) {
+      if (
+        ordering !== undefined &&
+        !(Number.isSafeInteger(ordering) && ordering >= 0 && ordering <= (timestamp + toleranceSeconds) * 1000)
+      ) {
         throw new Error(`ordering timestamp ${ordering} is not a time the signature window allows`);
       }
     },
@@ -194,14 +215,23 @@ function authentic(makeHandler: HandlerFactory) {
 const allowlisted = handlerWith({ allowedSourceIps: parseSourceIpAllowlist(terraSourceIps.join(',')) });
 
 const listed = new Set<string>(terraSourceIps.flatMap((ip) => [ip, `::ffff:${ip}`]));
-const elsewhere = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom('', 'unknown', '18.133.218.210 ', '18.133.218.2100', '::1')).filter((ip) => !listed.has(ip.toLowerCase()));
+const elsewhere = fc
+  .oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom('', 'unknown', '18.133.218.210 ', '18.133.218.2100', '::1'))
+  .filter((ip) => !listed.has(ip.toLowerCase()));
 
 function fromElsewhere(makeHandler: HandlerFactory) {
-  return fc.asyncProperty(requestBody, timestampWithinTolerance, signatureHeaderName, otherHeaders, elsewhere, async (body, timestamp, name, others, ip) => {
-    const enqueued: Enqueued = [];
-    const header = neutralHeader(signingInput(body, timestamp, 0), name, []);
-    assertRefused(await makeHandler(enqueued)(apiEvent(header, body, others, ip)), enqueued, 403, ['source_ip_not_allowed']);
-  });
+  return fc.asyncProperty(
+    requestBody,
+    timestampWithinTolerance,
+    signatureHeaderName,
+    otherHeaders,
+    elsewhere,
+    async (body, timestamp, name, others, ip) => {
+      const enqueued: Enqueued = [];
+      const header = neutralHeader(signingInput(body, timestamp, 0), name, []);
+      assertRefused(await makeHandler(enqueued)(apiEvent(header, body, others, ip)), enqueued, 403, ['source_ip_not_allowed']);
+    },
+  );
 }
 
 async function check(property: fc.IAsyncProperty<any>, numRuns: number) {
@@ -228,8 +258,14 @@ describe(`ingest handler, property-based (seed ${seed})`, () => {
 
   it(`with a source allowlist, refuses every request from elsewhere with 403, however well signed; a listed source still needs a valid signature (${propertyRuns.ingest.sourceAllowlist} cases)`, async () => {
     await check(fromElsewhere(allowlisted), propertyRuns.ingest.sourceAllowlist / 2);
-    const fromTerra = (factory: HandlerFactory): HandlerFactory => (enqueued) => (event) =>
-      factory(enqueued)({ ...event, requestContext: { ...event.requestContext, http: { ...event.requestContext.http, sourceIp: terraSourceIps[0] } } });
+    const fromTerra =
+      (factory: HandlerFactory): HandlerFactory =>
+      (enqueued) =>
+      (event) =>
+        factory(enqueued)({
+          ...event,
+          requestContext: { ...event.requestContext, http: { ...event.requestContext.http, sourceIp: terraSourceIps[0] } },
+        });
     await check(unauthenticated(fromTerra(allowlisted)), propertyRuns.ingest.sourceAllowlist / 4);
     await check(authentic(fromTerra(allowlisted)), propertyRuns.ingest.sourceAllowlist / 4);
   });
@@ -259,21 +295,34 @@ describe('the ingest properties can fail', () => {
     const leaky: HandlerFactory = () => async () => ({
       statusCode: 401,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ error: { code: 'signature_mismatch', message: 'Error: bad\n    at verify (/work/main/lambdas/shared/signature.ts:71:9)' } }),
+      body: JSON.stringify({
+        error: { code: 'signature_mismatch', message: 'Error: bad\n    at verify (/work/main/lambdas/shared/signature.ts:71:9)' },
+      }),
     });
     expect((await run(unauthenticated(leaky))).failed).toBe(true);
   });
 
   it('a handler that ignores the previous secret fails the authentic property', async () => {
     const currentOnly: HandlerFactory = (enqueued) =>
-      createWebhookHandler({ signingSecrets: async () => [secrets[0]], enqueue: async (delivery) => void enqueued.push(delivery), toleranceSeconds, now: () => nowMs, logger: silentLogger });
+      createWebhookHandler({
+        signingSecrets: async () => [secrets[0]],
+        enqueue: async (delivery) => void enqueued.push(delivery),
+        toleranceSeconds,
+        now: () => nowMs,
+        logger: silentLogger,
+      });
     expect((await run(authentic(currentOnly))).failed).toBe(true);
   });
 
   it('a handler that decodes every body as text fails the authentic property', async () => {
     const textOnly: HandlerFactory = (enqueued) => {
       const handler = realHandler(enqueued);
-      return (event) => handler({ ...event, body: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body, isBase64Encoded: false });
+      return (event) =>
+        handler({
+          ...event,
+          body: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body,
+          isBase64Encoded: false,
+        });
     };
     expect((await run(authentic(textOnly))).failed).toBe(true);
   });

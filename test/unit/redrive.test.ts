@@ -61,8 +61,14 @@ describe('withOriginalSentTimestamp', () => {
   });
 
   it('keeps attributes the message already has', () => {
-    const entry = withOriginalSentTimestamp(deadLetter({ MessageAttributes: { source: { DataType: 'String', StringValue: 'terra' } } }), '0');
-    expect(entry.MessageAttributes).toMatchObject({ source: { DataType: 'String', StringValue: 'terra' }, ordering_timestamp: { StringValue: String(sentTimestamp) } });
+    const entry = withOriginalSentTimestamp(
+      deadLetter({ MessageAttributes: { source: { DataType: 'String', StringValue: 'terra' } } }),
+      '0',
+    );
+    expect(entry.MessageAttributes).toMatchObject({
+      source: { DataType: 'String', StringValue: 'terra' },
+      ordering_timestamp: { StringValue: String(sentTimestamp) },
+    });
   });
 
   it('leaves a message already stamped unchanged, so a second redrive keeps the first SentTimestamp', () => {

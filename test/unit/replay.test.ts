@@ -1,5 +1,13 @@
 import { archiveKey } from '../../lambdas/consumer/archive';
-import { formatSummary, hourPrefixes, parseArchiveEntry, parseInstant, parseRange, type ReplaySummary, selectKey } from '../../lib/tools/replay';
+import {
+  formatSummary,
+  hourPrefixes,
+  parseArchiveEntry,
+  parseInstant,
+  parseRange,
+  type ReplaySummary,
+  selectKey,
+} from '../../lib/tools/replay';
 
 const sha = 'ab'.repeat(32);
 const keyAt = (receivedAt: string, type: string, userId?: string) => archiveKey({ signatureTimestamp: 1, receivedAt }, sha, type, userId);
@@ -73,7 +81,10 @@ describe('archive keys', () => {
       type: 'activity',
       userId: 'u-1',
     });
-    expect(parseArchiveEntry(keyAt('2026-11-22T02:19:55.164Z', 'user_reauth', 'u-2'))).toMatchObject({ type: 'user_reauth', userId: 'u-2' });
+    expect(parseArchiveEntry(keyAt('2026-11-22T02:19:55.164Z', 'user_reauth', 'u-2'))).toMatchObject({
+      type: 'user_reauth',
+      userId: 'u-2',
+    });
     expect(parseArchiveEntry(keyAt('2026-11-22T02:19:55.164Z', 's3_payload'))).toMatchObject({ type: 's3_payload', userId: undefined });
     expect(parseArchiveEntry(keyAt('2026-11-22T02:19:55.164Z', 'healthcheck'))).toMatchObject({ type: 'healthcheck', userId: undefined });
   });

@@ -20,14 +20,30 @@ describe('reprocess arguments', () => {
   });
 
   it('reads every flag', () => {
-    const args = parseReprocessArgs(['--outcome', 'unknown_type', '--type', 'hormone', '--from', '2026-11-01', '--to', '2026-11-02', '--dry-run', '--stack', 'TerraIngest', '--region', 'eu-west-2']);
+    const args = parseReprocessArgs([
+      '--outcome',
+      'unknown_type',
+      '--type',
+      'hormone',
+      '--from',
+      '2026-11-01',
+      '--to',
+      '2026-11-02',
+      '--dry-run',
+      '--stack',
+      'TerraIngest',
+      '--region',
+      'eu-west-2',
+    ]);
     expect(args).toMatchObject({ outcomes: ['unknown_type'], type: 'hormone', dryRun: true, stack: 'TerraIngest', region: 'eu-west-2' });
     expect(iso(args.window.from)).toBe('2026-11-01T00:00:00.000Z');
     expect(iso(args.window.toExclusive)).toBe('2026-11-03T00:00:00.000Z');
   });
 
   it.each(['recorded', 'reprocessed', 'tracking', 'INVALID', ''])('refuses --outcome %j', (outcome) => {
-    expect(() => parseReprocessArgs(['--outcome', outcome])).toThrow(`--outcome must be one of invalid, unknown_type, ping_fetch_failed, got "${outcome}"`);
+    expect(() => parseReprocessArgs(['--outcome', outcome])).toThrow(
+      `--outcome must be one of invalid, unknown_type, ping_fetch_failed, got "${outcome}"`,
+    );
   });
 
   it('refuses unknown flags, positionals, --region without --stack and an empty --type', () => {
@@ -38,7 +54,8 @@ describe('reprocess arguments', () => {
   });
 
   it('describes every flag in --help', () => {
-    for (const flag of ['--outcome', '--type', '--from', '--to', '--dry-run', '--stack', '--region', '--help']) expect(usage).toContain(flag);
+    for (const flag of ['--outcome', '--type', '--from', '--to', '--dry-run', '--stack', '--region', '--help'])
+      expect(usage).toContain(flag);
     expect(usage).toMatch(/--to .*inclusive: a date \(2026-11-22\) takes in that whole\s+UTC day/);
   });
 });
@@ -61,7 +78,9 @@ describe('the received_at window', () => {
   });
 
   it('refuses a backwards window and what is not a date or an ISO time', () => {
-    expect(() => parseWindow('2026-11-23', '2026-11-22')).toThrow(/--from \(2026-11-23T00:00:00.000Z\) is after --to \(2026-11-22\); --to is inclusive/);
+    expect(() => parseWindow('2026-11-23', '2026-11-22')).toThrow(
+      /--from \(2026-11-23T00:00:00.000Z\) is after --to \(2026-11-22\); --to is inclusive/,
+    );
     expect(() => parseWindow('yesterday', undefined)).toThrow(/--from: expected a date/);
     expect(() => parseWindow(undefined, '2026-02-30')).toThrow(/--to: expected a date/);
   });
@@ -72,7 +91,10 @@ describe('the received_at window', () => {
       expression: ' AND #received_at BETWEEN :from AND :last',
       values: { ':from': '2026-11-22T00:00:00.000Z', ':last': '2026-11-22T23:59:59.999Z' },
     });
-    expect(windowCondition(parseWindow('2026-11-22', undefined))).toEqual({ expression: ' AND #received_at >= :from', values: { ':from': '2026-11-22T00:00:00.000Z' } });
+    expect(windowCondition(parseWindow('2026-11-22', undefined))).toEqual({
+      expression: ' AND #received_at >= :from',
+      values: { ':from': '2026-11-22T00:00:00.000Z' },
+    });
     expect(windowCondition(parseWindow(undefined, '2026-11-22T10:00:00Z'))).toEqual({
       expression: ' AND #received_at <= :last',
       values: { ':last': '2026-11-22T10:00:00.000Z' },
@@ -83,7 +105,13 @@ describe('the received_at window', () => {
 describe('the delivery back from a kept item', () => {
   it('keeps the original ordering key, arrival and references', () => {
     const body = Buffer.from('{}');
-    const item = { signature_ts: 1_764_000_000, ordering_ts: 1_764_000_000_123, received_at: '2026-11-22T10:00:00.000Z', terra_reference: 'ref', trace_id: 'trace' };
+    const item = {
+      signature_ts: 1_764_000_000,
+      ordering_ts: 1_764_000_000_123,
+      received_at: '2026-11-22T10:00:00.000Z',
+      terra_reference: 'ref',
+      trace_id: 'trace',
+    };
     expect(deliveryOf(item, body)).toEqual({
       body,
       signatureTimestamp: 1_764_000_000,
@@ -97,13 +125,23 @@ describe('the delivery back from a kept item', () => {
 
 const user = { user_id: 'u-1', provider: 'OURA' };
 const hormone = JSON.stringify({ type: 'hormone', user, data: [{ timestamp: '2026-05-07T08:00:00+02:00', lh_mIU_per_ml: 5.2 }] });
-const outcome = (fields: Partial<DeliveryOutcome>): DeliveryOutcome => ({ route: 'data', type: 'hormone', written: 1, skipped: 0, ...fields });
+const outcome = (fields: Partial<DeliveryOutcome>): DeliveryOutcome => ({
+  route: 'data',
+  type: 'hormone',
+  written: 1,
+  skipped: 0,
+  ...fields,
+});
 
 describe('what a kept body became', () => {
   const kept = { outcome: 'unknown_type', reason: 'event type "hormone" is not known to this version' };
 
   it('is reprocessed when it became records, saying how many', () => {
-    expect(verdictOf(kept, routeBody(hormone), outcome({}))).toEqual({ change: 'reprocessed', outcome: 'reprocessed', reason: 'stored 1 hormone record' });
+    expect(verdictOf(kept, routeBody(hormone), outcome({}))).toEqual({
+      change: 'reprocessed',
+      outcome: 'reprocessed',
+      reason: 'stored 1 hormone record',
+    });
     expect(verdictOf(kept, routeBody(hormone), outcome({ written: 0, skipped: 1 })).reason).toBe(
       'stored 0 hormone records; 1 left as stored (a copy as new or newer was already there)',
     );
@@ -112,10 +150,24 @@ describe('what a kept body became', () => {
   it('stays invalid, naming the refused records, when only some records could be stored (as a fresh delivery would be kept)', () => {
     const body = JSON.stringify({ type: 'activity', user, data: [{ metadata: { summary_id: 'a' } }, { metadata: {} }] });
     const refused = '1 of 2 records refused: data.1.metadata.summary_id: a non-empty string is required';
-    const verdict = verdictOf({ outcome: 'invalid', reason: 'older' }, routeBody(body), outcome({ type: 'activity', outcome: 'invalid', reason: refused }));
-    expect(verdict).toEqual({ change: 'kept', outcome: 'invalid', reason: '1 of 2 records refused: data.1.metadata.summary_id: a non-empty string is required' });
+    const verdict = verdictOf(
+      { outcome: 'invalid', reason: 'older' },
+      routeBody(body),
+      outcome({ type: 'activity', outcome: 'invalid', reason: refused }),
+    );
+    expect(verdict).toEqual({
+      change: 'kept',
+      outcome: 'invalid',
+      reason: '1 of 2 records refused: data.1.metadata.summary_id: a non-empty string is required',
+    });
     // Kept so by this version already: nothing to write.
-    expect(verdictOf({ outcome: 'invalid', reason: verdict.reason }, routeBody(body), outcome({ type: 'activity', outcome: 'invalid', reason: refused, written: 0, skipped: 1 })).change).toBe('unchanged');
+    expect(
+      verdictOf(
+        { outcome: 'invalid', reason: verdict.reason },
+        routeBody(body),
+        outcome({ type: 'activity', outcome: 'invalid', reason: refused, written: 0, skipped: 1 }),
+      ).change,
+    ).toBe('unchanged');
   });
 
   it('is reprocessed when it became a connection change', () => {
@@ -131,7 +183,16 @@ describe('what a kept body became', () => {
     const body = JSON.stringify({ type: 'some_future_type', user });
     const route = routeBody(body);
     const reason = 'event type "some_future_type" is not known to this version';
-    expect(verdictOf({ outcome: 'invalid', reason: 'older' }, route, { route: 'event', type: 'some_future_type', outcome: 'unknown_type', reason, written: 0, skipped: 1 })).toEqual({
+    expect(
+      verdictOf({ outcome: 'invalid', reason: 'older' }, route, {
+        route: 'event',
+        type: 'some_future_type',
+        outcome: 'unknown_type',
+        reason,
+        written: 0,
+        skipped: 1,
+      }),
+    ).toEqual({
       change: 'kept',
       outcome: 'unknown_type',
       reason: 'event type "some_future_type" is not known to this version',
@@ -141,29 +202,59 @@ describe('what a kept body became', () => {
   it('is unchanged when outcome and reason are the same: a second run writes nothing', () => {
     const route = routeBody(JSON.stringify({ type: 'some_future_type', user }));
     const same = { outcome: 'unknown_type', reason: 'event type "some_future_type" is not known to this version' };
-    expect(verdictOf(same, route, { route: 'event', type: 'some_future_type', outcome: 'unknown_type', reason: same.reason, written: 0, skipped: 1 }).change).toBe('unchanged');
+    expect(
+      verdictOf(same, route, {
+        route: 'event',
+        type: 'some_future_type',
+        outcome: 'unknown_type',
+        reason: same.reason,
+        written: 0,
+        skipped: 1,
+      }).change,
+    ).toBe('unchanged');
   });
 
   it('records why a Ping download failed again, and writes nothing when the reason is the same', () => {
     const wrapper = routeBody(JSON.stringify({ type: 's3_payload', url: 'https://terra.example/x', expires_in: 300 }));
-    const failedAgain = (reason: string) => ({ route: 'event' as const, type: 's3_payload', outcome: 'ping_fetch_failed', reason, written: 0, skipped: 1 });
-    expect(verdictOf({ outcome: 'ping_fetch_failed', reason: 'download answered HTTP 500' }, wrapper, failedAgain('download answered HTTP 403'))).toEqual({
+    const failedAgain = (reason: string) => ({
+      route: 'event' as const,
+      type: 's3_payload',
+      outcome: 'ping_fetch_failed',
+      reason,
+      written: 0,
+      skipped: 1,
+    });
+    expect(
+      verdictOf({ outcome: 'ping_fetch_failed', reason: 'download answered HTTP 500' }, wrapper, failedAgain('download answered HTTP 403')),
+    ).toEqual({
       change: 'kept',
       outcome: 'ping_fetch_failed',
       reason: 'download answered HTTP 403',
     });
-    expect(verdictOf({ outcome: 'ping_fetch_failed', reason: 'download answered HTTP 403' }, wrapper, failedAgain('download answered HTTP 403')).change).toBe('unchanged');
+    expect(
+      verdictOf({ outcome: 'ping_fetch_failed', reason: 'download answered HTTP 403' }, wrapper, failedAgain('download answered HTTP 403'))
+        .change,
+    ).toBe('unchanged');
   });
 
   it('is reprocessed when a Ping download now works', () => {
     const wrapper = routeBody(JSON.stringify({ type: 's3_payload', url: 'https://terra.example/x', expires_in: 300 }));
-    expect(verdictOf({ outcome: 'ping_fetch_failed' }, wrapper, { route: 'data', type: 'sleep', written: 2, skipped: 0, ping: true }).reason).toBe('Ping-mode payload fetched: stored 2 sleep records');
+    expect(
+      verdictOf({ outcome: 'ping_fetch_failed' }, wrapper, { route: 'data', type: 'sleep', written: 2, skipped: 0, ping: true }).reason,
+    ).toBe('Ping-mode payload fetched: stored 2 sleep records');
   });
 
   it('is predicted from routing alone on a dry run', () => {
-    expect(predictedVerdict(kept, routeBody(hormone))).toEqual({ change: 'reprocessed', outcome: 'reprocessed', reason: 'would store 1 hormone record' });
+    expect(predictedVerdict(kept, routeBody(hormone))).toEqual({
+      change: 'reprocessed',
+      outcome: 'reprocessed',
+      reason: 'would store 1 hormone record',
+    });
     const wrapper = routeBody(JSON.stringify({ type: 's3_payload', url: 'https://terra.example/x' }));
-    expect(predictedVerdict({ outcome: 'ping_fetch_failed', reason: 'HTTP 403' }, wrapper)).toMatchObject({ change: 'unchanged', outcome: 'ping_fetch_failed' });
+    expect(predictedVerdict({ outcome: 'ping_fetch_failed', reason: 'HTTP 403' }, wrapper)).toMatchObject({
+      change: 'unchanged',
+      outcome: 'ping_fetch_failed',
+    });
   });
 });
 
@@ -186,7 +277,16 @@ describe('reprocess output', () => {
   });
 
   it('lists failures with what to do next, on the same stack', () => {
-    const failed = { ...summary, failures: [{ entry: { eventId: 'e-1', outcome: 'invalid' as const, receivedAt: '', type: 'sleep' }, status: 'failed' as const, error: 'NoSuchKey' }] };
+    const failed = {
+      ...summary,
+      failures: [
+        {
+          entry: { eventId: 'e-1', outcome: 'invalid' as const, receivedAt: '', type: 'sleep' },
+          status: 'failed' as const,
+          error: 'NoSuchKey',
+        },
+      ],
+    };
     const text = formatSummary(failed, { dryRun: false, stack: 'TerraIngest', region: 'eu-west-2' }).join('\n');
     expect(text).toContain('Failed: 1 (these items are unchanged):\n  e-1  invalid  sleep: NoSuchKey');
     expect(text).toContain('same command again');

@@ -74,20 +74,35 @@ describe('routeBody', () => {
     ['failed auth', { type: 'auth', status: 'error', user }, [{ status: 'auth_failed', active: false }]],
     ['deauth', { type: 'deauth', status: 'success', user }, [{ status: 'deauthenticated', active: false }]],
     ['access_revoked', { type: 'access_revoked', user }, [{ status: 'access_revoked', active: false }]],
-    ['connection_error', { type: 'connection_error', user: { ...user, active: undefined } }, [{ status: 'connection_error', active: false }]],
+    [
+      'connection_error',
+      { type: 'connection_error', user: { ...user, active: undefined } },
+      [{ status: 'connection_error', active: false }],
+    ],
     ['google_no_datasource', { type: 'google_no_datasource', user }, [{ status: 'no_datasource' }]],
   ])('routes %s to a user state change', (_label, body, changes) => {
     expect(route(body)).toMatchObject({ kind: 'connection', changes });
   });
 
   it('keeps the status on a permission change and records the scopes', () => {
-    const result = route({ type: 'permission_change', user: { ...user, scopes: 'activity,sleep' }, scopes_added: 'sleep', scopes_removed: '' });
+    const result = route({
+      type: 'permission_change',
+      user: { ...user, scopes: 'activity,sleep' },
+      scopes_added: 'sleep',
+      scopes_removed: '',
+    });
     expect(result).toMatchObject({ kind: 'connection', changes: [{ scopes: 'activity,sleep', extra: { scopes_added: 'sleep' } }] });
     expect(result.kind === 'connection' && result.changes[0].status).toBeUndefined();
   });
 
   it('marks the old user of a user_reauth replaced, pointing at the new one', () => {
-    const result = route({ type: 'user_reauth', status: 'warning', message: 'm', new_user: { ...user, user_id: 'new' }, old_user: { ...user, user_id: 'old' } });
+    const result = route({
+      type: 'user_reauth',
+      status: 'warning',
+      message: 'm',
+      new_user: { ...user, user_id: 'new' },
+      old_user: { ...user, user_id: 'old' },
+    });
     expect(result).toMatchObject({
       kind: 'connection',
       changes: [
@@ -112,19 +127,38 @@ describe('routeBody', () => {
 
   it.each(['lab_report.completed', 'lab_report.failed'])('keeps %s as recorded, with its session and reference', (type) => {
     const body = { type, event_id: 'evt_1', occurred_at: '2026-07-01T09:12:33Z', data: { session_id: '2974', reference_id: 'patient-1' } };
-    expect(route(body)).toMatchObject({ kind: 'event', type, outcome: 'recorded', attributes: { session_id: '2974', reference_id: 'patient-1' } });
+    expect(route(body)).toMatchObject({
+      kind: 'event',
+      type,
+      outcome: 'recorded',
+      attributes: { session_id: '2974', reference_id: 'patient-1' },
+    });
     expect(route(body)).not.toHaveProperty('userId');
   });
 
   it('reads an odd value in a user field that is no key as absent, and still stores the records', () => {
-    const result = route({ type: 'sleep', user: { ...user, scopes: ['activity'], active: 'yes' }, data: [{ metadata: { summary_id: 's' } }] });
-    expect(result).toMatchObject({ kind: 'data', records: [{ recordId: 'sleep#s' }], user: { user_id: 'u-1', scopes: undefined, active: undefined } });
+    const result = route({
+      type: 'sleep',
+      user: { ...user, scopes: ['activity'], active: 'yes' },
+      data: [{ metadata: { summary_id: 's' } }],
+    });
+    expect(result).toMatchObject({
+      kind: 'data',
+      records: [{ recordId: 'sleep#s' }],
+      user: { user_id: 'u-1', scopes: undefined, active: undefined },
+    });
   });
 
   it('routes each hormone sample to a record of its own', () => {
-    const data = [{ timestamp: '2026-05-07T08:00:00+02:00', lh_mIU_per_ml: 5.2 }, { timestamp: '2026-05-08T08:00:00+02:00', lh_mIU_per_ml: null }];
+    const data = [
+      { timestamp: '2026-05-07T08:00:00+02:00', lh_mIU_per_ml: 5.2 },
+      { timestamp: '2026-05-08T08:00:00+02:00', lh_mIU_per_ml: null },
+    ];
     const result = route({ type: 'hormone', user, data, version: '2022-03-16' });
-    expect(result).toMatchObject({ kind: 'data', records: [{ recordId: 'hormone#2026-05-07T08:00:00+02:00', record: data[0] }, { recordId: 'hormone#2026-05-08T08:00:00+02:00' }] });
+    expect(result).toMatchObject({
+      kind: 'data',
+      records: [{ recordId: 'hormone#2026-05-07T08:00:00+02:00', record: data[0] }, { recordId: 'hormone#2026-05-08T08:00:00+02:00' }],
+    });
   });
 
   it('stores the good records of a delivery and names each refused one by index and field', () => {
@@ -135,7 +169,11 @@ describe('routeBody', () => {
       'not a record',
     ];
     const result = route({ type: 'sleep', user, data });
-    expect(result).toMatchObject({ kind: 'data', records: [{ recordId: 'sleep#ok-1' }, { recordId: 'sleep#ok-2' }], refused: { count: 2 } });
+    expect(result).toMatchObject({
+      kind: 'data',
+      records: [{ recordId: 'sleep#ok-1' }, { recordId: 'sleep#ok-2' }],
+      refused: { count: 2 },
+    });
     const reason = result.kind === 'data' ? result.refused?.reason : '';
     expect(reason).toMatch(/^2 of 4 records refused: data\.1\.metadata\.summary_id: .*; data\.3: /);
   });

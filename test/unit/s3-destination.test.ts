@@ -10,7 +10,8 @@ import { nextSequencer, notificationKey, objectCreatedNotification } from '../..
 import { parseSimulateArgs } from '../../lib/tools/simulate';
 import { s3DestinationKey } from '../../lib/tools/simulate-destinations';
 
-const asSqsRecord = (body: string) => ({ body, attributes: { SentTimestamp: '1700000000000' }, messageAttributes: {} }) as unknown as SQSRecord;
+const asSqsRecord = (body: string) =>
+  ({ body, attributes: { SentTimestamp: '1700000000000' }, messageAttributes: {} }) as unknown as SQSRecord;
 
 describe('S3 destination: ordering from the S3 event', () => {
   const object = {
@@ -59,14 +60,27 @@ describe('S3 destination: ordering from the S3 event', () => {
 });
 
 describe('local S3 notifications', () => {
-  const listed = { key: '2022-03-16/activity/a b+c-2026-03-12T06:00:00Z.json', size: 1234, eTag: 'd41d8cd98f00b204e9800998ecf8427e', lastModified: new Date('2026-03-12T06:05:01.234Z') };
+  const listed = {
+    key: '2022-03-16/activity/a b+c-2026-03-12T06:00:00Z.json',
+    size: 1234,
+    eTag: 'd41d8cd98f00b204e9800998ecf8427e',
+    lastModified: new Date('2026-03-12T06:05:01.234Z'),
+  };
 
   it('are what the consumer reads as an S3 ObjectCreated event, key decoded back', () => {
     const body = objectCreatedNotification('terra-ingest-destination', listed, '0055AED6DCD90281E5', 'us-east-1');
     expect(JSON.parse(body).Records[0]).toMatchObject({ eventVersion: '2.1', eventSource: 'aws:s3', eventName: 'ObjectCreated:Put' });
     expect(doorOf(asSqsRecord(body))).toEqual({
       door: 's3_destination',
-      objects: [{ bucket: 'terra-ingest-destination', key: listed.key, size: 1234, eventTime: '2026-03-12T06:05:01.234Z', sequencer: '0055AED6DCD90281E5' }],
+      objects: [
+        {
+          bucket: 'terra-ingest-destination',
+          key: listed.key,
+          size: 1234,
+          eventTime: '2026-03-12T06:05:01.234Z',
+          sequencer: '0055AED6DCD90281E5',
+        },
+      ],
     });
   });
 
@@ -94,7 +108,9 @@ describe('simulate --via', () => {
     const user = { user_id: 'abc123' };
     const activity = { type: 'activity', version: '2022-03-16', user, data: [{ metadata: { start_time: '2026-03-12T06:00:00Z' } }] };
     expect(s3DestinationKey(activity as never, 0)).toBe('2022-03-16/activity/abc123-2026-03-12T06:00:00Z.json');
-    expect(s3DestinationKey({ type: 'auth', user } as never, Date.parse('2026-03-12T07:00:00Z'))).toBe('auth/abc123-2026-03-12T07:00:00.000Z.json');
+    expect(s3DestinationKey({ type: 'auth', user } as never, Date.parse('2026-03-12T07:00:00Z'))).toBe(
+      'auth/abc123-2026-03-12T07:00:00.000Z.json',
+    );
   });
 });
 
@@ -119,7 +135,11 @@ function stubS3(objects: Record<string, StoredVersion[]>) {
       const { Key: key, VersionId: versionId } = command.input;
       const versions = objects[key] ?? [];
       const version = versionId === undefined ? versions.at(-1) : versions.find((stored) => stored.versionId === versionId);
-      if (!version) throw Object.assign(new Error('missing'), { name: name === 'HeadObjectCommand' ? 'NotFound' : 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+      if (!version)
+        throw Object.assign(new Error('missing'), {
+          name: name === 'HeadObjectCommand' ? 'NotFound' : 'NoSuchKey',
+          $metadata: { httpStatusCode: 404 },
+        });
       const ContentLength = version.contentLength ?? version.body.length;
       if (name === 'HeadObjectCommand') return { ContentLength };
       if (name === 'GetObjectCommand') {
@@ -140,8 +160,14 @@ function stubDependencies(s3: S3Client) {
       return {};
     },
   } as unknown as DynamoDBDocumentClient;
-  const deps: ConsumerDependencies = { documentClient, tables: { data: 'terra-data', users: 'terra-users', events: 'terra-events' }, s3, now: () => 1_700_000_000_000 };
-  const recordIds = (command: string) => writes.filter((write) => write.command === command).map((write) => (write.input.Item ?? write.input.Key)!.record_id);
+  const deps: ConsumerDependencies = {
+    documentClient,
+    tables: { data: 'terra-data', users: 'terra-users', events: 'terra-events' },
+    s3,
+    now: () => 1_700_000_000_000,
+  };
+  const recordIds = (command: string) =>
+    writes.filter((write) => write.command === command).map((write) => (write.input.Item ?? write.input.Key)!.record_id);
   return { deps, recordIds };
 }
 
@@ -171,7 +197,12 @@ describe('S3 destination: two events sharing a key', () => {
   const key = '2022-03-16/activity/u1-2026-03-01T06:00:00Z.json';
   // A 30-day backfill chunk, then a one-day update starting the same day: the same key. The
   // update is written before the chunk's notification is processed.
-  const objects = { [key]: [{ versionId: 'v1-backfill', body: activities('a1', 'a2') }, { versionId: 'v2-update', body: activities('a1') }] };
+  const objects = {
+    [key]: [
+      { versionId: 'v1-backfill', body: activities('a1', 'a2') },
+      { versionId: 'v2-update', body: activities('a1') },
+    ],
+  };
 
   it('reads the version the notification announced, so the first event is not lost to the second', async () => {
     const s3 = stubS3(objects);
@@ -180,7 +211,9 @@ describe('S3 destination: two events sharing a key', () => {
     expect(object.versionId).toBe('v1-backfill');
 
     await processS3Object(object, deps, 1);
-    expect(s3.calls.filter((call) => call.command === 'GetObjectCommand').map((call) => call.input)).toEqual([{ Bucket: bucket, Key: key, VersionId: 'v1-backfill' }]);
+    expect(s3.calls.filter((call) => call.command === 'GetObjectCommand').map((call) => call.input)).toEqual([
+      { Bucket: bucket, Key: key, VersionId: 'v1-backfill' },
+    ]);
     expect(recordIds('PutCommand')).toEqual(['activity#a1', 'activity#a2']);
   });
 
@@ -236,7 +269,9 @@ describe('S3 destination: FIT linking reads each object once', () => {
   it('reads nothing more when no FIT file is beside the activity', async () => {
     const withoutFit = stubS3({ [`${name}.json`]: [{ versionId: 'v1', body: activities('a1') }] });
     const json = { bucket, key: `${name}.json`, eventTime: '2026-03-30T06:00:00Z', versionId: 'v1' };
-    expect(await linkFitBeside(stubDependencies(withoutFit.client).deps, json, { userId: 'u1', recordIds: ['activity#a1'] })).toBeUndefined();
+    expect(
+      await linkFitBeside(stubDependencies(withoutFit.client).deps, json, { userId: 'u1', recordIds: ['activity#a1'] }),
+    ).toBeUndefined();
     expect(withoutFit.calls.map((call) => call.command)).toEqual(['HeadObjectCommand']);
   });
 });

@@ -12,7 +12,7 @@ const options = { secrets: ['current-secret'], toleranceSeconds: 300, nowSeconds
 const body = Buffer.from('{"type":"healthcheck"}');
 
 describe('verifySignature', () => {
-  it('accepts Terra\'s published test vector when the window covers its 2022 timestamp', () => {
+  it("accepts Terra's published test vector when the window covers its 2022 timestamp", () => {
     const result = verifySignature(vector.header, Buffer.from(vector.body), {
       secrets: [vector.secret],
       toleranceSeconds: Number.MAX_SAFE_INTEGER,
@@ -28,7 +28,11 @@ describe('verifySignature', () => {
 
   it('rejects the test vector when one byte of the body changes', () => {
     const tampered = Buffer.from(vector.body.replace('FITBIT', 'FITBIu'));
-    const result = verifySignature(vector.header, tampered, { secrets: [vector.secret], toleranceSeconds: Number.MAX_SAFE_INTEGER, nowSeconds: now });
+    const result = verifySignature(vector.header, tampered, {
+      secrets: [vector.secret],
+      toleranceSeconds: Number.MAX_SAFE_INTEGER,
+      nowSeconds: now,
+    });
     expect(result).toMatchObject({ valid: false, reason: 'signature_mismatch' });
   });
 
@@ -55,9 +59,9 @@ describe('verifySignature', () => {
   });
 
   it.each([
-    ['the window\'s edge in the past', now - 300, true],
+    ["the window's edge in the past", now - 300, true],
     ['one second past the window', now - 301, false],
-    ['the window\'s edge in the future', now + 300, true],
+    ["the window's edge in the future", now + 300, true],
     ['one second too far in the future', now + 301, false],
   ])('freshness: %s', (_label, timestamp, valid) => {
     expect(verifySignature(signatureHeader('current-secret', body, timestamp), body, options).valid).toBe(valid);

@@ -12,19 +12,28 @@ const nowSeconds = Math.floor(nowMs / 1000);
 const secret = 'whsec-current';
 const body = '{"type":"activity","user":{"user_id":"u1","provider":"XERT"},"data":[]}';
 
-function apiEvent(headers: Record<string, string>, payload = body, isBase64Encoded = false, sourceIp = '203.0.113.9'): APIGatewayProxyEventV2 {
+function apiEvent(
+  headers: Record<string, string>,
+  payload = body,
+  isBase64Encoded = false,
+  sourceIp = '203.0.113.9',
+): APIGatewayProxyEventV2 {
   return { headers, body: payload, isBase64Encoded, requestContext: { http: { sourceIp } } } as unknown as APIGatewayProxyEventV2;
 }
 
 /** Every line, flattened as Powertools would (message plus each extra object's keys). */
 function recordingLogger() {
   const lines: Record<string, unknown>[] = [];
-  const record = (level: string) => (message: unknown, ...extra: unknown[]) =>
-    void lines.push(Object.assign({ level, message }, ...extra.filter((value) => typeof value === 'object')));
+  const record =
+    (level: string) =>
+    (message: unknown, ...extra: unknown[]) =>
+      void lines.push(Object.assign({ level, message }, ...extra.filter((value) => typeof value === 'object')));
   return { lines, logger: { info: record('INFO'), warn: record('WARN'), error: record('ERROR') } as unknown as Logger };
 }
 
-function setup(overrides: { enqueue?: (delivery: Delivery) => Promise<void>; secrets?: (fresh?: boolean) => Promise<readonly string[]> } = {}) {
+function setup(
+  overrides: { enqueue?: (delivery: Delivery) => Promise<void>; secrets?: (fresh?: boolean) => Promise<readonly string[]> } = {},
+) {
   const enqueued: Delivery[] = [];
   const handler = createWebhookHandler({
     signingSecrets: overrides.secrets ?? (async () => [secret]),
@@ -74,9 +83,7 @@ describe('ingest webhook handler', () => {
   it('verifies and enqueues the decoded bytes of a base64-encoded body', async () => {
     const { handler, enqueued } = setup();
     const raw = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]); // not valid UTF-8
-    const result = await handler(
-      apiEvent({ 'terra-signature': signatureHeader(secret, raw, nowSeconds) }, raw.toString('base64'), true),
-    );
+    const result = await handler(apiEvent({ 'terra-signature': signatureHeader(secret, raw, nowSeconds) }, raw.toString('base64'), true));
     expect(result.statusCode).toBe(200);
     expect(Buffer.from(enqueued[0].body).equals(raw)).toBe(true);
   });
@@ -136,7 +143,9 @@ describe('ingest webhook handler', () => {
   it('reads the secrets afresh when a signature does not match, so a rotation takes effect at once', async () => {
     const reads: boolean[] = [];
     let stored = ['old-secret'];
-    const { handler, enqueued } = setup({ secrets: async (fresh) => (reads.push(Boolean(fresh)), fresh ? ['new-secret', 'old-secret'] : stored) });
+    const { handler, enqueued } = setup({
+      secrets: async (fresh) => (reads.push(Boolean(fresh)), fresh ? ['new-secret', 'old-secret'] : stored),
+    });
     stored = ['old-secret']; // the cache still holds the old value
     const result = await handler(apiEvent({ 'terra-signature': signatureHeader('new-secret', body, nowSeconds) }));
     expect(result.statusCode).toBe(200);
@@ -168,7 +177,9 @@ function observed(overrides: Partial<IngestDependencies> = {}) {
   const { lines, logger } = recordingLogger();
   const handler = createWebhookHandler({
     signingSecrets: async () => [secret],
-    enqueue: async (delivery): Promise<EnqueueReceipt> => (enqueued.push(delivery), { messageId: `msg-${enqueued.length}`, claimChecked: false }),
+    enqueue: async (delivery): Promise<EnqueueReceipt> => (
+      enqueued.push(delivery), { messageId: `msg-${enqueued.length}`, claimChecked: false }
+    ),
     toleranceSeconds: 300,
     now: () => clock.ms,
     logger,
@@ -219,7 +230,9 @@ describe('ingest trace ids and logs', () => {
     const { handler, lines } = observed();
     const forged = signatureHeader('forged-secret', body, nowSeconds);
     await handler(apiEvent({ 'terra-signature': forged, 'x-terra-trace-id': 'terra-trace-3' }));
-    expect(lines).toEqual([{ level: 'WARN', message: 'webhook rejected', reason: 'signature_mismatch', source_ip: '203.0.113.9', trace_id: 'terra-trace-3' }]);
+    expect(lines).toEqual([
+      { level: 'WARN', message: 'webhook rejected', reason: 'signature_mismatch', source_ip: '203.0.113.9', trace_id: 'terra-trace-3' },
+    ]);
     const logged = JSON.stringify(lines);
     expect(logged).not.toContain(forged.split('v1=')[1]);
     expect(logged).not.toContain('XERT');
@@ -298,7 +311,11 @@ describe('source address allowlist', () => {
 
   it('refuses a request without a source address when the allowlist is on', async () => {
     const { handler } = observed({ allowedSourceIps });
-    const event = { headers: { 'terra-signature': signatureHeader(secret, body, nowSeconds) }, body, isBase64Encoded: false } as unknown as APIGatewayProxyEventV2;
+    const event = {
+      headers: { 'terra-signature': signatureHeader(secret, body, nowSeconds) },
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
     expect((await handler(event)).statusCode).toBe(403);
   });
 });
@@ -306,7 +323,9 @@ describe('source address allowlist', () => {
 describe('signing secret lookups while the secret is unavailable', () => {
   it(`calls the secret store once per ${secretFailureMemoryMs} ms however many requests arrive, then again`, async () => {
     let calls = 0;
-    const { handler, clock, signed } = observed({ signingSecrets: async () => (calls++, Promise.reject(new Error('ResourceNotFoundException'))) });
+    const { handler, clock, signed } = observed({
+      signingSecrets: async () => (calls++, Promise.reject(new Error('ResourceNotFoundException'))),
+    });
     for (let n = 0; n < 20; n++) {
       expect((await handler(signed())).statusCode).toBe(503);
       clock.ms += 100;

@@ -70,7 +70,11 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         });
         await response.arrayBuffer();
         if (response.ok) return true;
-        options.logger.warn('Terra API stand-in: webhook refused a delivery', { reference, traceId: event.traceId, status: response.status });
+        options.logger.warn('Terra API stand-in: webhook refused a delivery', {
+          reference,
+          traceId: event.traceId,
+          status: response.status,
+        });
       } catch (error) {
         options.logger.warn('Terra API stand-in: webhook unreachable', { reference, traceId: event.traceId, error: String(error) });
       }

@@ -50,7 +50,14 @@ export const newHandlerState = (): HandlerState => ({
 
 const HOUR_MS = 3_600_000;
 const problemType = 'application/problem+json';
-const titles: Record<number, string> = { 400: 'bad request', 401: 'unauthorized', 404: 'not found', 405: 'method not allowed', 429: 'too many requests', 500: 'internal server error' };
+const titles: Record<number, string> = {
+  400: 'bad request',
+  401: 'unauthorized',
+  404: 'not found',
+  405: 'method not allowed',
+  429: 'too many requests',
+  500: 'internal server error',
+};
 
 /** RFC 9457, as Terra answers errors. */
 export function problem(status: number, instance: string, detail?: string, headers: Record<string, string> = {}): Answer {
@@ -90,7 +97,13 @@ function rateLimitHeaders(limit: number, remaining: number, resetSeconds: number
 }
 
 /** Charges `days` to the user's rolling hour, or says how long until they would fit. */
-function charge(state: HandlerState, config: HandlerConfig, userId: string, days: number, now: number): { ok: true } | { ok: false; used: number; resetSeconds: number } {
+function charge(
+  state: HandlerState,
+  config: HandlerConfig,
+  userId: string,
+  days: number,
+  now: number,
+): { ok: true } | { ok: false; used: number; resetSeconds: number } {
   const recent = (state.ledger.get(userId) ?? []).filter((entry) => entry.at > now - HOUR_MS);
   const used = recent.reduce((sum, entry) => sum + entry.days, 0);
   if (used + days > config.userDaysPerHour) {
@@ -156,7 +169,9 @@ export function handleHistory(request: HistoryRequest, config: HandlerConfig, st
     if (type === 'athlete') {
       const athlete = athleteProfile(user);
       if (!toWebhook) return { status: 200, headers: {}, body: { athlete, type: 'athlete', user } };
-      return asynchronous(type, user, undefined, (reference) => [{ body: { type: 'athlete', user, athlete, version: TERRA_API_VERSION }, traceId: reference }]);
+      return asynchronous(type, user, undefined, (reference) => [
+        { body: { type: 'athlete', user, athlete, version: TERRA_API_VERSION }, traceId: reference },
+      ]);
     }
 
     const startParam = request.query.get('start_date');
@@ -175,7 +190,12 @@ export function handleHistory(request: HistoryRequest, config: HandlerConfig, st
     const charged = charge(state, config, userId, dayCount, now);
     if (!charged.ok) {
       const detail = `user ${userId} requested ${charged.used} days in the last hour; ${dayCount} more would exceed ${config.userDaysPerHour}`;
-      return problem(429, request.path, detail, rateLimitHeaders(config.userDaysPerHour, config.userDaysPerHour - charged.used, charged.resetSeconds));
+      return problem(
+        429,
+        request.path,
+        detail,
+        rateLimitHeaders(config.userDaysPerHour, config.userDaysPerHour - charged.used, charged.resetSeconds),
+      );
     }
 
     const days = daysOf(start, end);
@@ -184,19 +204,40 @@ export function handleHistory(request: HistoryRequest, config: HandlerConfig, st
       return { status: 200, headers: {}, body: { user, data: byDay.flat(), type } };
     }
     if (dayCount <= config.largeRequestMinDays) {
-      return asynchronous(type, user, undefined, (reference) => [{ body: dataEventBody(type as HistoryType, user, byDay.flat()), traceId: reference }]);
+      return asynchronous(type, user, undefined, (reference) => [
+        { body: dataEventBody(type as HistoryType, user, byDay.flat()), traceId: reference },
+      ]);
     }
     const message = 'Large request submitted. The data is being processed and will be sent to your destination in chunks';
     return asynchronous(type, user, message, (reference) => {
       const chunks: WebhookEvent[] = [];
       for (let first = 0; first < byDay.length; first += config.chunkDays) {
         const data = byDay.slice(first, first + config.chunkDays).flat();
-        if (data.length > 0) chunks.push({ body: dataEventBody(type as HistoryType, user, data), traceId: `${reference}:chunk:${chunks.length + 1}` });
+        if (data.length > 0)
+          chunks.push({ body: dataEventBody(type as HistoryType, user, data), traceId: `${reference}:chunk:${chunks.length + 1}` });
       }
       const announcements: WebhookEvent[] = [
-        { body: { type: 'large_request_processing', status: 'processing', message: 'Large request is being processed', user, reference, version: TERRA_API_VERSION }, traceId: reference },
         {
-          body: { type: 'large_request_sending', status: 'success', message: 'Large request is being sent', user, reference, expected_payloads: chunks.length, version: TERRA_API_VERSION },
+          body: {
+            type: 'large_request_processing',
+            status: 'processing',
+            message: 'Large request is being processed',
+            user,
+            reference,
+            version: TERRA_API_VERSION,
+          },
+          traceId: reference,
+        },
+        {
+          body: {
+            type: 'large_request_sending',
+            status: 'success',
+            message: 'Large request is being sent',
+            user,
+            reference,
+            expected_payloads: chunks.length,
+            version: TERRA_API_VERSION,
+          },
           traceId: reference,
         },
       ];
@@ -233,11 +274,13 @@ export function handleFaults(body: unknown, state: HandlerState): Answer {
   if (status !== undefined && (!Number.isInteger(status) || (status as number) < 400 || (status as number) > 599)) {
     return problem(400, '/_stand-in/faults', 'status must be an HTTP error status (400-599)');
   }
-  if (count !== undefined && (!Number.isInteger(count) || (count as number) < 0)) return problem(400, '/_stand-in/faults', 'count must be a non-negative integer');
+  if (count !== undefined && (!Number.isInteger(count) || (count as number) < 0))
+    return problem(400, '/_stand-in/faults', 'count must be a non-negative integer');
   if (retryAfterSeconds !== undefined && (!Number.isInteger(retryAfterSeconds) || (retryAfterSeconds as number) < 0)) {
     return problem(400, '/_stand-in/faults', 'retryAfterSeconds must be a non-negative integer');
   }
-  if (shuffleChunks !== undefined && typeof shuffleChunks !== 'boolean') return problem(400, '/_stand-in/faults', 'shuffleChunks must be a boolean');
+  if (shuffleChunks !== undefined && typeof shuffleChunks !== 'boolean')
+    return problem(400, '/_stand-in/faults', 'shuffleChunks must be a boolean');
   const faults = state.faults;
   if (Object.keys(input).length === 0) Object.assign(faults, newHandlerState().faults);
   if (status !== undefined) {

@@ -99,7 +99,12 @@ function nutritionRecord(user: TerraUser, date: string): Record<string, unknown>
       timestamp_localization: 0,
     },
     summary: {
-      macros: { calories: Math.round(protein * 4 + carbohydrates * 4 + fat * 9), protein_g: protein, carbohydrates_g: carbohydrates, fat_g: fat },
+      macros: {
+        calories: Math.round(protein * 4 + carbohydrates * 4 + fat * 9),
+        protein_g: protein,
+        carbohydrates_g: carbohydrates,
+        fat_g: fat,
+      },
       water_ml: rng.int(1200, 2600),
       drink_ml: rng.int(0, 600),
     },

@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
 import { terraApi } from '../../../lambdas/shared/definitions';
 import { describeOutcome, isFailure, runBackfill, type WindowOutcome } from './run';
-import { apiEndpointOf, awsCredentialSources, type BackfillTarget, type CredentialSources, CredentialsError, openTarget, resolveCredentials, type StackRef } from './target';
+import {
+  apiEndpointOf,
+  awsCredentialSources,
+  type BackfillTarget,
+  type CredentialSources,
+  CredentialsError,
+  openTarget,
+  resolveCredentials,
+  type StackRef,
+} from './target';
 import { createTerraApiClient, type RetryPolicy } from './terra-api-client';
 import { progressLine, trackerReader } from './wait';
 import { describeWindow, planWindows, typesOf, type Window } from './windows';
@@ -119,9 +128,11 @@ export function report(args: BackfillArgs, outcomes: readonly WindowOutcome[]): 
   for (const outcome of outcomes) lines.push(`  ${describeWindow(outcome.window)}: ${describeOutcome(outcome)}`);
   const failed = outcomes.filter(isFailure);
   if (failed.length === 0) {
-    lines.push(args.wait || outcomes.every((outcome) => outcome.status !== 'requested')
-      ? 'Done: every window is in the queue or received.'
-      : 'Done: every window requested. Terra sends the asynchronous ones through the webhook; follow them with npm run inspect -- --request <reference>, or run again with --wait.');
+    lines.push(
+      args.wait || outcomes.every((outcome) => outcome.status !== 'requested')
+        ? 'Done: every window is in the queue or received.'
+        : 'Done: every window requested. Terra sends the asynchronous ones through the webhook; follow them with npm run inspect -- --request <reference>, or run again with --wait.',
+    );
   } else {
     lines.push('', `${failed.length} of ${outcomes.length} window${outcomes.length === 1 ? '' : 's'} did not arrive. Retry each with:`);
     for (const outcome of failed) lines.push(`  ${retryCommand(args, outcome.window)}`);
@@ -129,7 +140,10 @@ export function report(args: BackfillArgs, outcomes: readonly WindowOutcome[]): 
     if (late.length > 0) {
       // Terra may still be sending: asking again is harmless (newest wins) but costs requested days.
       lines.push('Data of a window that timed out may still arrive; follow it before asking again:');
-      for (const outcome of late) lines.push(`  npm run inspect -- --request ${outcome.reference}${args.stack ? ` --stack ${args.stack.name}${args.stack.region ? ` --region ${args.stack.region}` : ''}` : ''}`);
+      for (const outcome of late)
+        lines.push(
+          `  npm run inspect -- --request ${outcome.reference}${args.stack ? ` --stack ${args.stack.name}${args.stack.region ? ` --region ${args.stack.region}` : ''}` : ''}`,
+        );
     }
   }
   return lines;
@@ -179,7 +193,9 @@ export async function runBackfillCli(argv: readonly string[], deps: BackfillCliD
     deps.write(`Terra API: ${api.url} (${api.label})`);
     deps.write(`Credentials: ${credentials.source}`);
     deps.write(`Data goes to: ${target.description}, queue ${target.queueUrl}`);
-    deps.write(`${args.windows.length} request${args.windows.length === 1 ? '' : 's'} for user ${args.userId}${args.to ? ` (--to ${args.to} inclusive)` : ''}`);
+    deps.write(
+      `${args.windows.length} request${args.windows.length === 1 ? '' : 's'} for user ${args.userId}${args.to ? ` (--to ${args.to} inclusive)` : ''}`,
+    );
     const client = createTerraApiClient({
       baseUrl: api.url,
       credentials: credentials.credentials,
@@ -188,7 +204,9 @@ export async function runBackfillCli(argv: readonly string[], deps: BackfillCliD
       now,
       retry: deps.retry,
       onRetry: (event) =>
-        deps.write(`  ${event.reason}; retry ${event.attempt + 1} of ${event.maxAttempts} in ${Math.ceil(event.waitMs / 1000)} s${event.source === 'retry-after' ? ' (as Terra asked)' : ''}`),
+        deps.write(
+          `  ${event.reason}; retry ${event.attempt + 1} of ${event.maxAttempts} in ${Math.ceil(event.waitMs / 1000)} s${event.source === 'retry-after' ? ' (as Terra asked)' : ''}`,
+        ),
     });
     let lastLine = '';
     const outcomes = await runBackfill(

@@ -31,9 +31,7 @@ export function deliveryOf(answer: SynchronousAnswer, receivedAt: Date, traceId 
   };
 }
 
-export type AnswerContents =
-  | { ok: true; userId: string; type: string; records: number }
-  | { ok: false; reason: string };
+export type AnswerContents = { ok: true; userId: string; type: string; records: number } | { ok: false; reason: string };
 
 /**
  * What an answer holds, checked before it is enqueued: a body the consumer would keep as invalid
@@ -49,7 +47,8 @@ export function answerContents(body: Buffer, expected: { type: string; userId: s
   const userId = parsed?.user?.user_id;
   if (typeof userId !== 'string' || userId === '') return { ok: false, reason: 'the answer names no user.user_id' };
   if (userId !== expected.userId) return { ok: false, reason: `the answer is for user ${userId}, not ${expected.userId}` };
-  if (parsed.type !== expected.type) return { ok: false, reason: `the answer's type is ${JSON.stringify(parsed.type)}, not "${expected.type}"` };
+  if (parsed.type !== expected.type)
+    return { ok: false, reason: `the answer's type is ${JSON.stringify(parsed.type)}, not "${expected.type}"` };
   if (expected.type === 'athlete') {
     if (!parsed.athlete || typeof parsed.athlete !== 'object') return { ok: false, reason: 'the answer has no athlete object' };
     return { ok: true, userId, type: expected.type, records: 1 };

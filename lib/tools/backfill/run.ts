@@ -58,7 +58,11 @@ export interface RunDeps {
  * `DataSentToWebhook`, whose reference comes from the body or the `terra-reference` header; an
  * asynchronous answer with no reference, or not `success`, cannot be followed and fails the window.
  */
-function webhookAnswer(body: Buffer, header: string | undefined, mode: Window['mode']): { reference: string } | { problem: string } | undefined {
+function webhookAnswer(
+  body: Buffer,
+  header: string | undefined,
+  mode: Window['mode'],
+): { reference: string } | { problem: string } | undefined {
   let parsed: { reference?: unknown; data?: unknown; athlete?: unknown; status?: unknown; message?: unknown } = {};
   try {
     parsed = JSON.parse(body.toString('utf8')) ?? {};
@@ -78,7 +82,9 @@ async function requestWindow(request: BackfillRequest, window: Window, deps: Run
   const pause = waitBeforeRequest(deps.ledger, window.days, deps.now(), deps.userDaysPerHour);
   if (pause > 0) {
     const until = new Date(deps.now() + pause).toISOString();
-    deps.write(`  pausing ${Math.ceil(pause / 1000)} s (until ${until}): ${request.userId} would exceed ${deps.userDaysPerHour} requested days in an hour`);
+    deps.write(
+      `  pausing ${Math.ceil(pause / 1000)} s (until ${until}): ${request.userId} would exceed ${deps.userDaysPerHour} requested days in an hour`,
+    );
     await deps.sleep(pause);
   }
   const result = await deps.client.request({
@@ -94,7 +100,12 @@ async function requestWindow(request: BackfillRequest, window: Window, deps: Run
   const webhook = webhookAnswer(result.body, result.reference, window.mode);
   if (webhook && 'problem' in webhook) return { window, status: 'failed', reason: webhook.problem };
   if (webhook) return { window, status: 'requested', reference: webhook.reference };
-  const enqueued = await enqueueAnswer(deps.enqueue, { body: result.body, requestedAt: result.requestedAt }, { type: window.type, userId: request.userId }, deps.now);
+  const enqueued = await enqueueAnswer(
+    deps.enqueue,
+    { body: result.body, requestedAt: result.requestedAt },
+    { type: window.type, userId: request.userId },
+    deps.now,
+  );
   if (!enqueued.ok) return { window, status: 'failed', reason: enqueued.reason };
   return { window, status: 'enqueued', records: enqueued.records };
 }
@@ -116,7 +127,9 @@ export async function runBackfill(request: BackfillRequest, deps: RunDeps): Prom
 
   const requested = outcomes.filter((outcome) => outcome.status === 'requested');
   if (deps.wait && requested.length > 0) {
-    deps.write(`Waiting for ${requested.length} request${requested.length === 1 ? '' : 's'} Terra sends through the webhook (timeout ${Math.round(deps.wait.timeoutMs / 1000)} s)…`);
+    deps.write(
+      `Waiting for ${requested.length} request${requested.length === 1 ? '' : 's'} Terra sends through the webhook (timeout ${Math.round(deps.wait.timeoutMs / 1000)} s)…`,
+    );
     const result = await waitForRequests(
       requested.map((outcome) => outcome.reference!),
       { ...deps.wait, now: deps.now, sleep: deps.sleep },
@@ -139,7 +152,9 @@ export async function runBackfill(request: BackfillRequest, deps: RunDeps): Prom
 export function describeOutcome(outcome: WindowOutcome): string {
   switch (outcome.status) {
     case 'enqueued':
-      return outcome.records === 0 ? 'nothing in this window (Terra answered no records)' : `${outcome.records} record${outcome.records === 1 ? "" : "s"} enqueued for the consumer`;
+      return outcome.records === 0
+        ? 'nothing in this window (Terra answered no records)'
+        : `${outcome.records} record${outcome.records === 1 ? '' : 's'} enqueued for the consumer`;
     case 'requested':
       return `requested through the webhook: reference ${outcome.reference}`;
     case 'complete':

@@ -83,7 +83,11 @@ export interface CredentialSources {
 }
 
 /** Env wins; then, with --stack, the stack's secret; locally, placeholders. */
-export async function resolveCredentials(env: NodeJS.ProcessEnv, stack: StackRef | undefined, sources: CredentialSources): Promise<ResolvedCredentials> {
+export async function resolveCredentials(
+  env: NodeJS.ProcessEnv,
+  stack: StackRef | undefined,
+  sources: CredentialSources,
+): Promise<ResolvedCredentials> {
   const devId = env.TERRA_DEV_ID;
   const apiKey = env.TERRA_API_KEY;
   if (devId || apiKey) {
@@ -91,7 +95,10 @@ export async function resolveCredentials(env: NodeJS.ProcessEnv, stack: StackRef
     return { credentials: { devId, apiKey }, source: 'TERRA_DEV_ID and TERRA_API_KEY' };
   }
   if (!stack) {
-    return { credentials: placeholderCredentials, source: 'placeholders (TERRA_DEV_ID and TERRA_API_KEY are unset; the local stand-in accepts any)' };
+    return {
+      credentials: placeholderCredentials,
+      source: 'placeholders (TERRA_DEV_ID and TERRA_API_KEY are unset; the local stand-in accepts any)',
+    };
   }
   const secretName = await sources.secretName(stack);
   const value = await sources.readSecret(secretName, stack.region);
@@ -107,7 +114,8 @@ export const awsCredentialSources: CredentialSources = {
       return SecretString;
     } catch (error) {
       // A secret created without a value has no AWSCURRENT version yet: the same as empty.
-      if ((error as { name?: string }).name === 'ResourceNotFoundException' && /value|staging label/i.test((error as Error).message)) return undefined;
+      if ((error as { name?: string }).name === 'ResourceNotFoundException' && /value|staging label/i.test((error as Error).message))
+        return undefined;
       throw error;
     } finally {
       client.destroy();

@@ -152,7 +152,11 @@ export function createTerraApiClient(options: TerraApiClientOptions): TerraApiCl
       let askedMs: number | undefined;
       try {
         const response = await options.fetch(url, {
-          headers: { [terraApi.headers.devId]: options.credentials.devId, [terraApi.headers.apiKey]: options.credentials.apiKey, accept: 'application/json' },
+          headers: {
+            [terraApi.headers.devId]: options.credentials.devId,
+            [terraApi.headers.apiKey]: options.credentials.apiKey,
+            accept: 'application/json',
+          },
           signal: AbortSignal.timeout(options.timeoutMs ?? 300_000),
         });
         status = response.status;
@@ -171,10 +175,21 @@ export function createTerraApiClient(options: TerraApiClientOptions): TerraApiCl
         return { ok: false, status, reason: `${reason} (gave up after ${attempt} tries)`, attempts: attempt };
       }
       if (askedMs !== undefined && askedMs > policy.maxRetryAfterMs) {
-        return { ok: false, status, reason: `${reason} (Terra asks to wait ${Math.ceil(askedMs / 1000)} s; not waiting that long)`, attempts: attempt };
+        return {
+          ok: false,
+          status,
+          reason: `${reason} (Terra asks to wait ${Math.ceil(askedMs / 1000)} s; not waiting that long)`,
+          attempts: attempt,
+        };
       }
       const waitMs = askedMs ?? backoffMs(attempt, policy, random);
-      options.onRetry?.({ attempt, maxAttempts: policy.maxAttempts, reason, waitMs, source: askedMs === undefined ? 'backoff' : 'retry-after' });
+      options.onRetry?.({
+        attempt,
+        maxAttempts: policy.maxAttempts,
+        reason,
+        waitMs,
+        source: askedMs === undefined ? 'backoff' : 'retry-after',
+      });
       await options.sleep(waitMs);
     }
   }

@@ -106,7 +106,10 @@ export async function waitForRequests(references: readonly string[], options: Wa
 export function progressLine(progress: readonly RequestProgress[], width = 30): string {
   const received = progress.reduce((sum, entry) => sum + (entry.tracker?.received ?? 0), 0);
   const known = progress.every((entry) => entry.tracker?.expected !== undefined || entry.complete);
-  const expected = progress.reduce((sum, entry) => sum + (entry.tracker?.expected ?? (entry.complete ? (entry.tracker?.received ?? 0) : 0)), 0);
+  const expected = progress.reduce(
+    (sum, entry) => sum + (entry.tracker?.expected ?? (entry.complete ? (entry.tracker?.received ?? 0) : 0)),
+    0,
+  );
   const done = progress.filter((entry) => entry.complete).length;
   const ratio = known && expected > 0 ? Math.min(1, received / expected) : done / progress.length;
   const filled = Math.round(ratio * width);

@@ -95,7 +95,8 @@ export function planWindows(input: PlanInput, limits: PlanLimits = defaultLimits
   const dated = input.types.filter((type) => type !== 'athlete');
   let range: Omit<DateWindow, 'type'>[] = [];
   if (dated.length > 0) {
-    if (input.from === undefined || input.to === undefined) throw new Error('--from and --to are required (only --type athlete goes without dates)');
+    if (input.from === undefined || input.to === undefined)
+      throw new Error('--from and --to are required (only --type athlete goes without dates)');
     range = splitDays(parseDay(input.from, '--from'), parseDay(input.to, '--to'), limits);
   }
   return input.types.flatMap((type): Window[] =>
@@ -113,7 +114,12 @@ export interface LedgerEntry {
  * How long to wait before asking for `days` more, so the user stays within `limit` requested days
  * in any rolling hour: 0 when they fit now, else until enough of the oldest entries leave the hour.
  */
-export function waitBeforeRequest(ledger: readonly LedgerEntry[], days: number, now: number, limit: number = terraApi.userDaysPerHour): number {
+export function waitBeforeRequest(
+  ledger: readonly LedgerEntry[],
+  days: number,
+  now: number,
+  limit: number = terraApi.userDaysPerHour,
+): number {
   if (days > limit) throw new Error(`one request of ${days} days exceeds the ${limit} days allowed per hour`);
   const recent = ledger.filter((entry) => entry.at > now - HOUR_MS).sort((a, b) => a.at - b.at);
   let used = recent.reduce((sum, entry) => sum + entry.days, 0);

@@ -14,12 +14,15 @@ const syncAdvice: Record<string, string> = {
     'open Google Fit, check the data is up to date on its screen, then pull down to sync it with the cloud; Google can take 30–60 minutes to serve it, and background app refresh must be on for Google Fit',
   APPLE:
     "Apple Health is read on the phone by your app (Terra's iOS SDK): Low Power Mode must be off (Settings > Battery) and Background App Refresh on for your app (Settings > General). A backfill from Terra's dashboard (Tools > Debug > Users, TerraiOS ≥ 1.6.12) tells whether background delivery is what fails",
-  FREESTYLELIBRE: 'open the LibreLink app so the sensor readings upload to LibreView; they must then show under Glucose History on libreview.com',
+  FREESTYLELIBRE:
+    'open the LibreLink app so the sensor readings upload to LibreView; they must then show under Glucose History on libreview.com',
 };
 
 export function syncStep(provider: string | undefined): string {
   const name = provider ?? "the provider's";
-  const advice = (provider && syncAdvice[provider.toUpperCase()]) ?? `open the ${name} app on the phone and sync it (pull down to refresh); the data must then show on ${name}'s web dashboard`;
+  const advice =
+    (provider && syncAdvice[provider.toUpperCase()]) ??
+    `open the ${name} app on the phone and sync it (pull down to refresh); the data must then show on ${name}'s web dashboard`;
   return `Ask the user to sync: ${advice}. Terra can only send what has reached ${name}'s cloud.`;
 }
 

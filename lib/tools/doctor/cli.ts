@@ -96,7 +96,8 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArgs {
   };
   if (args.help) return args;
   if (positionals.length !== 1 || args.id.length === 0) throw new Error('give one user_id, reference_id or terra-reference');
-  if (values.region !== undefined && values.stack === undefined) throw new Error('--region goes with --stack (the local stack has no region)');
+  if (values.region !== undefined && values.stack === undefined)
+    throw new Error('--region goes with --stack (the local stack has no region)');
   return args;
 }
 
@@ -156,10 +157,15 @@ export async function runDoctorCli(argv: readonly string[], deps: DoctorCliDeps)
       return 1;
     }
     if (resolution.found === 'backfill reference' && resolution.userIds.length === 0) {
-      deps.write(`${formatRequest(resolution.reference, resolution.tracker)}\nThis backfill names no user yet (no announcement or chunk with a user has arrived).`);
+      deps.write(
+        `${formatRequest(resolution.reference, resolution.tracker)}\nThis backfill names no user yet (no announcement or chunk with a user has arrived).`,
+      );
       return 0;
     }
-    if (resolution.userIds.length > 1) deps.write(`reference_id ${args.id} names ${resolution.userIds.length} connections, newest first: ${resolution.userIds.join(', ')}\n`);
+    if (resolution.userIds.length > 1)
+      deps.write(
+        `reference_id ${args.id} names ${resolution.userIds.length} connections, newest first: ${resolution.userIds.join(', ')}\n`,
+      );
     const queues = await deadLetterQueues(sqs, args.stack ? { name: args.stack, region: args.region } : undefined);
     const claimChecks = { left: claimCheckReads };
     const reports: { facts: UserFacts; diagnosis: Diagnosis }[] = [];

@@ -34,14 +34,16 @@ export interface DeadLetterQueue {
 /** How redrive-queues.ts names the erase-on-deauth pair: its messages are erase requests, not deliveries. */
 const erasureQueueName = 'erase on deauth';
 
-export const holdsOf = (queue: DeadLetterQueue): DeadLetterFacts['holds'] => (queue.name === erasureQueueName ? 'erase requests' : 'deliveries');
+export const holdsOf = (queue: DeadLetterQueue): DeadLetterFacts['holds'] =>
+  queue.name === erasureQueueName ? 'erase requests' : 'deliveries';
 
 /**
  * Every dead-letter queue of the stack, as `npm run redrive` finds them: the webhook's, Terra's SQS
  * and S3 destinations' (always there locally), and erase on deauth's where it is on.
  */
 export async function deadLetterQueues(sqs: SQSClient, stack?: { name: string; region?: string }): Promise<DeadLetterQueue[]> {
-  if (stack) return (await stackDeadLetterQueues(stack.name, stack.region)).map((pair) => ({ name: pair.name, url: pair.deadLetterQueueUrl }));
+  if (stack)
+    return (await stackDeadLetterQueues(stack.name, stack.region)).map((pair) => ({ name: pair.name, url: pair.deadLetterQueueUrl }));
   const queues = await Promise.all(
     localPairs.map(async (pair) => {
       try {
@@ -89,7 +91,8 @@ export function bodyNamesUser(body: string, userId: string): { named: boolean; t
   }
   const ids = [idOf(parsed?.user), idOf(parsed?.new_user), idOf(parsed?.old_user), idOf(parsed)];
   // An erase request (lambdas/consumer/erase-request.ts) has no type: its trigger says what asked for it.
-  const type = typeof parsed?.type === 'string' ? parsed.type : typeof parsed?.trigger === 'string' ? `erase request (${parsed.trigger})` : undefined;
+  const type =
+    typeof parsed?.type === 'string' ? parsed.type : typeof parsed?.trigger === 'string' ? `erase request (${parsed.trigger})` : undefined;
   return { named: ids.includes(userId), type, via: 'body' };
 }
 
@@ -119,21 +122,35 @@ async function bodyOf(message: Message, options: PeekOptions): Promise<{ body?: 
     }
   }
   const raw = message.Body ?? '';
-  return { body: attribute(messageAttributes.bodyEncoding) === 'base64' ? Buffer.from(raw, 'base64').toString('utf8') : raw, claimCheck: false };
+  return {
+    body: attribute(messageAttributes.bodyEncoding) === 'base64' ? Buffer.from(raw, 'base64').toString('utf8') : raw,
+    claimCheck: false,
+  };
 }
 
 async function handBack(sqs: SQSClient, queueUrl: string, handles: string[]): Promise<void> {
   for (let start = 0; start < handles.length; start += 10) {
-    const entries = handles.slice(start, start + 10).map((handle, index) => ({ Id: String(index), ReceiptHandle: handle, VisibilityTimeout: 0 }));
+    const entries = handles
+      .slice(start, start + 10)
+      .map((handle, index) => ({ Id: String(index), ReceiptHandle: handle, VisibilityTimeout: 0 }));
     // A failure leaves those messages hidden for peekVisibilitySeconds at most, then they reappear.
     await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries })).catch(() => undefined);
   }
 }
 
 export async function peekDeadLetters(sqs: SQSClient, queue: DeadLetterQueue, options: PeekOptions): Promise<DeadLetterFacts> {
-  const facts: DeadLetterFacts = { queue: queue.name, holds: holdsOf(queue), examined: 0, capped: false, messages: [], unreadClaimChecks: 0 };
+  const facts: DeadLetterFacts = {
+    queue: queue.name,
+    holds: holdsOf(queue),
+    examined: 0,
+    capped: false,
+    messages: [],
+    unreadClaimChecks: 0,
+  };
   try {
-    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     facts.approximateTotal = Number(Attributes.ApproximateNumberOfMessages ?? 0);
   } catch (error) {
     return { ...facts, error: (error as Error).message };

@@ -38,14 +38,18 @@ export function shellWord(value: string): string {
 }
 
 export function commands(userId: string, options: Pick<DiagnoseOptions, 'stack' | 'region'>) {
-  const stack = options.stack ? ` --stack ${shellWord(options.stack)}${options.region ? ` --region ${shellWord(options.region)}` : ''}` : '';
+  const stack = options.stack
+    ? ` --stack ${shellWord(options.stack)}${options.region ? ` --region ${shellWord(options.region)}` : ''}`
+    : '';
   const user = shellWord(userId);
   return {
     /** `--to` is inclusive. */
-    backfill: (gap: Pick<Gap, 'type' | 'from' | 'to'>) => `npm run backfill -- --user ${user} --type ${gap.type} --from ${gap.from} --to ${gap.to}${stack}`,
+    backfill: (gap: Pick<Gap, 'type' | 'from' | 'to'>) =>
+      `npm run backfill -- --user ${user} --type ${gap.type} --from ${gap.from} --to ${gap.to}${stack}`,
     athlete: `npm run backfill -- --user ${user} --type athlete${stack}`,
     redrive: `npm run redrive${stack ? ` --${stack}` : ''}`,
-    reprocess: (outcome: string, type?: string) => `npm run reprocess -- --outcome ${outcome}${type ? ` --type ${shellWord(type)}` : ''}${stack} --dry-run`,
+    reprocess: (outcome: string, type?: string) =>
+      `npm run reprocess -- --outcome ${outcome}${type ? ` --type ${shellWord(type)}` : ''}${stack} --dry-run`,
     /** Replay's `--to` is exclusive. */
     replay: (from: string, toExclusive: string) => `npm run replay -- --from ${from} --to ${toExclusive} --user ${user}${stack}`,
     doctor: (id: string) => `npm run doctor -- ${shellWord(id)}${stack}`,
@@ -65,12 +69,21 @@ export function lastDelivery(facts: UserFacts): Diagnosis['lastDelivery'] {
   return newest ? { at: newest.at!, type: newest.type ?? 'unknown', source: 'tables' } : undefined;
 }
 
-function connection(facts: UserFacts, cmd: ReturnType<typeof commands>, provider: string | undefined): { findings: Finding[]; steps: string[] } {
+function connection(
+  facts: UserFacts,
+  cmd: ReturnType<typeof commands>,
+  provider: string | undefined,
+): { findings: Finding[]; steps: string[] } {
   const user = facts.user;
   const name = provider ?? 'the provider';
   if (!user) {
     return {
-      findings: [{ severity: 'warning', text: 'No connection event (auth) is stored for this user: it connected before this stack received webhooks, or its auth went to another destination. Its status is unknown.' }],
+      findings: [
+        {
+          severity: 'warning',
+          text: 'No connection event (auth) is stored for this user: it connected before this stack received webhooks, or its auth went to another destination. Its status is unknown.',
+        },
+      ],
       steps: [],
     };
   }
@@ -78,22 +91,55 @@ function connection(facts: UserFacts, cmd: ReturnType<typeof commands>, provider
   const reconnect = `Ask the user to connect ${name} again through your app (Terra's widget). The new connection gets a new user_id${text(user.reference_id) ? ` with the same reference_id (${cmd.doctor(String(user.reference_id))} then finds both)` : ''}; request the days missed in between with npm run backfill for the new user_id.`;
   const erasing = facts.deadLetters.some((queue) => queue.holds === 'erase requests');
   const erased: Finding[] = erasing
-    ? [{ severity: 'warning', text: `This stack erases users on deauth (eraseOnDeauth): this user's data is erased ${erasure.delaySeconds / 60} minutes after the ${String(user.last_event_type ?? 'deauth')}.` }]
+    ? [
+        {
+          severity: 'warning',
+          text: `This stack erases users on deauth (eraseOnDeauth): this user's data is erased ${erasure.delaySeconds / 60} minutes after the ${String(user.last_event_type ?? 'deauth')}.`,
+        },
+      ]
     : [];
   switch (user.status) {
     case 'connected':
-      return { findings: [{ severity: 'ok', text: `Connected to ${name} (last connection event ${text(user.last_event_type) ?? '?'} at ${since}).` }], steps: [] };
+      return {
+        findings: [
+          { severity: 'ok', text: `Connected to ${name} (last connection event ${text(user.last_event_type) ?? '?'} at ${since}).` },
+        ],
+        steps: [],
+      };
     case 'deauthenticated':
-      return { findings: [{ severity: 'problem', text: `Deauthenticated: the user disconnected ${name} (deauth at ${since}). Terra sends nothing more for this user_id.` }, ...erased], steps: [reconnect] };
+      return {
+        findings: [
+          {
+            severity: 'problem',
+            text: `Deauthenticated: the user disconnected ${name} (deauth at ${since}). Terra sends nothing more for this user_id.`,
+          },
+          ...erased,
+        ],
+        steps: [reconnect],
+      };
     case 'access_revoked':
-      return { findings: [{ severity: 'problem', text: `Access revoked at ${name} (at ${since}): Terra can no longer read this account.` }, ...erased], steps: [reconnect] };
+      return {
+        findings: [
+          { severity: 'problem', text: `Access revoked at ${name} (at ${since}): Terra can no longer read this account.` },
+          ...erased,
+        ],
+        steps: [reconnect],
+      };
     case 'connection_error':
       return {
-        findings: [{ severity: 'problem', text: `Connection error (at ${since}): ${name} refused Terra's access (401/403/412), e.g. a changed password or expired consent.` }],
+        findings: [
+          {
+            severity: 'problem',
+            text: `Connection error (at ${since}): ${name} refused Terra's access (401/403/412), e.g. a changed password or expired consent.`,
+          },
+        ],
         steps: [reconnect],
       };
     case 'auth_failed':
-      return { findings: [{ severity: 'problem', text: `The connection never completed: auth with status error (at ${since}).` }], steps: [reconnect] };
+      return {
+        findings: [{ severity: 'problem', text: `The connection never completed: auth with status error (at ${since}).` }],
+        steps: [reconnect],
+      };
     case 'no_datasource':
       return {
         findings: [{ severity: 'problem', text: `Google reports no data source for this user (google_no_datasource at ${since}).` }],
@@ -116,7 +162,10 @@ function deadLetters(facts: UserFacts, cmd: ReturnType<typeof commands>): { find
   const steps: string[] = [];
   const erasures = facts.deadLetters.filter((queue) => queue.holds === 'erase requests').flatMap((queue) => queue.messages);
   if (erasures.length > 0) {
-    findings.push({ severity: 'warning', text: `An erase of this user (${erasures[0].type ?? 'erase request'}) failed and waits in the erase-on-deauth dead-letter queue: the user's data is still stored.` });
+    findings.push({
+      severity: 'warning',
+      text: `An erase of this user (${erasures[0].type ?? 'erase request'}) failed and waits in the erase-on-deauth dead-letter queue: the user's data is still stored.`,
+    });
     steps.push(`Find why the erase failed (the eraser's logs), fix it, then run it again: ${cmd.redrive}`);
   }
   const hits = facts.deadLetters
@@ -124,7 +173,10 @@ function deadLetters(facts: UserFacts, cmd: ReturnType<typeof commands>): { find
     .flatMap((queue) => queue.messages.map((message) => ({ queue: queue.queue, ...message })));
   if (hits.length > 0) {
     const queues = [...new Set(hits.map((hit) => hit.queue))].join(', ');
-    const times = hits.map((hit) => hit.sentAt).filter(Boolean).sort();
+    const times = hits
+      .map((hit) => hit.sentAt)
+      .filter(Boolean)
+      .sort();
     findings.push({
       severity: 'problem',
       text: `${hits.length} deliver${hits.length === 1 ? 'y' : 'ies'} of this user in the dead-letter queue (${queues}): received, failed on every try, not stored${times.length ? ` (${times[0]}${times.length > 1 ? ` to ${times.at(-1)}` : ''})` : ''}.`,
@@ -132,10 +184,21 @@ function deadLetters(facts: UserFacts, cmd: ReturnType<typeof commands>): { find
   }
   for (const queue of facts.deadLetters) {
     if (queue.error) findings.push({ severity: 'warning', text: `Dead-letter queue ${queue.queue} could not be read: ${queue.error}` });
-    if (queue.capped) findings.push({ severity: 'warning', text: `Dead-letter queue ${queue.queue}: only the first ${queue.examined} of ~${queue.approximateTotal ?? '?'} messages were examined (--dead-letters N to look further).` });
-    if (queue.unreadClaimChecks > 0) findings.push({ severity: 'warning', text: `Dead-letter queue ${queue.queue}: ${queue.unreadClaimChecks} claim-checked bodies were not read, so their user is unknown.` });
+    if (queue.capped)
+      findings.push({
+        severity: 'warning',
+        text: `Dead-letter queue ${queue.queue}: only the first ${queue.examined} of ~${queue.approximateTotal ?? '?'} messages were examined (--dead-letters N to look further).`,
+      });
+    if (queue.unreadClaimChecks > 0)
+      findings.push({
+        severity: 'warning',
+        text: `Dead-letter queue ${queue.queue}: ${queue.unreadClaimChecks} claim-checked bodies were not read, so their user is unknown.`,
+      });
   }
-  if (hits.length > 0) steps.unshift(`Find why they failed (the consumer's logs at those times: a throttled table, an S3 error), fix it, then move them back: ${cmd.redrive}`);
+  if (hits.length > 0)
+    steps.unshift(
+      `Find why they failed (the consumer's logs at those times: a throttled table, an S3 error), fix it, then move them back: ${cmd.redrive}`,
+    );
   return { findings, steps };
 }
 
@@ -155,14 +218,21 @@ function keptEvents(facts: UserFacts, cmd: ReturnType<typeof commands>, now: Dat
     if (outcome === 'rejected_by_storage') {
       const day = newest?.receivedAt ? dateOf(newest.receivedAt) : dateOf(now.toISOString());
       const next = new Date(Date.parse(day) + dayMs).toISOString().slice(0, 10);
-      steps.push(`DynamoDB refused what the reason names: fix that, then run the archived deliveries again: ${cmd.replay(day, next)} (the body is also kept in terra-events).`);
+      steps.push(
+        `DynamoDB refused what the reason names: fix that, then run the archived deliveries again: ${cmd.replay(day, next)} (the body is also kept in terra-events).`,
+      );
     } else {
-      steps.push(`Once this version accepts them (a fix or an upgrade), turn them into records: ${cmd.reprocess(outcome, types.length === 1 ? types[0] : undefined)}, then without --dry-run.`);
+      steps.push(
+        `Once this version accepts them (a fix or an upgrade), turn them into records: ${cmd.reprocess(outcome, types.length === 1 ? types[0] : undefined)}, then without --dry-run.`,
+      );
     }
   }
   const rateLimited = facts.kept.events.find((event) => event.type === 'rate_limit_hit');
   if (rateLimited?.receivedAt && now.getTime() - Date.parse(rateLimited.receivedAt) < staleAfterDays * dayMs) {
-    findings.push({ severity: 'warning', text: `Terra hit the provider's rate limit for this user (rate_limit_hit at ${rateLimited.receivedAt}): the data comes when Terra retries.` });
+    findings.push({
+      severity: 'warning',
+      text: `Terra hit the provider's rate limit for this user (rate_limit_hit at ${rateLimited.receivedAt}): the data comes when Terra retries.`,
+    });
   }
   return { findings, steps };
 }
@@ -175,8 +245,14 @@ function backfills(facts: UserFacts, now: Date): { findings: Finding[]; steps: s
     if (backfill.expected !== undefined && backfill.received >= backfill.expected) continue;
     const last = backfill.updatedAt ?? backfill.firstSeen;
     const stalled = last !== undefined && now.getTime() - Date.parse(last) > stalledBackfillHours * 60 * 60 * 1000;
-    const progress = backfill.expected === undefined ? `${backfill.received} data events so far, count not announced yet (no large_request_sending)` : `${backfill.received} of ${backfill.expected} data events`;
-    findings.push({ severity: stalled ? 'problem' : 'warning', text: `Backfill ${backfill.reference} in flight: ${progress}, last news ${last ?? '?'}${stalled ? ` (nothing for over ${stalledBackfillHours} h: stalled)` : ''}.` });
+    const progress =
+      backfill.expected === undefined
+        ? `${backfill.received} data events so far, count not announced yet (no large_request_sending)`
+        : `${backfill.received} of ${backfill.expected} data events`;
+    findings.push({
+      severity: stalled ? 'problem' : 'warning',
+      text: `Backfill ${backfill.reference} in flight: ${progress}, last news ${last ?? '?'}${stalled ? ` (nothing for over ${stalledBackfillHours} h: stalled)` : ''}.`,
+    });
     steps.push(
       stalled
         ? `Backfill ${backfill.reference} has stalled: look for its chunks in the dead-letter queues and kept events above, then request its days again with npm run backfill.`
@@ -189,7 +265,9 @@ function backfills(facts: UserFacts, now: Date): { findings: Finding[]; steps: s
 /** Which types stopped while the connection kept delivering others, and whether everything stopped. */
 export function findGaps(facts: UserFacts, now: Date): { gaps: Gap[]; freshest?: { type: string; date: string }; silentSince?: string } {
   const today = dateOf(now.toISOString());
-  const dated = facts.records.filter((summary) => summary.newest.startTime).map((summary) => ({ type: summary.type, date: dateOf(summary.newest.startTime) }));
+  const dated = facts.records
+    .filter((summary) => summary.newest.startTime)
+    .map((summary) => ({ type: summary.type, date: dateOf(summary.newest.startTime) }));
   if (dated.length === 0) return { gaps: [] };
   // A planned workout may be dated in the future: only what has happened says the connection is alive.
   const past = dated.filter((entry) => entry.date <= today);
@@ -208,7 +286,12 @@ export function diagnose(facts: UserFacts, options: DiagnoseOptions): Diagnosis 
   const today = dateOf(options.now.toISOString());
   const status = facts.user?.status;
   const connected = status === undefined || status === 'connected';
-  const parts = [connection(facts, cmd, provider), deadLetters(facts, cmd), keptEvents(facts, cmd, options.now), backfills(facts, options.now)];
+  const parts = [
+    connection(facts, cmd, provider),
+    deadLetters(facts, cmd),
+    keptEvents(facts, cmd, options.now),
+    backfills(facts, options.now),
+  ];
   const findings = parts.flatMap((part) => part.findings);
   const nextSteps = parts.flatMap((part) => part.steps);
   const account = accountStep(provider, facts.athlete?.providerUserId, cmd.athlete);
@@ -218,7 +301,11 @@ export function diagnose(facts: UserFacts, options: DiagnoseOptions): Diagnosis 
     findings.push({ severity: connected ? 'problem' : 'warning', text: 'No records stored for this user.' });
     if (connected) {
       const since = dateOf(text(facts.user?.updated_at) ?? new Date(options.now.getTime() - 7 * dayMs).toISOString());
-      nextSteps.push(syncStep(provider), account, `If the data is on ${provider ?? "the provider"}'s side, ask Terra for everything since the connection: ${cmd.backfill({ type: 'all', from: since, to: today })}`);
+      nextSteps.push(
+        syncStep(provider),
+        account,
+        `If the data is on ${provider ?? 'the provider'}'s side, ask Terra for everything since the connection: ${cmd.backfill({ type: 'all', from: since, to: today })}`,
+      );
     }
   } else if (connected) {
     const found = findGaps(facts, options.now);
@@ -226,19 +313,25 @@ export function diagnose(facts: UserFacts, options: DiagnoseOptions): Diagnosis 
     if (found.silentSince) {
       findings.push({
         severity: 'problem',
-        text: `Nothing newer than ${found.silentSince} (${daysBetween(found.silentSince, today)} days ago) of any type: the user's device or app has probably not synced to ${provider ?? "the provider"}'s cloud, so Terra has had nothing to send.`,
+        text: `Nothing newer than ${found.silentSince} (${daysBetween(found.silentSince, today)} days ago) of any type: the user's device or app has probably not synced to ${provider ?? 'the provider'}'s cloud, so Terra has had nothing to send.`,
       });
       nextSteps.push(syncStep(provider), account);
-      if (gaps.length > 0) nextSteps.push(`Once the data shows on ${provider ?? 'the provider'}'s side, if it does not arrive within the hour, ask Terra for it:\n${gaps.map((gap) => `     ${cmd.backfill(gap)}`).join('\n')}`);
+      if (gaps.length > 0)
+        nextSteps.push(
+          `Once the data shows on ${provider ?? 'the provider'}'s side, if it does not arrive within the hour, ask Terra for it:\n${gaps.map((gap) => `     ${cmd.backfill(gap)}`).join('\n')}`,
+        );
     } else {
       for (const gap of gaps) {
         findings.push({
           severity: 'warning',
           text: `Gap: no ${gap.type} since ${gap.newest} (${gap.daysBehind} days) while ${found.freshest!.type} arrived up to ${found.freshest!.date}.`,
         });
-        nextSteps.push(`If the user has ${gap.type} data after ${gap.newest} in the ${provider ?? 'provider'} app, ask Terra for it again: ${cmd.backfill(gap)}`);
+        nextSteps.push(
+          `If the user has ${gap.type} data after ${gap.newest} in the ${provider ?? 'provider'} app, ask Terra for it again: ${cmd.backfill(gap)}`,
+        );
       }
-      if (gaps.length === 0) findings.push({ severity: 'ok', text: `Data is current: newest ${found.freshest!.type} from ${found.freshest!.date}.` });
+      if (gaps.length === 0)
+        findings.push({ severity: 'ok', text: `Data is current: newest ${found.freshest!.type} from ${found.freshest!.date}.` });
     }
   } else {
     const { freshest } = findGaps(facts, options.now);
@@ -251,7 +344,10 @@ export function diagnose(facts: UserFacts, options: DiagnoseOptions): Diagnosis 
     });
   }
   if (nextSteps.length === 0) {
-    nextSteps.push(`Nothing is missing on this stack's side. If the user still misses something, it has not reached Terra: ${syncStep(provider)}`, account);
+    nextSteps.push(
+      `Nothing is missing on this stack's side. If the user still misses something, it has not reached Terra: ${syncStep(provider)}`,
+      account,
+    );
   }
   return { lastDelivery: lastDelivery(facts), findings, gaps, nextSteps };
 }

@@ -56,7 +56,12 @@ export async function resolveId(target: TableTarget, id: string): Promise<Resolu
   }
   if (reference !== undefined) return { found: 'nothing' };
   const { Items = [] } = await db.send(
-    new QueryCommand({ TableName: tableNames.data, KeyConditionExpression: 'user_id = :user', ExpressionAttributeValues: { ':user': id }, Limit: 1 }),
+    new QueryCommand({
+      TableName: tableNames.data,
+      KeyConditionExpression: 'user_id = :user',
+      ExpressionAttributeValues: { ':user': id },
+      Limit: 1,
+    }),
   );
   if (Items.length > 0 || (await hasArchivedDeliveries(target, id))) return { found: 'records only', userIds: [id] };
   return { found: 'nothing' };
@@ -105,7 +110,18 @@ const isConnectionType = (type: string) => (connectionTypes as readonly string[]
 async function eventsOf(target: TableTarget, userId: string) {
   const kept: KeptEventFact[] = [];
   const backfills: BackfillFact[] = [];
-  const names = ['event_id', 'type', 'outcome', 'reason', 'received_at', 'updated_at', 'reference', 'expected_payloads', 'received_payloads', 'user_id'];
+  const names = [
+    'event_id',
+    'type',
+    'outcome',
+    'reason',
+    'received_at',
+    'updated_at',
+    'reference',
+    'expected_payloads',
+    'received_payloads',
+    'user_id',
+  ];
   const pages = paginateScan(
     { client: target.documentClient },
     {
@@ -139,7 +155,10 @@ async function eventsOf(target: TableTarget, userId: string) {
       }
     }
   }
-  const newestFirst = <T>(at: (value: T) => string | undefined) => (a: T, b: T) => (at(b) ?? '').localeCompare(at(a) ?? '');
+  const newestFirst =
+    <T>(at: (value: T) => string | undefined) =>
+    (a: T, b: T) =>
+      (at(b) ?? '').localeCompare(at(a) ?? '');
   kept.sort(newestFirst((event) => event.receivedAt));
   backfills.sort(newestFirst((backfill) => backfill.updatedAt ?? backfill.firstSeen));
   return { kept, backfills };
@@ -192,7 +211,13 @@ export async function gatherFacts(target: TableTarget, userId: string, options: 
   const deadLetters = [];
   for (const queue of options.deadLetterQueues) {
     deadLetters.push(
-      await peekDeadLetters(options.sqs, queue, { userId, s3: target.s3, max: options.deadLetterMax, claimChecks: options.claimChecks, waitTimeSeconds: options.waitTimeSeconds }),
+      await peekDeadLetters(options.sqs, queue, {
+        userId,
+        s3: target.s3,
+        max: options.deadLetterMax,
+        claimChecks: options.claimChecks,
+        waitTimeSeconds: options.waitTimeSeconds,
+      }),
     );
   }
   const athlete = profile.records.findIndex((record) => record.record_id === 'athlete#profile');
@@ -228,6 +253,13 @@ function mergeConnectionEvents(archived: ConnectionEvent[], kept: KeptEventFact[
   const seen = new Set(archived.map((event) => key(event.type, event.receivedAt)));
   const fromEvents = kept
     .filter((event) => event.receivedAt && !seen.has(key(event.type, event.receivedAt)))
-    .map((event): ConnectionEvent => ({ type: event.type, receivedAt: event.receivedAt!, source: 'terra-events', ...(event.reason && { message: event.reason }) }));
+    .map(
+      (event): ConnectionEvent => ({
+        type: event.type,
+        receivedAt: event.receivedAt!,
+        source: 'terra-events',
+        ...(event.reason && { message: event.reason }),
+      }),
+    );
   return [...archived, ...fromEvents].sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
 }

@@ -30,7 +30,10 @@ export async function archivedDeliveries(target: TableTarget, userId: string, no
   const facts: ArchiveFacts = { available: true, since: since.toISOString().slice(0, 10), deliveries: [], truncated: false };
   try {
     let pages = 0;
-    for await (const page of paginateListObjectsV2({ client: target.s3 }, { Bucket: target.bucket, Prefix: prefix, StartAfter: startAfter })) {
+    for await (const page of paginateListObjectsV2(
+      { client: target.s3 },
+      { Bucket: target.bucket, Prefix: prefix, StartAfter: startAfter },
+    )) {
       for (const object of page.Contents ?? []) {
         // Claim-check markers (`…/deliveries/…`) do not parse: the archived copy has its own marker.
         const parsed = object.Key ? parseArchiveKey(object.Key) : undefined;
@@ -55,7 +58,9 @@ export async function archivedDeliveries(target: TableTarget, userId: string, no
 
 /** Whether the archive index holds anything of this user: a user seen only through deliveries. */
 export async function hasArchivedDeliveries(target: TableTarget, userId: string): Promise<boolean> {
-  const { KeyCount } = await target.s3.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: archiveIndexPrefix(userId), MaxKeys: 1 }));
+  const { KeyCount } = await target.s3.send(
+    new ListObjectsV2Command({ Bucket: target.bucket, Prefix: archiveIndexPrefix(userId), MaxKeys: 1 }),
+  );
   return (KeyCount ?? 0) > 0;
 }
 

@@ -17,10 +17,25 @@ function connectionSection(facts: UserFacts): string[] {
   if (!user) {
     out.push('  no connection event stored for this user');
   } else {
-    const fields = ['provider', 'reference_id', 'status', 'active', 'scopes', 'last_event_type', 'updated_at', 'replaced_by', 'replaces', 'scopes_added', 'scopes_removed'];
+    const fields = [
+      'provider',
+      'reference_id',
+      'status',
+      'active',
+      'scopes',
+      'last_event_type',
+      'updated_at',
+      'replaced_by',
+      'replaces',
+      'scopes_added',
+      'scopes_removed',
+    ];
     out.push(...table(fields.filter((field) => user[field] !== undefined).map((field) => [field, text(user[field])])));
   }
-  if (facts.athlete) out.push(`  provider user id: ${facts.athlete.providerUserId ?? '- (the athlete profile has none)'} (athlete profile received ${text(facts.athlete.receivedAt)})`);
+  if (facts.athlete)
+    out.push(
+      `  provider user id: ${facts.athlete.providerUserId ?? '- (the athlete profile has none)'} (athlete profile received ${text(facts.athlete.receivedAt)})`,
+    );
   else out.push('  provider user id: - (no athlete profile stored)');
   out.push('', `Connection history (newest first; the raw archive keeps ${facts.archive.since} onwards)`);
   if (!facts.archive.available) out.push(`  ${facts.archive.note}`);
@@ -33,7 +48,8 @@ function connectionSection(facts: UserFacts): string[] {
         ...facts.connectionEvents.map((event) => [event.receivedAt, event.type, text(event.status), text(event.message), event.source]),
       ]),
     );
-    if (facts.connectionEvents.filter((event) => event.source === 'archive').length > connectionBodiesRead) out.push(`  (what they said is read for the newest ${connectionBodiesRead})`);
+    if (facts.connectionEvents.filter((event) => event.source === 'archive').length > connectionBodiesRead)
+      out.push(`  (what they said is read for the newest ${connectionBodiesRead})`);
   }
   return out;
 }
@@ -41,7 +57,11 @@ function connectionSection(facts: UserFacts): string[] {
 function deliverySection(facts: UserFacts, diagnosis: Diagnosis): string[] {
   const out = ['Last delivery'];
   const last = diagnosis.lastDelivery;
-  out.push(last ? `  ${last.at}  ${last.type}  (${last.source === 'archive' ? 'the raw archive' : 'newest time in the tables; the archive index has none'})` : '  none received');
+  out.push(
+    last
+      ? `  ${last.at}  ${last.type}  (${last.source === 'archive' ? 'the raw archive' : 'newest time in the tables; the archive index has none'})`
+      : '  none received',
+  );
   if (facts.archive.deliveries.length > 0) {
     const perType = new Map<string, { count: number; newest: string }>();
     for (const delivery of facts.archive.deliveries) {
@@ -50,7 +70,9 @@ function deliverySection(facts: UserFacts, diagnosis: Diagnosis): string[] {
       perType.set(delivery.type, entry);
     }
     out.push(`  deliveries since ${facts.archive.since}${facts.archive.truncated ? ' (listing capped: the oldest are left out)' : ''}:`);
-    out.push(...table([['type', 'count', 'newest'], ...[...perType].map(([type, entry]) => [type, String(entry.count), entry.newest])], '    '));
+    out.push(
+      ...table([['type', 'count', 'newest'], ...[...perType].map(([type, entry]) => [type, String(entry.count), entry.newest])], '    '),
+    );
   }
   out.push('', 'Newest record per type (terra-data)');
   if (facts.records.length === 0) {
@@ -59,7 +81,13 @@ function deliverySection(facts: UserFacts, diagnosis: Diagnosis): string[] {
     out.push(
       ...table([
         ['type', 'records', 'newest start_time', 'record_id', 'received_at'],
-        ...facts.records.map((summary) => [summary.type, String(summary.count), summary.newest.startTime, summary.newest.recordId, text(summary.newest.receivedAt)]),
+        ...facts.records.map((summary) => [
+          summary.type,
+          String(summary.count),
+          summary.newest.startTime,
+          summary.newest.recordId,
+          text(summary.newest.receivedAt),
+        ]),
       ]),
     );
   }
@@ -67,14 +95,22 @@ function deliverySection(facts: UserFacts, diagnosis: Diagnosis): string[] {
 }
 
 function keptSection(facts: UserFacts): string[] {
-  const counts = Object.entries(facts.kept.byOutcome).map(([outcome, count]) => `${outcome} ${count}`).join(', ');
+  const counts = Object.entries(facts.kept.byOutcome)
+    .map(([outcome, count]) => `${outcome} ${count}`)
+    .join(', ');
   const out = [`Kept events of this user (terra-events): ${facts.kept.total}${counts ? ` (${counts})` : ''}`];
   if (facts.kept.events.length > 0) {
     if (facts.kept.total > facts.kept.events.length) out.push(`  newest ${facts.kept.events.length}:`);
     out.push(
       ...table([
         ['received_at', 'outcome', 'type', 'reason', 'event_id'],
-        ...facts.kept.events.map((event) => [text(event.receivedAt), event.outcome, event.type, text(event.reason), event.eventId.slice(0, 16)]),
+        ...facts.kept.events.map((event) => [
+          text(event.receivedAt),
+          event.outcome,
+          event.type,
+          text(event.reason),
+          event.eventId.slice(0, 16),
+        ]),
       ]),
     );
   }
@@ -89,8 +125,11 @@ function deadLetterSection(facts: UserFacts): string[] {
       continue;
     }
     const found = queue.messages.length;
-    out.push(`  ${queue.queue}: ${found} of this user's among ${queue.examined} examined (~${queue.approximateTotal ?? '?'} in the queue)${queue.capped ? ', capped' : ''}`);
-    for (const message of queue.messages) out.push(`    ${text(message.sentAt)}  ${text(message.type)}  ${message.messageId}  (${message.via})`);
+    out.push(
+      `  ${queue.queue}: ${found} of this user's among ${queue.examined} examined (~${queue.approximateTotal ?? '?'} in the queue)${queue.capped ? ', capped' : ''}`,
+    );
+    for (const message of queue.messages)
+      out.push(`    ${text(message.sentAt)}  ${text(message.type)}  ${message.messageId}  (${message.via})`);
     if (queue.unreadClaimChecks > 0) out.push(`    ${queue.unreadClaimChecks} claim-checked bodies not read`);
   }
   return out;
@@ -108,14 +147,36 @@ function backfillSection(facts: UserFacts): string[] {
     ...out,
     ...table([
       ['reference', 'received', 'expected', 'state', 'last update'],
-      ...facts.backfills.map((backfill) => [backfill.reference, String(backfill.received), text(backfill.expected), state(backfill), text(backfill.updatedAt ?? backfill.firstSeen)]),
+      ...facts.backfills.map((backfill) => [
+        backfill.reference,
+        String(backfill.received),
+        text(backfill.expected),
+        state(backfill),
+        text(backfill.updatedAt ?? backfill.firstSeen),
+      ]),
     ]),
   ];
 }
 
 export function formatReport(facts: UserFacts, diagnosis: Diagnosis, heading: string): string {
-  const out = [heading, '', ...connectionSection(facts), '', ...deliverySection(facts, diagnosis), '', ...keptSection(facts), '', ...deadLetterSection(facts), '', ...backfillSection(facts)];
+  const out = [
+    heading,
+    '',
+    ...connectionSection(facts),
+    '',
+    ...deliverySection(facts, diagnosis),
+    '',
+    ...keptSection(facts),
+    '',
+    ...deadLetterSection(facts),
+    '',
+    ...backfillSection(facts),
+  ];
   out.push('', 'Findings', ...diagnosis.findings.map((finding) => `  ${marks[finding.severity]} ${finding.text}`));
-  out.push('', diagnosis.nextSteps.length === 1 ? 'Next step' : 'Next steps, in order', ...diagnosis.nextSteps.map((step, index) => `  ${index + 1}. ${step}`));
+  out.push(
+    '',
+    diagnosis.nextSteps.length === 1 ? 'Next step' : 'Next steps, in order',
+    ...diagnosis.nextSteps.map((step, index) => `  ${index + 1}. ${step}`),
+  );
   return out.join('\n');
 }

@@ -38,7 +38,8 @@ export function formatResult(result: EraseResult): string[] {
   const lines = counts.map(([place, count]) => `  ${place.padEnd(width)}  ${unit(place, count)}`);
   lines.push(`  (terra-events: ${plural(footprint.eventsScanned, 'item')} scanned to find the user's)`);
   if (total === 0) lines.push(`Nothing found for user ${footprint.userId}: no item in any table, no object in the payload bucket.`);
-  else lines.push(dryRun ? `Would delete ${total} in all. Nothing was deleted (dry run): pass --yes to erase.` : `Deleted ${total} in all.`);
+  else
+    lines.push(dryRun ? `Would delete ${total} in all. Nothing was deleted (dry run): pass --yes to erase.` : `Deleted ${total} in all.`);
   return lines;
 }
 
@@ -68,8 +69,14 @@ export async function runEraseUserCli(argv: readonly string[], deps: EraseCliDep
   const dryRun = !values.yes;
   const target = values.stack ? await deployedTarget(values.stack, values.region) : localTarget(deps.env);
   try {
-    deps.write(`${dryRun ? 'Dry run: looking for' : 'Erasing'} user ${userId} on the ${target.description}, payload bucket ${target.bucket}`);
-    const result = await eraseUser({ documentClient: target.documentClient, tables: target.tableNames, s3: target.s3, bucket: target.bucket }, userId, { dryRun });
+    deps.write(
+      `${dryRun ? 'Dry run: looking for' : 'Erasing'} user ${userId} on the ${target.description}, payload bucket ${target.bucket}`,
+    );
+    const result = await eraseUser(
+      { documentClient: target.documentClient, tables: target.tableNames, s3: target.s3, bucket: target.bucket },
+      userId,
+      { dryRun },
+    );
     for (const line of formatResult(result)) deps.write(line);
     return 0;
   } finally {

@@ -1,4 +1,14 @@
-import { type DataType, type Rng, TERRA_API_VERSION, localDate, seededRng, stableNumericId, stableUuid, terraTime, terraUser } from '../fixtures';
+import {
+  type DataType,
+  type Rng,
+  TERRA_API_VERSION,
+  localDate,
+  seededRng,
+  stableNumericId,
+  stableUuid,
+  terraTime,
+  terraUser,
+} from '../fixtures';
 
 /**
  * What a load test sends: records in one to three versions each, some deliveries repeated byte
@@ -95,8 +105,18 @@ function recordSpec(type: LoadType, rng: Rng, ids: { runId: string; userId: stri
       return {
         identifier: summaryId,
         build: (version, r) => ({
-          metadata: { summary_id: summaryId, start_time: terraTime(start), end_time: terraTime(start + 45 * MINUTE), type: 8, upload_type: 1, name: 'Run' },
-          heart_rate_data: { summary: { avg_hr_bpm: 140 + version }, detailed: { hr_samples: heartRateSamples(r, start, samples + 2 * version, 1, 140) } },
+          metadata: {
+            summary_id: summaryId,
+            start_time: terraTime(start),
+            end_time: terraTime(start + 45 * MINUTE),
+            type: 8,
+            upload_type: 1,
+            name: 'Run',
+          },
+          heart_rate_data: {
+            summary: { avg_hr_bpm: 140 + version },
+            detailed: { hr_samples: heartRateSamples(r, start, samples + 2 * version, 1, 140) },
+          },
           calories_data: { total_burned_calories: 400 + 10 * version },
           distance_data: { summary: { distance_meters: 7000 + 100 * version } },
         }),
@@ -108,9 +128,18 @@ function recordSpec(type: LoadType, rng: Rng, ids: { runId: string; userId: stri
       return {
         identifier: summaryId,
         build: (version, r) => ({
-          metadata: { summary_id: summaryId, start_time: terraTime(start), end_time: terraTime(start + 8 * 60 * MINUTE), upload_type: 2, is_nap: false },
+          metadata: {
+            summary_id: summaryId,
+            start_time: terraTime(start),
+            end_time: terraTime(start + 8 * 60 * MINUTE),
+            upload_type: 2,
+            is_nap: false,
+          },
           sleep_durations_data: {
-            hypnogram_samples: Array.from({ length: 6 + version }, (_, i) => ({ timestamp: terraTime(start + i * 40 * MINUTE), level: [4, 5, 6][i % 3] })),
+            hypnogram_samples: Array.from({ length: 6 + version }, (_, i) => ({
+              timestamp: terraTime(start + i * 40 * MINUTE),
+              level: [4, 5, 6][i % 3],
+            })),
             sleep_efficiency: 85 + version,
           },
           heart_rate_data: { detailed: { hr_samples: heartRateSamples(r, start, samples, 15, 55) } },
@@ -123,9 +152,17 @@ function recordSpec(type: LoadType, rng: Rng, ids: { runId: string; userId: stri
       return {
         identifier: date,
         build: (version, r) => ({
-          metadata: { start_time: terraTime(dayStart), end_time: terraTime(dayStart + 1440 * MINUTE), upload_type: 1, timestamp_localization: 0 },
+          metadata: {
+            start_time: terraTime(dayStart),
+            end_time: terraTime(dayStart + 1440 * MINUTE),
+            upload_type: 1,
+            timestamp_localization: 0,
+          },
           ...(type === 'daily'
-            ? { distance_data: { steps: 2000 * version + r.int(0, 999) }, heart_rate_data: { detailed: { hr_samples: heartRateSamples(r, dayStart, samples, 30, 70) } } }
+            ? {
+                distance_data: { steps: 2000 * version + r.int(0, 999) },
+                heart_rate_data: { detailed: { hr_samples: heartRateSamples(r, dayStart, samples, 30, 70) } },
+              }
             : {
                 glucose_data: {
                   blood_glucose_samples: Array.from({ length: samples + 4 * version }, (_, i) => ({
@@ -149,7 +186,11 @@ export function planLoad(options: PlanOptions): LoadPlan {
 
   const rng = seededRng(`${seed}/plan`);
   const users = Array.from({ length: Math.max(1, Math.round(total / 20)) }, (_, i) =>
-    terraUser({ userId: stableUuid('loadtest', runId, i), provider: providers[i % providers.length]!, referenceId: `loadtest-${runId}-${i}` }),
+    terraUser({
+      userId: stableUuid('loadtest', runId, i),
+      provider: providers[i % providers.length]!,
+      referenceId: `loadtest-${runId}-${i}`,
+    }),
   );
   const ordinals = new Map<string, number>();
   const records: PlannedRecord[] = [];

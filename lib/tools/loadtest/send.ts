@@ -82,7 +82,11 @@ export async function sendOne(
 }
 
 /** One outcome per planned delivery, in plan order. */
-export async function sendPlan(plan: Pick<LoadPlan, 'records' | 'deliveries'>, options: SendOptions, deps: SendDeps): Promise<SendOutcome[]> {
+export async function sendPlan(
+  plan: Pick<LoadPlan, 'records' | 'deliveries'>,
+  options: SendOptions,
+  deps: SendDeps,
+): Promise<SendOutcome[]> {
   const outcomes: SendOutcome[] = new Array(plan.deliveries.length);
   let next = 0;
   let settled = 0;

@@ -143,7 +143,12 @@ export async function toStoredItem(item: Record<string, unknown>): Promise<Store
 }
 
 /** Every data item of the given users: one query each, a few at a time. */
-export async function readUsers(db: DynamoDBDocumentClient, tableName: string, userIds: readonly string[], concurrency = 16): Promise<StoredItem[]> {
+export async function readUsers(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  userIds: readonly string[],
+  concurrency = 16,
+): Promise<StoredItem[]> {
   const items: StoredItem[] = [];
   let next = 0;
   const worker = async () => {

@@ -34,7 +34,11 @@ export interface Verdict {
 const keyOf = (userId: string, recordId: string) => `${userId}\u0000${recordId}`;
 const maxExamples = 5;
 
-export function judge(plan: Pick<LoadPlan, 'records' | 'deliveries'>, acknowledged: readonly boolean[], items: readonly StoredItem[]): Verdict {
+export function judge(
+  plan: Pick<LoadPlan, 'records' | 'deliveries'>,
+  acknowledged: readonly boolean[],
+  items: readonly StoredItem[],
+): Verdict {
   // The newest acknowledged copy of each record: the one the table must end up holding.
   const newest = new Map<number, number>();
   plan.deliveries.forEach((delivery, index) => {
@@ -73,7 +77,9 @@ export function judge(plan: Pick<LoadPlan, 'records' | 'deliveries'>, acknowledg
     if (item.orderingTs < want.orderingTs || (item.version ?? -Infinity) < want.version) {
       verdict.stale += 1;
       if (verdict.stale <= maxExamples) {
-        example(`stale  ${record.userId} ${record.recordId} holds v${item.version ?? '?'} @${item.orderingTs}, acknowledged v${want.version} @${want.orderingTs}`);
+        example(
+          `stale  ${record.userId} ${record.recordId} holds v${item.version ?? '?'} @${item.orderingTs}, acknowledged v${want.version} @${want.orderingTs}`,
+        );
       }
     }
   }

@@ -1,13 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseInstant } from '../replay';
-import {
-  type ItemResult,
-  type KeptOutcome,
-  keptOutcomes,
-  type ReceivedWindow,
-  type ReprocessSummary,
-  reprocessKept,
-} from './run';
+import { type ItemResult, type KeptOutcome, keptOutcomes, type ReceivedWindow, type ReprocessSummary, reprocessKept } from './run';
 import { deployedTarget, localTarget } from '../tables';
 
 /** `npm run reprocess`: arguments, progress and the summary; the work is in run.ts. */
@@ -87,7 +80,8 @@ export function parseReprocessArgs(argv: readonly string[]): ReprocessArgs {
     throw new Error(`--outcome must be one of ${keptOutcomes.join(', ')}, got "${values.outcome}"`);
   }
   if (values.type !== undefined && values.type.length === 0) throw new Error('--type needs a Terra type, e.g. --type hormone');
-  if (values.region !== undefined && values.stack === undefined) throw new Error('--region goes with --stack (the local stack has no region)');
+  if (values.region !== undefined && values.stack === undefined)
+    throw new Error('--region goes with --stack (the local stack has no region)');
   return {
     outcomes: values.outcome ? [values.outcome as KeptOutcome] : keptOutcomes,
     type: values.type,
@@ -108,7 +102,12 @@ function describeWindow({ from, toExclusive }: ReceivedWindow): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function formatSummary(summary: ReprocessSummary, args: Pick<ReprocessArgs, 'dryRun' | 'stack' | 'region'>): string[] {
@@ -127,7 +126,9 @@ export function formatSummary(summary: ReprocessSummary, args: Pick<ReprocessArg
     lines.push('Written:         nothing (dry run)');
   } else {
     lines.push(`Items updated:   ${summary.updated}`);
-    lines.push(`Records written: ${summary.recordsWritten}${summary.recordsLeftAlone ? ` (${summary.recordsLeftAlone} left alone: a copy as new or newer was already stored)` : ''}`);
+    lines.push(
+      `Records written: ${summary.recordsWritten}${summary.recordsLeftAlone ? ` (${summary.recordsLeftAlone} left alone: a copy as new or newer was already stored)` : ''}`,
+    );
   }
   if (summary.moved > 0) lines.push(`Skipped:         ${summary.moved} changed by someone else since they were listed`);
   if (summary.failures.length > 0) {
@@ -186,7 +187,9 @@ export async function runReprocessCli(argv: readonly string[], deps: ReprocessCl
       onSelected: (total) => deps.write(`  ${total} selected`),
       onItem: (result, done, total) => {
         if (args.dryRun && result.status === 'dry_run') {
-          deps.write(`  ${result.entry.eventId.slice(0, 16)}  ${result.entry.type}  ${result.entry.outcome} → ${result.outcome}: ${result.reason}`);
+          deps.write(
+            `  ${result.entry.eventId.slice(0, 16)}  ${result.entry.type}  ${result.entry.outcome} → ${result.outcome}: ${result.reason}`,
+          );
         } else {
           progress(result, done, total);
         }

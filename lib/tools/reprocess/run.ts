@@ -81,7 +81,10 @@ export function windowCondition(window: ReceivedWindow): { expression: string; v
 }
 
 /** Lists the kept events to reprocess, oldest first per outcome, from the index (keys, type, user). */
-export async function selectKept(target: ReprocessTarget, options: Pick<ReprocessOptions, 'outcomes' | 'type' | 'window'>): Promise<KeptEntry[]> {
+export async function selectKept(
+  target: ReprocessTarget,
+  options: Pick<ReprocessOptions, 'outcomes' | 'type' | 'window'>,
+): Promise<KeptEntry[]> {
   const entries: KeptEntry[] = [];
   const window = windowCondition(options.window);
   for (const outcome of options.outcomes) {
@@ -102,7 +105,13 @@ export async function selectKept(target: ReprocessTarget, options: Pick<Reproces
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
-        entries.push({ eventId: String(item.event_id), outcome, receivedAt: String(item.received_at), type: String(item.type), userId: item.user_id as string | undefined });
+        entries.push({
+          eventId: String(item.event_id),
+          outcome,
+          receivedAt: String(item.received_at),
+          type: String(item.type),
+          userId: item.user_id as string | undefined,
+        });
       }
     }
   }
@@ -152,7 +161,9 @@ function verdictUpdate(table: string, eventId: string, previous: string, verdict
 
 export async function reprocessEntry(target: ReprocessTarget, entry: KeptEntry, options: ReprocessOptions): Promise<ItemResult> {
   const { documentClient: db, tableNames } = target;
-  const { Item: item } = await db.send(new GetCommand({ TableName: tableNames.events, Key: { event_id: entry.eventId }, ConsistentRead: true }));
+  const { Item: item } = await db.send(
+    new GetCommand({ TableName: tableNames.events, Key: { event_id: entry.eventId }, ConsistentRead: true }),
+  );
   // The index is eventually consistent: an item reprocessed a moment ago may still be listed.
   if (!item || item.outcome !== entry.outcome) return { entry, status: 'moved' };
   const body = await eventBody(item, target.s3);
@@ -160,11 +171,21 @@ export async function reprocessEntry(target: ReprocessTarget, entry: KeptEntry, 
   const route = routeBody(body.toString('utf8'));
   if (options.dryRun) return { entry, status: 'dry_run', recordsWritten: 0, recordsLeftAlone: 0, ...predictedVerdict(kept, route) };
 
-  const deps: ConsumerDependencies = { documentClient: db, tables: tableNames, s3: target.s3, bucket: target.bucket, now: options.now, fetch: options.fetch };
+  const deps: ConsumerDependencies = {
+    documentClient: db,
+    tables: tableNames,
+    s3: target.s3,
+    bucket: target.bucket,
+    now: options.now,
+    fetch: options.fetch,
+  };
   // Run as the last try: a Ping download that fails is kept again rather than thrown for a retry.
   const result = await processDelivery(deliveryOf(item, body), deps, queueSettings.maxReceiveCount);
   const verdict = verdictOf(kept, route, result);
-  const records = result.route === 'data' ? { recordsWritten: result.written, recordsLeftAlone: result.skipped } : { recordsWritten: 0, recordsLeftAlone: 0 };
+  const records =
+    result.route === 'data'
+      ? { recordsWritten: result.written, recordsLeftAlone: result.skipped }
+      : { recordsWritten: 0, recordsLeftAlone: 0 };
   if (verdict.change !== 'unchanged') {
     const now = (options.now ?? Date.now)();
     if (!(await conditionally(() => db.send(verdictUpdate(tableNames.events, entry.eventId, entry.outcome, verdict, now))))) {
@@ -179,7 +200,15 @@ const defaultConcurrency = 4;
 export async function reprocessKept(target: ReprocessTarget, options: ReprocessOptions): Promise<ReprocessSummary> {
   const entries = await selectKept(target, options);
   options.onSelected?.(entries.length);
-  const summary: ReprocessSummary = { selected: entries.length, transitions: {}, updated: 0, recordsWritten: 0, recordsLeftAlone: 0, moved: 0, failures: [] };
+  const summary: ReprocessSummary = {
+    selected: entries.length,
+    transitions: {},
+    updated: 0,
+    recordsWritten: 0,
+    recordsLeftAlone: 0,
+    moved: 0,
+    failures: [],
+  };
   let done = 0;
   await mapLimit(entries, options.concurrency ?? defaultConcurrency, async (entry) => {
     let result: ItemResult;

@@ -48,7 +48,8 @@ function became(result: DeliveryOutcome): string {
 export function verdictOf(item: KeptItem, route: Route, result: DeliveryOutcome): Verdict {
   if (result.ping) {
     // The wrapper did its job: the fetched body went through the consumer (kept under its own event_id if at all).
-    const what = result.outcome && result.route === 'event' ? `kept as ${result.outcome} (${result.type}) under its own event_id` : became(result);
+    const what =
+      result.outcome && result.route === 'event' ? `kept as ${result.outcome} (${result.type}) under its own event_id` : became(result);
     return { change: 'reprocessed', outcome: reprocessedOutcome, reason: `Ping-mode payload fetched: ${what}` };
   }
   if (!result.outcome) return { change: 'reprocessed', outcome: reprocessedOutcome, reason: became(result) };
@@ -62,7 +63,11 @@ export function verdictOf(item: KeptItem, route: Route, result: DeliveryOutcome)
 /** A dry run: what the body would become, from routing alone (nothing is fetched or written). */
 export function predictedVerdict(item: KeptItem, route: Route): Verdict {
   if (route.kind === 'event' && route.type === 's3_payload') {
-    return { change: 'unchanged', outcome: item.outcome, reason: 'Ping mode: the payload would be fetched again (not on a dry run); stays kept unless the download works' };
+    return {
+      change: 'unchanged',
+      outcome: item.outcome,
+      reason: 'Ping mode: the payload would be fetched again (not on a dry run); stays kept unless the download works',
+    };
   }
   if (route.kind === 'data') {
     const store = `would store ${count(route.records.length, `${route.type} record`)}`;
@@ -71,7 +76,11 @@ export function predictedVerdict(item: KeptItem, route: Route): Verdict {
     return { change, outcome: 'invalid', reason: `${store}; still kept: ${route.refused.reason}` };
   }
   if (route.kind === 'connection') {
-    return { change: 'reprocessed', outcome: reprocessedOutcome, reason: `would apply ${route.type} to ${count(route.changes.length, 'connection state')}` };
+    return {
+      change: 'reprocessed',
+      outcome: reprocessedOutcome,
+      reason: `would apply ${route.type} to ${count(route.changes.length, 'connection state')}`,
+    };
   }
   const same = route.outcome === item.outcome && route.reason === item.reason;
   return { change: same ? 'unchanged' : 'kept', outcome: route.outcome, reason: route.reason };

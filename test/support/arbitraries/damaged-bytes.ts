@@ -29,7 +29,10 @@ export const byteMutationArbitrary: fc.Arbitrary<ByteMutation> = fc.oneof(
   fc.record({ kind: fc.constant('replaced' as const), bytes: fc.array(fc.nat(255), { maxLength: 64 }) }),
   fc.record({
     kind: fc.constant('replaced_text' as const),
-    text: fc.oneof(fc.constantFrom('', 'null', '123', '"activity"', '[]', '[{"type":"activity"}]', '{}', '{"type":""}', '{"type":null}'), fc.string({ unit: 'binary', maxLength: 40 })),
+    text: fc.oneof(
+      fc.constantFrom('', 'null', '123', '"activity"', '[]', '[{"type":"activity"}]', '{}', '{"type":""}', '{"type":null}'),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+    ),
   }),
 );
 

@@ -84,7 +84,10 @@ export const idSpecArbitrary: fc.Arbitrary<IdSpec> = fc.oneof(
       .map((bytes) => ({ kind: 'long' as const, bytes })),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'empty' as const }) },
-  { weight: 1, arbitrary: wrongValue.filter((value) => typeof value !== 'string').map((value) => ({ kind: 'not_a_string' as const, value })) },
+  {
+    weight: 1,
+    arbitrary: wrongValue.filter((value) => typeof value !== 'string').map((value) => ({ kind: 'not_a_string' as const, value })),
+  },
 );
 
 const at = fc.nat(10_000);
@@ -124,7 +127,16 @@ export const mutationArbitrary: fc.Arbitrary<Mutation> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('odd_number' as const),
       at,
-      text: fc.constantFrom('1e400', '-1e400', '1e-400', '-0', '123456789012345678901234567890', '1.7976931348623157e308', '5e-324', '0.1e-999'),
+      text: fc.constantFrom(
+        '1e400',
+        '-1e400',
+        '1e-400',
+        '-0',
+        '123456789012345678901234567890',
+        '1.7976931348623157e308',
+        '5e-324',
+        '0.1e-999',
+      ),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('nested_user' as const), at }) },
@@ -183,7 +195,16 @@ const victimOf = (ns: string) => `victim-${ns}`;
 /** What a bug would read if it followed a prototype key, a discarded duplicate or a nested record. */
 function decoy(ns: string): JsonObject {
   const victim = { user_id: victimOf(ns), provider: 'VICTIM' };
-  return { user_id: victimOf(ns), user: victim, new_user: victim, old_user: victim, type: 'deauth', polluted: true, toString: 'polluted', data: [] };
+  return {
+    user_id: victimOf(ns),
+    user: victim,
+    new_user: victim,
+    old_user: victim,
+    type: 'deauth',
+    polluted: true,
+    toString: 'polluted',
+    data: [],
+  };
 }
 
 type Location = { parent: JsonObject | Json[]; key: string | number };
@@ -216,7 +237,9 @@ export function serialize(value: Json): string {
   if (value instanceof Raw) return value.text();
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(serialize).join(',')}]`;
-  return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}:${serialize(item)}`).join(',')}}`;
+  return `{${Object.entries(value)
+    .map(([key, item]) => `${JSON.stringify(key)}:${serialize(item)}`)
+    .join(',')}}`;
 }
 
 function setIdentifier(record: Json, path: readonly string[], id: Json) {
@@ -249,7 +272,8 @@ function mutate(root: JsonObject, mutation: Mutation, ns: string, identifier: re
       return define(place.parent, place.key, new Raw(() => `${open.repeat(mutation.depth)}${inner}${close.repeat(mutation.depth)}`));
     }
     case 'identifier':
-      if (identifier && records.length > 0) setIdentifier(records[mutation.record % records.length], identifier, renderId(mutation.id, `${ns}-record`));
+      if (identifier && records.length > 0)
+        setIdentifier(records[mutation.record % records.length], identifier, renderId(mutation.id, `${ns}-record`));
       return;
     case 'duplicate_record':
       // The same node twice: a copy would have to parse what may be nested past any stack.

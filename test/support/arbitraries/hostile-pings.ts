@@ -12,7 +12,16 @@ export const hostilePingArbitrary: fc.Arbitrary<HostilePing> = fc.record({
   served: hostileBodyArbitrary,
   url: fc.oneof(
     { weight: 6, arbitrary: fc.constant('served' as const) },
-    { weight: 1, arbitrary: fc.constantFrom('not_found' as const, 'not_a_url' as const, 'other_scheme' as const, 'elsewhere' as const, 'not_a_string' as const) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'not_found' as const,
+        'not_a_url' as const,
+        'other_scheme' as const,
+        'elsewhere' as const,
+        'not_a_string' as const,
+      ),
+    },
   ),
   expiresIn: fc.oneof({ weight: 4, arbitrary: fc.constant(600) }, { weight: 1, arbitrary: wrongValue }),
 });
@@ -22,7 +31,12 @@ export const hostilePingArbitrary: fc.Arbitrary<HostilePing> = fc.record({
  * `missing` is a URL of it that answers 404. `elsewhere` is any other host (the test's fetch
  * must answer for it without the network).
  */
-export function renderPing(ping: HostilePing, ns: string, serve: (body: Buffer) => string, missing: string): { wrapper: Buffer; served?: Buffer } {
+export function renderPing(
+  ping: HostilePing,
+  ns: string,
+  serve: (body: Buffer) => string,
+  missing: string,
+): { wrapper: Buffer; served?: Buffer } {
   const served = renderBody(ping.served, ns);
   const url: Json = {
     served: () => serve(served),

@@ -54,7 +54,21 @@ const whitespace = fc.constantFrom('', ' ', '  ', '\t', ' \t ');
 
 /** Not `\d{1,12}` once trimmed, as Terra's `t` must be. */
 const badTimestamp = fc.oneof(
-  fc.constantFrom('', ' ', '-1', '+1700000000', '1.7e9', '1700000000.0', '0x6553f100', '1e3', 'NaN', 'Infinity', '\u0661\u0667', '1 7', '1_700_000_000'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '-1',
+    '+1700000000',
+    '1.7e9',
+    '1700000000.0',
+    '0x6553f100',
+    '1e3',
+    'NaN',
+    'Infinity',
+    '\u0661\u0667',
+    '1 7',
+    '1_700_000_000',
+  ),
   fc.stringMatching(/^\d{13,20}$/),
   anyText(20).filter((value) => !/^\d{1,12}$/.test(value.trim())),
 );
@@ -63,15 +77,27 @@ export const forgeryArbitrary: fc.Arbitrary<Forgery> = fc.oneof(
   hex64.map((hex) => ({ kind: 'forged_hex' as const, hex })),
   fc.nat(63).map((index) => ({ kind: 'flipped_nibble' as const, index })),
   fc.nat().map((keep) => ({ kind: 'truncated' as const, keep })),
-  fc.integer({ min: -300, max: 300 }).filter((by) => by !== 0).map((by) => ({ kind: 'shifted_timestamp' as const, by })),
-  anyText(40).filter((suffix) => suffix.length > 0).map((suffix) => ({ kind: 'other_body' as const, suffix })),
+  fc
+    .integer({ min: -300, max: 300 })
+    .filter((by) => by !== 0)
+    .map((by) => ({ kind: 'shifted_timestamp' as const, by })),
+  anyText(40)
+    .filter((suffix) => suffix.length > 0)
+    .map((suffix) => ({ kind: 'other_body' as const, suffix })),
   anyText(40).map((secret) => ({ kind: 'other_secret' as const, secret })),
   // Beyond the tolerance, either way, of the receiver's clock.
-  fc.oneof(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: -10_000_000, max: -1 })).map((by) => ({ kind: 'expired' as const, by })),
-  fc.oneof(
-    fc.record({ which: fc.constant('t' as const), name: fc.constantFrom('T', 'ts', 't1', 'time', 't\u0000', 'timestamp') }),
-    fc.record({ which: fc.constant('v1' as const), name: fc.constantFrom('V1', 'v2', 'v0', 'v 1', 'v1\u200b', 'signature', 'sha256', 'v11') }),
-  ).map((renamed) => ({ kind: 'scheme_renamed' as const, ...renamed })),
+  fc
+    .oneof(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: -10_000_000, max: -1 }))
+    .map((by) => ({ kind: 'expired' as const, by })),
+  fc
+    .oneof(
+      fc.record({ which: fc.constant('t' as const), name: fc.constantFrom('T', 'ts', 't1', 'time', 't\u0000', 'timestamp') }),
+      fc.record({
+        which: fc.constant('v1' as const),
+        name: fc.constantFrom('V1', 'v2', 'v0', 'v 1', 'v1\u200b', 'signature', 'sha256', 'v11'),
+      }),
+    )
+    .map((renamed) => ({ kind: 'scheme_renamed' as const, ...renamed })),
   // Strictly inside the hex: whitespace at its ends would be trimmed away.
   fc.record({ index: fc.integer({ min: 1, max: 63 }), insert: notHex }).map((garbled) => ({ kind: 'garbled_hex' as const, ...garbled })),
   badTimestamp.map((value) => ({ kind: 'garbled_timestamp' as const, value })),
@@ -87,10 +113,7 @@ export const forgeryArbitrary: fc.Arbitrary<Forgery> = fc.oneof(
 
 /** An element no parser reads as `t` or `v1`: no `=`, or another scheme. */
 const unknownElement = fc
-  .oneof(
-    fc.constantFrom('v0=abc', 'v0=' + '0'.repeat(64), 'foo=bar', 'x', '', '==', 'scheme=', 'v2=' + 'a'.repeat(64)),
-    anyText(30),
-  )
+  .oneof(fc.constantFrom('v0=abc', 'v0=' + '0'.repeat(64), 'foo=bar', 'x', '', '==', 'scheme=', 'v2=' + 'a'.repeat(64)), anyText(30))
   .filter((text) => {
     if (text.includes(',')) return false;
     const separator = text.indexOf('=');
@@ -104,7 +127,9 @@ export const neutralChangeArbitrary: fc.Arbitrary<NeutralChange> = fc.oneof(
   unknownElement.map((text) => ({ kind: 'unknown_element' as const, text })),
   fc.nat(8).map((index) => ({ kind: 'duplicated_element' as const, index })),
   // Up to 64 KB: a huge header must cost no more than a refusal.
-  fc.oneof(fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 2_000, max: 64 * 1024 })).map((bytes) => ({ kind: 'padded' as const, bytes })),
+  fc
+    .oneof(fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 2_000, max: 64 * 1024 }))
+    .map((bytes) => ({ kind: 'padded' as const, bytes })),
   fc.constant({ kind: 'upper_case_hex' as const }),
   hex64.map((hex) => ({ kind: 'extra_forged_v1' as const, hex })),
 );
@@ -142,7 +167,10 @@ function forge(elements: string[], forgery: Forgery, input: SigningInput, name: 
     case 'shifted_timestamp':
       return { name, elements: [`t=${input.timestamp + forgery.by}`, `v1=${v1}`] };
     case 'other_body':
-      return { name, elements: [`t=${t}`, `v1=${sign(input.secrets[0], input.timestamp, Buffer.concat([input.body, Buffer.from(forgery.suffix)]))}`] };
+      return {
+        name,
+        elements: [`t=${t}`, `v1=${sign(input.secrets[0], input.timestamp, Buffer.concat([input.body, Buffer.from(forgery.suffix)]))}`],
+      };
     case 'other_secret': {
       let secret = forgery.secret;
       while (input.secrets.includes(secret)) secret += '!';

@@ -41,7 +41,12 @@ function fromFixture(name: string, identifier: readonly string[] | undefined, ma
   };
 }
 
-function handWritten(name: string, users: 0 | 1 | 2, identifier: readonly string[] | undefined, make: (users: JsonObject[]) => JsonObject): EventTemplate {
+function handWritten(
+  name: string,
+  users: 0 | 1 | 2,
+  identifier: readonly string[] | undefined,
+  make: (users: JsonObject[]) => JsonObject,
+): EventTemplate {
   return { name, users, identifier, build: (userIds) => make(userIds.map(userWith)) };
 }
 
@@ -55,7 +60,9 @@ export const eventTemplates: readonly EventTemplate[] = [
   fromFixture('body (Withings)', startTime, () => fixtures.withingsBody({ user: placeholder, date: day, seed })),
   fromFixture('body (Dexcom CGM)', startTime, () => fixtures.dexcomBody({ user: placeholder, date: day, seed, samples: 12 })),
   fromFixture('sleep (Withings)', summaryId, () => fixtures.withingsSleep({ user: placeholder, nightOf: '2026-11-20', seed })),
-  fromFixture('activity (Withings)', summaryId, () => fixtures.withingsActivity({ user: placeholder, start: now - 86_400_000, seed, durationSeconds: 600 })),
+  fromFixture('activity (Withings)', summaryId, () =>
+    fixtures.withingsActivity({ user: placeholder, start: now - 86_400_000, seed, durationSeconds: 600 }),
+  ),
   fromFixture('activity (Xert)', summaryId, () =>
     fixtures.xertActivity({ user: placeholder, start: now - 86_400_000, seed, durationSeconds: 300, sampleIntervalSeconds: 10 }),
   ),
@@ -67,13 +74,23 @@ export const eventTemplates: readonly EventTemplate[] = [
     type: 'nutrition',
     user,
     version,
-    data: [{ metadata: { start_time: '2026-11-21T12:30:00.000000+01:00', end_time: '2026-11-21T13:00:00.000000+01:00' }, summary: { macros: { calories: 640 } } }],
+    data: [
+      {
+        metadata: { start_time: '2026-11-21T12:30:00.000000+01:00', end_time: '2026-11-21T13:00:00.000000+01:00' },
+        summary: { macros: { calories: 640 } },
+      },
+    ],
   })),
   handWritten('menstruation', 1, startTime, ([user]) => ({
     type: 'menstruation',
     user,
     version,
-    data: [{ metadata: { start_time: '2026-11-01T00:00:00+00:00', end_time: '2026-11-02T00:00:00+00:00' }, menstruation_data: { period_length_days: 5 } }],
+    data: [
+      {
+        metadata: { start_time: '2026-11-01T00:00:00+00:00', end_time: '2026-11-02T00:00:00+00:00' },
+        menstruation_data: { period_length_days: 5 },
+      },
+    ],
   })),
   handWritten('planned_workout', 1, ['planned_workout_id'], ([user]) => ({
     type: 'planned_workout',
@@ -100,7 +117,12 @@ export const eventTemplates: readonly EventTemplate[] = [
     type: 'daily',
     user,
     version,
-    data: [{ metadata: { start_time: '2026-11-21T00:00:00.000000+01:00', upload_type: 1 }, data_enrichment: { readiness_score: null, stress_score: 41 } }],
+    data: [
+      {
+        metadata: { start_time: '2026-11-21T00:00:00.000000+01:00', upload_type: 1 },
+        data_enrichment: { readiness_score: null, stress_score: 41 },
+      },
+    ],
   })),
   handWritten('activity delete', 1, summaryId, ([user]) => ({
     type: 'activity',
@@ -108,8 +130,12 @@ export const eventTemplates: readonly EventTemplate[] = [
     version,
     data: [{ metadata: { summary_id: 'run-1', start_time: '2026-11-21T07:00:00+01:00', upload_type: 4 } }],
   })),
-  handWritten('athlete', 1, undefined, ([user]) =>
-    fixtures.athleteEvent({ user: user as never, athlete: { first_name: 'Alex', last_name: 'Demo', country: 'France' } }) as JsonObject,
+  handWritten(
+    'athlete',
+    1,
+    undefined,
+    ([user]) =>
+      fixtures.athleteEvent({ user: user as never, athlete: { first_name: 'Alex', last_name: 'Demo', country: 'France' } }) as JsonObject,
   ),
   // Connection changes.
   handWritten('auth', 1, undefined, ([user]) => fixtures.authEvent({ user: user as never, widgetSessionId: 'widget-1' }) as JsonObject),
@@ -117,21 +143,45 @@ export const eventTemplates: readonly EventTemplate[] = [
   handWritten('access_revoked', 1, undefined, ([user]) => fixtures.accessRevokedEvent({ user: user as never }) as JsonObject),
   handWritten('connection_error', 1, undefined, ([user]) => fixtures.connectionErrorEvent({ user: user as never }) as JsonObject),
   handWritten('google_no_datasource', 1, undefined, ([user]) => ({ type: 'google_no_datasource', user, status: 'warning', version })),
-  handWritten('permission_change', 1, undefined, ([user]) =>
-    fixtures.permissionChangeEvent({ user: user as never, scopesAdded: 'sleep', scopesRemoved: 'activity' }) as JsonObject,
+  handWritten(
+    'permission_change',
+    1,
+    undefined,
+    ([user]) => fixtures.permissionChangeEvent({ user: user as never, scopesAdded: 'sleep', scopesRemoved: 'activity' }) as JsonObject,
   ),
-  handWritten('user_reauth', 2, undefined, ([newUser, oldUser]) => fixtures.userReauthEvent({ newUser: newUser as never, oldUser: oldUser as never }) as JsonObject),
+  handWritten(
+    'user_reauth',
+    2,
+    undefined,
+    ([newUser, oldUser]) => fixtures.userReauthEvent({ newUser: newUser as never, oldUser: oldUser as never }) as JsonObject,
+  ),
   handWritten('auth_cancelled', 0, undefined, () => fixtures.authCancelledEvent({ referenceId: 'ref-1' }) as JsonObject),
   // Recorded events, lab reports, an unknown type.
   handWritten('healthcheck', 0, undefined, () => fixtures.healthcheckEvent({ now }) as JsonObject),
-  handWritten('large_request_processing', 1, undefined, ([user]) => fixtures.largeRequestProcessingEvent({ user: user as never, reference: 'backfill-1' }) as JsonObject),
-  handWritten('large_request_sending', 1, undefined, ([user]) =>
-    fixtures.largeRequestSendingEvent({ user: user as never, reference: 'backfill-1', expectedPayloads: 3 }) as JsonObject,
+  handWritten(
+    'large_request_processing',
+    1,
+    undefined,
+    ([user]) => fixtures.largeRequestProcessingEvent({ user: user as never, reference: 'backfill-1' }) as JsonObject,
   ),
-  handWritten('rate_limit_hit', 1, undefined, ([user]) =>
-    fixtures.rateLimitHitEvent({ user: user as never, startDate: '2026-11-01', endDate: '2026-11-02', retryingAt: now }) as JsonObject,
+  handWritten(
+    'large_request_sending',
+    1,
+    undefined,
+    ([user]) => fixtures.largeRequestSendingEvent({ user: user as never, reference: 'backfill-1', expectedPayloads: 3 }) as JsonObject,
+  ),
+  handWritten(
+    'rate_limit_hit',
+    1,
+    undefined,
+    ([user]) =>
+      fixtures.rateLimitHitEvent({ user: user as never, startDate: '2026-11-01', endDate: '2026-11-02', retryingAt: now }) as JsonObject,
   ),
   handWritten('processing', 1, undefined, ([user]) => ({ type: 'processing', user, status: 'processing', version })),
-  handWritten('lab_report.completed', 0, undefined, () => ({ type: 'lab_report.completed', data: { session_id: 'session-1', reference_id: 'ref-1' }, version })),
+  handWritten('lab_report.completed', 0, undefined, () => ({
+    type: 'lab_report.completed',
+    data: { session_id: 'session-1', reference_id: 'ref-1' },
+    version,
+  })),
   handWritten('unknown type', 1, undefined, ([user]) => fixtures.unknownEvent({ user: user as never }) as JsonObject),
 ];
