@@ -69,7 +69,7 @@ export async function run(context: BenchContext): Promise<BenchRow[]> {
     const bundle = bundleLambdaSync('ingest', join(work, 'ingest'));
     const request: WarmRequest = { bundle: bundle.entry, secret, sizes, warmup: context.quick ? 3 : 10 };
     const child = fork(fileURLToPath(new URL('./ingest-warm-child.ts', import.meta.url)), [JSON.stringify(request)], {
-      execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CPU_PROF] : [])],
+      execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
       // The function's stdout is its log stream: written, as in Lambda, and discarded.
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: {

@@ -85,7 +85,13 @@ class StoredDeliveries {
         if (this.count > seen) seen = this.count;
         else reject(new Error(`stuck: ${this.count} of ${count} deliveries stored, none in ${stallMs / 1000} s`));
       }, stallMs);
-      this.thresholds.push({ count, resolve: () => (clearInterval(watchdog), resolve()) });
+      this.thresholds.push({
+        count,
+        resolve: () => {
+          clearInterval(watchdog);
+          resolve();
+        },
+      });
     });
   }
 }

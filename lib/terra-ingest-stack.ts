@@ -140,7 +140,8 @@ export class TerraIngestStack extends Stack {
   constructor(scope: Construct, id: string, props: TerraIngestStackProps = {}) {
     super(scope, id, props);
 
-    const encryptionKey = (this.encryptionKey = customerManagedKey(this, props.customerManagedKey));
+    const encryptionKey = customerManagedKey(this, props.customerManagedKey);
+    this.encryptionKey = encryptionKey;
     const tracing = props.tracing ?? false;
     this.storage = new TerraStorage(this, 'Storage', { removalPolicy: props.removalPolicy, encryptionKey });
     this.payloads = new PayloadBucket(this, 'Payloads', {

@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { destinations, limits } from '../shared/definitions';
 import { s3Url } from '../shared/s3';
@@ -69,7 +69,7 @@ async function exists(s3: S3Client, bucket: string, key: string): Promise<boolea
  * than the consumer reads whole (its body is then dropped unread).
  */
 async function readJson(s3: S3Client, bucket: string, key: string, versionId?: string): Promise<Buffer | 'too_large' | undefined> {
-  let response;
+  let response: GetObjectCommandOutput;
   try {
     response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(versionId !== undefined && { VersionId: versionId }) }));
   } catch (error) {

@@ -26,8 +26,10 @@ const eraseQueueUrl = process.env.ERASE_QUEUE_URL || undefined;
 // and its code loaded, on the first such call.
 let sqsClient: Promise<SQSClient> | undefined;
 const sqs: Pick<SQSClient, 'send'> = {
-  send: (async (...args: Parameters<SQSClient['send']>) =>
-    (await (sqsClient ??= import('./sqs-client').then(({ newSqsClient }) => newSqsClient()))).send(...args)) as SQSClient['send'],
+  send: (async (...args: Parameters<SQSClient['send']>) => {
+    sqsClient ??= import('./sqs-client').then(({ newSqsClient }) => newSqsClient());
+    return (await sqsClient).send(...args);
+  }) as SQSClient['send'],
 };
 
 // Named here, not by POWERTOOLS_* variables: the alarms, the dashboard and the log queries use these.

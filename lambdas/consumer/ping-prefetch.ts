@@ -38,7 +38,7 @@ export function pingUrlOf(door: Door): string | undefined {
   if (door.door !== 'webhook' && door.door !== 'sqs_destination') return undefined;
   const { body } = door.delivery;
   // Cheap test first: most messages are data events of up to 1 MiB.
-  if (!body || !body.includes('s3_payload')) return undefined;
+  if (!body?.includes('s3_payload')) return undefined;
   let event: unknown;
   try {
     event = JSON.parse(body.toString('utf8'));

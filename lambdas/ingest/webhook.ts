@@ -21,6 +21,7 @@ export interface IngestDependencies {
    */
   signingSecrets: (fresh?: boolean) => Promise<readonly string[]>;
   /** Resolves once the delivery is durably enqueued (with the message id, when known); rejects otherwise. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: an enqueue that resolves with nothing (an `async` function with no `return`) is accepted and counted as not claim-checked; `| undefined` would refuse it.
   enqueue: (delivery: Delivery) => Promise<EnqueueReceipt | void>;
   toleranceSeconds: number;
   now: () => number;

@@ -53,6 +53,7 @@ export function orderingTimestampOf(metadata: DeliveryMetadata): number {
 // enqueued whatever it holds. In a well-formed string (no lone surrogate) the surrogate code units
 // are pairs, i.e. the allowed #x10000 and up, so a check of single code units is enough: without
 // the `u` flag, twice as fast as the code-point class over a large body.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching the control characters SQS refuses is this pattern's purpose.
 const sqsForbiddenUnit = /[\0-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
 
 /** Whether SQS takes this text as a message body unchanged. */

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { AssetHashType, DockerImage, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -116,7 +116,7 @@ const noAsyncDeadLetters = "Lambda's asynchronous-invocation dead-letter queue w
 
 /** How each function is invoked, hence why the HIPAA pack's LambdaDLQ finding does not apply. */
 const invocation = {
-  ingest: 'invoked synchronously by API Gateway: a failure is answered 5xx and Terra retries the delivery, so ' + noAsyncDeadLetters,
+  ingest: `invoked synchronously by API Gateway: a failure is answered 5xx and Terra retries the delivery, so ${noAsyncDeadLetters}`,
   consumer:
     'invoked by SQS event-source mappings whose queues hand a message to their own dead-letter queue after ' +
     `queueSettings.maxReceiveCount receives; ${noAsyncDeadLetters}`,

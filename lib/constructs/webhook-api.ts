@@ -116,10 +116,11 @@ export class WebhookApi extends Construct {
       });
     }
 
-    const accessLogs = (this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       encryptionKey: props.encryptionKey,
-    }));
+    });
+    this.accessLogs = accessLogs;
     if (!props.encryptionKey) acknowledgeLogGroupEncryption(accessLogs);
     new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,

@@ -118,7 +118,9 @@ export function startConsumerSide(config: ConsumerSideConfig, hooks: ConsumerSid
   });
 
   return {
-    enable: () => consumerSources.forEach((source) => source.enable()),
+    enable: () => {
+      for (const source of consumerSources) source.enable();
+    },
     disable: async () => void (await Promise.all(consumerSources.map((source) => source.disable()))),
     async stop() {
       for (const stop of [() => notifier.stop(), () => eraser?.stop(), ...consumerSources.map((source) => () => source.stop())]) {

@@ -9,7 +9,7 @@ import { localRegion } from './emulators';
  * (and reach the dead-letter queue after maxReceiveCount, which the queue's redrive policy does).
  */
 
-export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface EventSourceOptions {
   client: SQSClient;
@@ -161,7 +161,14 @@ export function startSqsEventSource(options: EventSourceOptions): RunningEventSo
         // The queue is unreachable (restarting, say): back off instead of spinning.
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, 500);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
         });
       }
     }

@@ -61,7 +61,11 @@ const text = (value: unknown) => (value === undefined || value === null ? '-' : 
 
 function sampleCount(payload: unknown): string {
   // The arrays people ask about first: heart-rate and glucose samples.
-  const record = payload as Record<string, any>;
+  const record = payload as {
+    heart_rate_data?: { detailed?: { hr_samples?: unknown } };
+    glucose_data?: { blood_glucose_samples?: unknown };
+    sleep_durations_data?: { hypnogram_samples?: unknown };
+  } | null;
   const samples =
     record?.heart_rate_data?.detailed?.hr_samples ??
     record?.glucose_data?.blood_glucose_samples ??

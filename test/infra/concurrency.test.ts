@@ -2,9 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { eraserMaxConcurrency } from '../../lib/constructs/eraser';
 import { consumerMaxConcurrencyDefault } from '../../lib/constructs/pipeline';
 import { TerraIngestStack, type TerraIngestStackProps } from '../../lib/terra-ingest-stack';
-import { newApp } from '../support/cdk';
-
-type Resources = Record<string, { Type: string; Properties: any }>;
+import { newApp, type Resources } from '../support/cdk';
 
 /** Every door the consumer reads, and the eraser's queue. */
 const everyQueue: TerraIngestStackProps = { sqsDestination: true, s3Destination: true, eraseOnDeauth: true };

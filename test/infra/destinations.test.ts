@@ -3,9 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { destinations, limits, queueSettings } from '../../lambdas/shared/definitions';
 import { TerraS3Destination } from '../../lib/constructs/s3-destination';
 import { TerraIngestStack, type TerraIngestStackProps } from '../../lib/terra-ingest-stack';
-import { newApp, roleStatements, s3GrantsOf, type Statement } from '../support/cdk';
-
-type Resources = Record<string, { Type: string; Properties: any; DeletionPolicy?: string }>;
+import { newApp, type Resources, roleStatements, s3GrantsOf, type Statement } from '../support/cdk';
 
 /** One synthesized variant of the stack, with the logical IDs its tests look for. */
 function variant(props: TerraIngestStackProps) {

@@ -3,9 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { destinations } from '../../lambdas/shared/definitions';
 import { TerraIngestStack, type TerraIngestStackProps } from '../../lib/terra-ingest-stack';
-import { newApp, roleStatements, type Statement } from '../support/cdk';
-
-type Resources = Record<string, { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+import { newApp, type Resources, roleStatements, type Statement } from '../support/cdk';
 
 const everything: TerraIngestStackProps = { sqsDestination: true, s3Destination: true, eraseOnDeauth: true };
 
@@ -23,7 +21,7 @@ const cmk = synth({ ...everything, customerManagedKey: true });
 const keyId = cmk.id(cmk.stack.encryptionKey as kms.Key);
 const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
 const key = () => cmk.resources[keyId]!;
-const keyPolicy = (): Array<Record<string, any>> => key().Properties.KeyPolicy.Statement;
+const keyPolicy = (): unknown[] => key().Properties.KeyPolicy.Statement;
 
 /** The kms: statements of a role's or a user's policies. */
 const kmsStatements = (statements: Statement[]) => statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kms:')));

@@ -1,11 +1,11 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { erasure, payloadBucket } from '../../lambdas/shared/definitions';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
-import { actionsOf, newApp, roleStatements, s3GrantsOf } from '../support/cdk';
+import { actionsOf, newApp, type Resources, roleStatements, s3GrantsOf } from '../support/cdk';
 
 const stack = new TerraIngestStack(newApp(), 'TerraIngest', { eraseOnDeauth: true });
 const template = Template.fromStack(stack);
-const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+const resources = template.toJSON().Resources as Resources;
 const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 
 const eraseOnDeauth = stack.eraseOnDeauth!;

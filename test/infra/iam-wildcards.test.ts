@@ -12,8 +12,18 @@ import { newApp } from '../support/cdk';
  * `PRINT_IAM_WILDCARDS=1` prints the accepted wildcards with their reasons.
  */
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
 type PolicyStatement = { Effect: 'Allow' | 'Deny'; Action?: unknown; NotAction?: unknown; Resource?: unknown; NotResource?: unknown };
+type PolicyDocument = { Statement: PolicyStatement | PolicyStatement[] };
+/** The properties that hold policies, of whichever resource type holds them. */
+type PolicyProperties = {
+  PolicyDocument?: PolicyDocument;
+  KeyPolicy?: PolicyDocument;
+  Policies?: { PolicyDocument: PolicyDocument }[];
+  ManagedPolicyArns?: unknown[];
+};
+type Resources = Record<string, { Type: string; Properties?: PolicyProperties }>;
+/** The intrinsic functions policies here use. */
+type Intrinsic = { Ref: string } | { 'Fn::GetAtt': [string, string] } | { 'Fn::Join': [string, unknown[]] };
 
 /** One wildcard in one statement. */
 interface Finding {
@@ -139,7 +149,7 @@ const variants: Record<string, TerraIngestStackProps> = {
 function render(value: unknown, names: Map<string, { path: string; type: string }>): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map((v) => render(v, names)).join(',');
-  const intrinsic = value as Record<string, any>;
+  const intrinsic = value as Intrinsic;
   if ('Ref' in intrinsic) return names.has(intrinsic.Ref) ? `<${names.get(intrinsic.Ref)!.path}>` : `\${${intrinsic.Ref}}`;
   if ('Fn::GetAtt' in intrinsic) {
     const [logicalId, attribute] = intrinsic['Fn::GetAtt'];
@@ -170,12 +180,8 @@ function findings(stack: Stack): Finding[] {
   for (const [logicalId, resource] of Object.entries(resources)) {
     const where = `${resource.Type} ${names.get(logicalId)?.path ?? logicalId}`;
     const properties = resource.Properties ?? {};
-    const documents = [
-      properties.PolicyDocument,
-      properties.KeyPolicy,
-      ...(properties.Policies ?? []).map((p: { PolicyDocument: unknown }) => p.PolicyDocument),
-    ];
-    for (const document of documents.filter(Boolean)) {
+    const documents = [properties.PolicyDocument, properties.KeyPolicy, ...(properties.Policies ?? []).map((p) => p.PolicyDocument)];
+    for (const document of documents.filter(Boolean) as PolicyDocument[]) {
       for (const statement of [document.Statement].flat() as PolicyStatement[]) {
         const actions = [statement.Action ?? statement.NotAction].flat().map((a) => render(a, names));
         const record = (field: Finding['field'], value: string) => found.push({ where, effect: statement.Effect, field, value, actions });

@@ -12,9 +12,7 @@ import {
   runbooks,
 } from '../../lib/constructs/monitoring';
 import { TerraIngestStack, type TerraIngestStackProps } from '../../lib/terra-ingest-stack';
-import { newApp } from '../support/cdk';
-
-type Resources = Record<string, { Type: string; Properties: any }>;
+import { newApp, type Resources } from '../support/cdk';
 
 /**
  * The real stack, monitoring included as the stack wires it. `template` holds the monitoring

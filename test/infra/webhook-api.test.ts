@@ -5,11 +5,11 @@ import { defaults, payloadBucket } from '../../lambdas/shared/definitions';
 import { PayloadBucket } from '../../lib/constructs/payload-bucket';
 import { WebhookApi } from '../../lib/constructs/webhook-api';
 import { TerraIngestStack } from '../../lib/terra-ingest-stack';
-import { actionsOf, newApp, roleStatements, s3GrantsOf } from '../support/cdk';
+import { actionsOf, newApp, type Resources, roleStatements, s3GrantsOf } from '../support/cdk';
 
 const stack = new TerraIngestStack(newApp(), 'TerraIngest');
 const template = Template.fromStack(stack);
-const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+const resources = template.toJSON().Resources as Resources;
 
 const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 const secretId = id(stack.webhook.signingSecret);
@@ -60,12 +60,15 @@ describe('signing secret', () => {
     const canary = 'canary-5f0c1e9a7b3d4c2e8f6a';
     const names = ['TERRA_SIGNING_SECRET', 'TERRA_WEBHOOK_SECRET', 'SIGNING_SECRET', 'TERRA_SECRET'];
     const saved = names.map((name) => process.env[name]);
-    names.forEach((name) => (process.env[name] = canary));
+    for (const name of names) process.env[name] = canary;
     try {
       const fresh = new TerraIngestStack(newApp(), 'TerraIngest');
       expect(JSON.stringify(Template.fromStack(fresh).toJSON())).not.toContain(canary);
     } finally {
-      names.forEach((name, i) => (saved[i] === undefined ? delete process.env[name] : (process.env[name] = saved[i])));
+      for (const [i, name] of names.entries()) {
+        if (saved[i] === undefined) delete process.env[name];
+        else process.env[name] = saved[i];
+      }
     }
   });
 });

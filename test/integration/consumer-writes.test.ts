@@ -38,13 +38,13 @@ interface Observed {
 function observed<T extends DynamoDBDocumentClient | S3Client>(
   client: T,
   observation: Observed,
-  before: (command: { constructor: { name: string }; input: Record<string, any> }) => Promise<void> = async () => {},
+  before: (command: { constructor: { name: string }; input: Record<string, unknown> }) => Promise<void> = async () => {},
 ): T {
   const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: { constructor: { name: string }; input: Record<string, any> }, ...rest: unknown[]) => {
+      return async (command: { constructor: { name: string }; input: Record<string, unknown> }, ...rest: unknown[]) => {
         observation.sent.push(command.constructor.name);
         observation.inFlight++;
         try {

@@ -80,7 +80,11 @@ async function startPayloadServer() {
       return `${origin}${path}`;
     },
     missing: `${origin}/payloads/missing.json`,
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -146,7 +150,10 @@ const headerText = (value: HeaderValue) => (typeof value === 'object' ? 'r'.repe
 async function messageFor(delivery: Delivery): Promise<SQSRecord> {
   let sent: SendMessageCommandInput | undefined;
   const recordingSqs = {
-    send: async (command: { input: SendMessageCommandInput }) => ((sent = command.input), {}),
+    send: async (command: { input: SendMessageCommandInput }) => {
+      sent = command.input;
+      return {};
+    },
   } as unknown as SQSClient;
   await sqsEnqueue(recordingSqs, 'http://sqs.local/queue', { bucket, client: async () => s3 })(delivery);
   const message = {

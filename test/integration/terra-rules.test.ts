@@ -95,7 +95,7 @@ describe('data_enrichment scores that come back null do not erase stored scores'
     await deliver(stack, dailyEvent(userId, 100, null), { orderingTimestamp: 1000 });
     await drained(stack);
     expect(await getRecord(stack, userId, 'daily#2026-11-21')).toEqual(before);
-    expect((before?.payload as { data_enrichment: unknown }).data_enrichment).toEqual({ total_stress_score: 50 });
+    expect((before!.payload as { data_enrichment: unknown }).data_enrichment).toEqual({ total_stress_score: 50 });
   });
 });
 

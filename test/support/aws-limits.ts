@@ -112,19 +112,30 @@ function refuseWhatAwsRefuses(table: string, attributes: Record<string, unknown>
   }
 }
 
+/** A document client command's input, as far as these checks read it. */
+interface DocumentCommandInput {
+  TableName?: string;
+  Item?: Record<string, unknown>;
+  Key?: Record<string, unknown>;
+  UpdateExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}
+
 export function observeDynamoDb(client: DynamoDBDocumentClient, writes: ObservedWrite[]): DynamoDBDocumentClient {
   const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: { constructor: { name: string }; input: Record<string, any> }, ...rest: unknown[]) => {
+      return async (command: { constructor: { name: string }; input: DocumentCommandInput }, ...rest: unknown[]) => {
         const { input } = command;
         const name = command.constructor.name.replace(/Command$/, '');
         if (name === 'Put' || name === 'Update') {
-          const values = name === 'Put' ? input.Item : { ...input.Key, ...updatedValues(input) };
+          // A put or an update always names its table, and a put its item.
+          const values = name === 'Put' ? input.Item! : { ...input.Key, ...updatedValues(input) };
           const userId = name === 'Put' ? input.Item?.user_id : (input.Key?.user_id ?? values.user_id);
-          writes.push({ target: input.TableName, command: name, userId });
-          refuseWhatAwsRefuses(input.TableName, values);
+          writes.push({ target: input.TableName!, command: name, userId });
+          refuseWhatAwsRefuses(input.TableName!, values);
         } else if (!['Get', 'Query', 'Scan'].includes(name)) {
           writes.push({ target: input.TableName ?? '(batch)', command: name });
         }
@@ -135,7 +146,7 @@ export function observeDynamoDb(client: DynamoDBDocumentClient, writes: Observed
 }
 
 /** As S3 answers; `Key` says which write it refused. */
-const s3Error = (name: string, message: string, key: string) =>
+const s3Error = (name: string, message: string, key: string | undefined) =>
   Object.assign(new Error(message), { name, Key: key, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
 export function observeS3(client: S3Client, writes: ObservedWrite[]): S3Client {
@@ -143,7 +154,10 @@ export function observeS3(client: S3Client, writes: ObservedWrite[]): S3Client {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: { constructor: { name: string }; input: Record<string, any> }, ...rest: unknown[]) => {
+      return async (
+        command: { constructor: { name: string }; input: { Key?: string; Metadata?: Record<string, string> } },
+        ...rest: unknown[]
+      ) => {
         const name = command.constructor.name.replace(/Command$/, '');
         const { Key: key, Metadata: metadata } = command.input;
         if (['PutObject', 'CreateMultipartUpload', 'DeleteObject', 'CopyObject'].includes(name)) {

@@ -8,7 +8,16 @@ import { App } from 'aws-cdk-lib';
 const { context } = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'));
 export const newApp = () => new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
 
-type Resources = Record<string, { Type: string; Properties: any }>;
+/**
+ * A resource's Properties as synthesized: whatever JSON CloudFormation takes for its type, which the
+ * tests read field by field.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a template is untyped JSON, and CDK's own Template.toJSON() returns it as any; a type per resource would only restate CloudFormation.
+export type TemplateProperties = any;
+export type Resources = Record<
+  string,
+  { Type: string; Properties: TemplateProperties; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+>;
 export type Statement = { Action: string | string[]; Resource: unknown };
 
 /** Every statement allowed to a role, from all the policies attached to it. */

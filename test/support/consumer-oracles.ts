@@ -101,16 +101,14 @@ function canonical(root: unknown): string {
 
 /** The records a body carries, as JSON.parse reads them: what a stored payload must equal. */
 function recordsOf(body: Buffer): Set<string> {
-  let parsed: any;
+  let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
     return new Set();
   }
-  const records = [
-    ...(Array.isArray(parsed?.data) ? parsed.data : []),
-    ...(isObject(parsed) && Object.hasOwn(parsed, 'athlete') ? [parsed.athlete] : []),
-  ];
+  const data = isObject(parsed) ? parsed.data : undefined;
+  const records = [...(Array.isArray(data) ? data : []), ...(isObject(parsed) && Object.hasOwn(parsed, 'athlete') ? [parsed.athlete] : [])];
   return new Set(records.map(canonical));
 }
 

@@ -11,11 +11,34 @@ import { parse } from 'yaml';
  * json-schema-faker (seeded, reproducible) and each is checked with Ajv before it is used.
  */
 
-type Schema = Record<string, any>;
+/** A JSON Schema, as far as these helpers read one. */
+interface Schema {
+  $ref?: string;
+  type?: string;
+  const?: unknown;
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+  allOf?: Schema[];
+  items?: Schema;
+  properties?: Record<string, Schema>;
+  [keyword: string]: unknown;
+}
+
+/** An OpenAPI webhook operation, as far as its request body goes. */
+interface WebhookOperation {
+  requestBody?: { content?: Record<string, { schema?: Schema }> };
+}
+
+/**
+ * A generated event: JSON in the shape of one of Terra's schemas (Ajv checks it against that
+ * schema before use), which the tests read field by field as terra-contract.md describes it.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: json-schema-faker's output follows a schema chosen at run time; the tests read whichever fields the event type has.
+export type GeneratedEvent = any;
 
 export interface TerraBundle {
   schemas: Record<string, Schema>;
-  webhooks: Record<string, Record<string, any>>;
+  webhooks: Record<string, Record<string, WebhookOperation | undefined>>;
 }
 
 export function loadTerraBundle(path = new URL('../../vendor/terra-openapi/v2-bundled.yaml', import.meta.url)): TerraBundle {
@@ -60,7 +83,7 @@ const knownEventSchemas = [
 export function eventSchemaNames(bundle: TerraBundle): string[] {
   const union = bundle.schemas.WebhookEventType;
   if (!union) return knownEventSchemas;
-  return [...(union.oneOf ?? []), ...(union.anyOf ?? [])].map((member: Schema) => refName(member.$ref));
+  return [...(union.oneOf ?? []), ...(union.anyOf ?? [])].map((member: Schema) => refName(member.$ref!));
 }
 
 /** An event schema fixes the envelope's `type` with a `const`; that value is what Terra sends. */
@@ -89,7 +112,7 @@ export function webhookBodySchemas(bundle: TerraBundle): { webhook: string; sche
       for (const member of [...(schema.oneOf ?? []), ...(schema.anyOf ?? []), ...(schema.allOf ?? [])]) visit(member, seen);
     };
     for (const operation of Object.values(operations)) {
-      for (const media of Object.values<any>(operation?.requestBody?.content ?? {})) visit(media.schema, new Set());
+      for (const media of Object.values(operation?.requestBody?.content ?? {})) visit(media.schema, new Set());
     }
     if (names.size === 0) found.push({ webhook });
     for (const schema of names) found.push({ webhook, schema });
@@ -102,7 +125,10 @@ export function unresolvedRefs(bundle: TerraBundle, from: string[]): string[] {
   const seen = new Set<string>();
   const missing = new Set<string>();
   const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
     if (!node || typeof node !== 'object') return;
     for (const [key, value] of Object.entries(node)) {
       if (key === '$ref' && typeof value === 'string') follow(refName(value));
@@ -161,7 +187,7 @@ export const variants: { name: string; options: GenerateOptions }[] = [
 // default depth of 5 the faker emits null for required, non-nullable values.
 const baseOptions: GenerateOptions = { maxDepth: 12, maxItems: 3, formats };
 
-export function generateFrom(bundle: TerraBundle, schemaName: string, seed: number, options: GenerateOptions = {}): any {
+export function generateFrom(bundle: TerraBundle, schemaName: string, seed: number, options: GenerateOptions = {}): GeneratedEvent {
   const root = { $ref: `${schemaRef}${schemaName}`, components: { schemas: bundle.schemas } } as JsonSchema;
   return generateSync(root, { ...baseOptions, ...options, seed });
 }
@@ -172,7 +198,7 @@ export function generateFrom(bundle: TerraBundle, schemaName: string, seed: numb
  */
 export function withUniqueUsers<T>(event: T, tag: string): T {
   // A JSON copy: the event is JSON, and a structured clone's objects would come from another realm under Jest.
-  const copy = JSON.parse(JSON.stringify(event)) as Record<string, any>;
+  const copy = JSON.parse(JSON.stringify(event)) as Record<string, { user_id?: unknown } | null>;
   for (const [field, suffix] of [
     ['user', ''],
     ['new_user', ''],
@@ -189,9 +215,9 @@ export interface TestCase {
   schema: string;
   variant: string;
   seed: number;
-  event: any;
+  event: GeneratedEvent;
   /** Ping mode: the event the `s3_payload` points at, to be served from 127.0.0.1. */
-  served?: { schema: string; event: any };
+  served?: { schema: string; event: GeneratedEvent };
   /** How its one record must be kept (only for the deliberately large ones). */
   storage?: string;
 }
@@ -254,7 +280,7 @@ function lengthenSamples(bundle: TerraBundle, value: unknown, declared: Schema |
  * A generated activity event with one record large enough for `isLarge`: its lists of samples are
  * lengthened, doubling from 1,000 entries each, until the record qualifies.
  */
-export function largeActivityEvent(bundle: TerraBundle, seed: number, isLarge: (record: unknown) => boolean): any {
+export function largeActivityEvent(bundle: TerraBundle, seed: number, isLarge: (record: unknown) => boolean): GeneratedEvent {
   const event = generateFrom(bundle, 'ActivityEvent', seed, variants[0].options);
   const record = generateFrom(bundle, 'Activity', seed, { alwaysFakeOptionals: true });
   for (let samples = 1_000; samples <= 256_000; samples *= 2) {
@@ -297,7 +323,7 @@ export function firstDifference(sent: unknown, stored: unknown, path = '$'): str
     return `${path}: sent ${JSON.stringify(sent)}, stored ${JSON.stringify(stored)}`;
   const keys = new Set([...Object.keys(sent as object), ...Object.keys(stored as object)]);
   for (const key of keys) {
-    const difference = firstDifference((sent as any)[key], (stored as any)[key], `${path}.${key}`);
+    const difference = firstDifference((sent as Record<string, unknown>)[key], (stored as Record<string, unknown>)[key], `${path}.${key}`);
     if (difference) return difference;
   }
   return undefined;

@@ -76,9 +76,17 @@ describe('enqueueing a delivery', () => {
     const sent: SendMessageCommand['input'][] = [];
     const puts: unknown[] = [];
     const sqs = {
-      send: async (command: SendMessageCommand) => (sent.push(command.input), { MessageId: `message-${sent.length}` }),
+      send: async (command: SendMessageCommand) => {
+        sent.push(command.input);
+        return { MessageId: `message-${sent.length}` };
+      },
     } as unknown as SQSClient;
-    const s3 = { send: async (command: { input: unknown }) => (puts.push(command.input), {}) } as unknown as S3Client;
+    const s3 = {
+      send: async (command: { input: unknown }) => {
+        puts.push(command.input);
+        return {};
+      },
+    } as unknown as S3Client;
     return { sent, puts, sqs, s3 };
   }
 

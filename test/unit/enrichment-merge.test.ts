@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient, PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { writeRecord } from '../../lambdas/consumer/records';
 
@@ -27,14 +27,14 @@ const stored = (orderingTs: number) => ({
 
 interface Sent {
   name: string;
-  input: Record<string, any>;
+  input: PutCommandInput;
 }
 
 /** Refuses the first put, as DynamoDB does with the stored copy attached; accepts the rest. */
 function refusingFirstPut(storedItem: Record<string, unknown>) {
   const sent: Sent[] = [];
   const client = {
-    send: async (command: { constructor: { name: string }; input: Record<string, any> }) => {
+    send: async (command: { constructor: { name: string }; input: PutCommandInput }) => {
       sent.push({ name: command.constructor.name, input: command.input });
       if (command.constructor.name !== 'PutCommand') throw new Error(`${command.constructor.name}: nothing else should be sent`);
       if (sent.length === 1) {
@@ -54,7 +54,7 @@ describe('a copy with null scores, refused because the stored copy has scores', 
     ).toBe(true);
     expect(sent.map((command) => command.name)).toEqual(['PutCommand', 'PutCommand']);
     expect(sent[0].input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
-    expect(sent[1].input.Item.payload.data_enrichment).toEqual({ sleep_score: 80, stress_score: 35 });
+    expect(sent[1].input.Item!.payload.data_enrichment).toEqual({ sleep_score: 80, stress_score: 35 });
     expect(sent[1].input.ExpressionAttributeValues).toMatchObject({ ':stored_ordering_ts': 1_000, ':stored_body_sha256': 'a'.repeat(64) });
   });
 

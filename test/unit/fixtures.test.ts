@@ -55,7 +55,7 @@ describe('Dexcom CGM day', () => {
     const times = samples.map((s) => Date.parse(s.timestamp));
     expect(times[0]! - dayStart).toBeGreaterThanOrEqual(0);
     expect(times[0]! - dayStart).toBeLessThan(FIVE_MINUTES);
-    times.slice(1).forEach((time, i) => expect(time - times[i]!).toBe(FIVE_MINUTES));
+    for (const [i, time] of times.slice(1).entries()) expect(time - times[i]!).toBe(FIVE_MINUTES);
     expect(times.at(-1)!).toBeLessThan(dayStart + 24 * 3_600_000);
     expect(samples.every((s) => s.timestamp.startsWith('2026-11-21T') && s.timestamp.endsWith('+01:00'))).toBe(true);
   });
@@ -103,7 +103,7 @@ describe('activities', () => {
     });
     const hr = record.heart_rate_data.detailed.hr_samples;
     expect(hr).toHaveLength(3600);
-    hr.forEach((s, i) => expect(Date.parse(s.timestamp)).toBe(start + i * 1000));
+    for (const [i, s] of hr.entries()) expect(Date.parse(s.timestamp)).toBe(start + i * 1000);
     const bpms = hr.map((s) => s.bpm);
     expect(record.heart_rate_data.summary).toMatchObject({ max_hr_bpm: Math.max(...bpms), min_hr_bpm: Math.min(...bpms) });
     expect(record.heart_rate_data.summary.avg_hr_bpm).toBe(Math.round(bpms.reduce((a, b) => a + b, 0) / bpms.length));
@@ -153,7 +153,7 @@ describe('simulationScenario', () => {
     const main = [scenario.userIds.dexcom, scenario.userIds.xert, scenario.userIds.xoss, scenario.userIds.withings];
     expect(main).not.toContain(scenario.userIds.throwaway);
     expect(new Set(main).size).toBe(4);
-    main.forEach((id) => expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/));
+    for (const id of main) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   it('is deterministic: same seed and time, same bytes; ids depend on the seed only', () => {
@@ -193,7 +193,10 @@ describe('simulate', () => {
     now: () => now,
     uuid: (() => {
       let n = 0;
-      return () => `uuid-${(n += 1)}`;
+      return () => {
+        n += 1;
+        return `uuid-${n}`;
+      };
     })(),
     write: (line) => lines.push(line),
     fetch: (async (url: string, init: RequestInit) => {
@@ -215,7 +218,7 @@ describe('simulate', () => {
     );
     expect(results.every((r) => r.ok && r.status === 202)).toBe(true);
     const ordering = recorded.map((r) => Number(r.headers['x-terra-ordering-timestamp']));
-    ordering.slice(1).forEach((value, i) => expect(value).toBeGreaterThan(ordering[i]!));
+    for (const [i, value] of ordering.slice(1).entries()) expect(value).toBeGreaterThan(ordering[i]!);
     for (const r of recorded) {
       expect(r.headers['content-type']).toBe('application/json');
       expect(r.headers['terra-reference']).not.toBe(r.headers['x-terra-trace-id']);

@@ -216,7 +216,12 @@ describe('helpers', () => {
   it('waits for the queue depth to stay at zero before calling it drained', async () => {
     let clock = 0;
     const depths = [3, 0, 1, 0, 0, 0, 0, 0, 0, 0];
-    const deps = { now: () => clock, sleep: async (ms: number) => void (clock += ms) };
+    const deps = {
+      now: () => clock,
+      sleep: async (ms: number) => {
+        clock += ms;
+      },
+    };
     expect(await waitForDrain(async () => depths.shift() ?? 0, { timeoutMs: 10_000, stableMs: 1_000, pollMs: 250 }, deps)).toBe(true);
     // Empty at 250, busy again at 500, empty from 750: drained once 750 + 1000 is reached.
     expect(clock).toBe(1_750);

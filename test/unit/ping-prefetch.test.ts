@@ -131,7 +131,13 @@ describe('one Ping download against the invocation', () => {
 
   it('is not started when the invocation has no time left for it', async () => {
     let called = false;
-    const fetched = await downloadPing(url, { fetch: async () => ((called = true), new Response('{}')), timeLeftMs: minimumPingTryMs - 1 });
+    const fetched = await downloadPing(url, {
+      fetch: async () => {
+        called = true;
+        return new Response('{}');
+      },
+      timeLeftMs: minimumPingTryMs - 1,
+    });
     expect(fetched).toMatchObject({ ok: false, outOfTime: true });
     expect(called).toBe(false);
   });
@@ -141,7 +147,10 @@ describe('one Ping download against the invocation', () => {
     async (unusable) => {
       let called = false;
       const fetched = await fetchPingPayload(unusable, {
-        fetch: async () => ((called = true), new Response('{}')),
+        fetch: async () => {
+          called = true;
+          return new Response('{}');
+        },
         timeoutMs: 1_000,
         maxBytes: 1_000,
       });

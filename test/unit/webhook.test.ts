@@ -144,7 +144,10 @@ describe('ingest webhook handler', () => {
     const reads: boolean[] = [];
     let stored = ['old-secret'];
     const { handler, enqueued } = setup({
-      secrets: async (fresh) => (reads.push(Boolean(fresh)), fresh ? ['new-secret', 'old-secret'] : stored),
+      secrets: async (fresh) => {
+        reads.push(Boolean(fresh));
+        return fresh ? ['new-secret', 'old-secret'] : stored;
+      },
     });
     stored = ['old-secret']; // the cache still holds the old value
     const result = await handler(apiEvent({ 'terra-signature': signatureHeader('new-secret', body, nowSeconds) }));
@@ -155,7 +158,12 @@ describe('ingest webhook handler', () => {
 
   it('reads afresh at most once a minute, however many bad signatures arrive', async () => {
     const reads: boolean[] = [];
-    const { handler } = setup({ secrets: async (fresh) => (reads.push(Boolean(fresh)), [secret]) });
+    const { handler } = setup({
+      secrets: async (fresh) => {
+        reads.push(Boolean(fresh));
+        return [secret];
+      },
+    });
     for (let n = 0; n < 5; n++) await handler(apiEvent({ 'terra-signature': signatureHeader('forged', body, nowSeconds) }));
     expect(reads.filter(Boolean)).toHaveLength(1);
   });
@@ -177,9 +185,10 @@ function observed(overrides: Partial<IngestDependencies> = {}) {
   const { lines, logger } = recordingLogger();
   const handler = createWebhookHandler({
     signingSecrets: async () => [secret],
-    enqueue: async (delivery): Promise<EnqueueReceipt> => (
-      enqueued.push(delivery), { messageId: `msg-${enqueued.length}`, claimChecked: false }
-    ),
+    enqueue: async (delivery): Promise<EnqueueReceipt> => {
+      enqueued.push(delivery);
+      return { messageId: `msg-${enqueued.length}`, claimChecked: false };
+    },
     toleranceSeconds: 300,
     now: () => clock.ms,
     logger,
@@ -287,7 +296,13 @@ describe('source address allowlist', () => {
 
   it('answers 403 source_ip_not_allowed before reading the secret, and counts it', async () => {
     let secretReads = 0;
-    const { handler, results, enqueued } = observed({ allowedSourceIps, signingSecrets: async () => (secretReads++, [secret]) });
+    const { handler, results, enqueued } = observed({
+      allowedSourceIps,
+      signingSecrets: async () => {
+        secretReads++;
+        return [secret];
+      },
+    });
     const result = await handler(apiEvent({ 'terra-signature': signatureHeader(secret, body, nowSeconds) }, body, false, '198.51.100.7'));
     expect(result.statusCode).toBe(403);
     expect(parse(result)).toEqual({ error: { code: 'source_ip_not_allowed', message: expect.any(String) } });
@@ -324,7 +339,10 @@ describe('signing secret lookups while the secret is unavailable', () => {
   it(`calls the secret store once per ${secretFailureMemoryMs} ms however many requests arrive, then again`, async () => {
     let calls = 0;
     const { handler, clock, signed } = observed({
-      signingSecrets: async () => (calls++, Promise.reject(new Error('ResourceNotFoundException'))),
+      signingSecrets: async () => {
+        calls++;
+        return Promise.reject(new Error('ResourceNotFoundException'));
+      },
     });
     for (let n = 0; n < 20; n++) {
       expect((await handler(signed())).statusCode).toBe(503);
@@ -338,7 +356,12 @@ describe('signing secret lookups while the secret is unavailable', () => {
 
   it('remembers an empty secret the same way', async () => {
     let calls = 0;
-    const { handler, signed } = observed({ signingSecrets: async () => (calls++, []) });
+    const { handler, signed } = observed({
+      signingSecrets: async () => {
+        calls++;
+        return [];
+      },
+    });
     for (let n = 0; n < 5; n++) await handler(signed());
     expect(calls).toBe(1);
   });
@@ -355,7 +378,12 @@ describe('signing secret lookups while the secret is unavailable', () => {
 
   it('still reads afresh after a mismatch at most once a minute', async () => {
     const reads: boolean[] = [];
-    const { handler, clock } = observed({ signingSecrets: async (fresh) => (reads.push(Boolean(fresh)), [secret]) });
+    const { handler, clock } = observed({
+      signingSecrets: async (fresh) => {
+        reads.push(Boolean(fresh));
+        return [secret];
+      },
+    });
     const forged = () => apiEvent({ 'terra-signature': signatureHeader('forged', body, Math.floor(clock.ms / 1000)) });
     for (let n = 0; n < 5; n++) {
       await handler(forged());

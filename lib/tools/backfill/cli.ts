@@ -8,6 +8,7 @@ import {
   type CredentialSources,
   CredentialsError,
   openTarget,
+  type ResolvedCredentials,
   resolveCredentials,
   type StackRef,
 } from './target';
@@ -180,7 +181,7 @@ export async function runBackfillCli(argv: readonly string[], deps: BackfillCliD
   }
   const now = deps.now ?? Date.now;
   const api = apiEndpointOf(deps.env, args.stack);
-  let credentials;
+  let credentials: ResolvedCredentials;
   try {
     credentials = await resolveCredentials(deps.env, args.stack, deps.credentialSources ?? awsCredentialSources);
   } catch (error) {

@@ -220,7 +220,7 @@ export function planLoad(options: PlanOptions): LoadPlan {
       };
     });
     records.push({ userId: user.user_id, recordId: `${type}#${spec.identifier}`, type, copies });
-    copies.forEach((_, copy) => deliveries.push({ record: index, copy, repeat: false }));
+    for (const copy of copies.keys()) deliveries.push({ record: index, copy, repeat: false });
   }
   for (let i = 0; i < repeats; i += 1) deliveries.push({ ...deliveries[rng.int(0, unique - 1)]!, repeat: true });
   return { runId, userIds: users.map((user) => user.user_id), records, deliveries: shuffle(deliveries, rng) };

@@ -113,7 +113,7 @@ export const forgeryArbitrary: fc.Arbitrary<Forgery> = fc.oneof(
 
 /** An element no parser reads as `t` or `v1`: no `=`, or another scheme. */
 const unknownElement = fc
-  .oneof(fc.constantFrom('v0=abc', 'v0=' + '0'.repeat(64), 'foo=bar', 'x', '', '==', 'scheme=', 'v2=' + 'a'.repeat(64)), anyText(30))
+  .oneof(fc.constantFrom('v0=abc', `v0=${'0'.repeat(64)}`, 'foo=bar', 'x', '', '==', 'scheme=', `v2=${'a'.repeat(64)}`), anyText(30))
   .filter((text) => {
     if (text.includes(',')) return false;
     const separator = text.indexOf('=');
