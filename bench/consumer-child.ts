@@ -13,7 +13,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createBatchHandler } from '../lambdas/consumer/batch';
-import { newerCopyCondition } from '../lambdas/consumer/items';
+import { newerCopy } from '../lambdas/shared/ordering';
 import { emfConsumerMetrics } from '../lambdas/consumer/metrics';
 import { defaults, messageAttributes, observability, payloadBucket, queueSettings } from '../lambdas/shared/definitions';
 import { toSqsMessage } from '../lambdas/shared/delivery';
@@ -224,9 +224,7 @@ async function floorMessage(message: SQSRecord): Promise<void> {
             body_sha256: message.md5OfBody,
             ...storedForm(record),
           },
-          ConditionExpression: newerCopyCondition,
-          ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts', '#tie': 'received_at', '#body_sha256': 'body_sha256' },
-          ExpressionAttributeValues: { ':ordering_ts': orderingTs, ':tie': receivedAt, ':body_sha256': message.md5OfBody },
+          ...newerCopy({ orderingTs, receivedAt, bodySha256: message.md5OfBody }),
         }),
       );
     }),

@@ -13,7 +13,6 @@
  * arithmetic), records (a record's items), threshold (where gzip pays), deliveries (the day and
  * what is measured of it), usage (what each service bills, in dollars) and prices.
  */
-import { inlinePayloadMaxBytes } from '../lambdas/consumer/items';
 import { limits } from '../lambdas/shared/definitions';
 import { type DeliveryCase, measureCpu, measureLogBytes, scenarioDeliveries } from './cost/deliveries';
 import { type Assumptions, assumptions, awsPrices, type Prices } from './cost/prices';
@@ -119,7 +118,7 @@ export async function breakdown(report?: CostReport): Promise<string> {
   const { prices: p, assumptions: a } = report;
   const threshold = kib(recommendedGzipAboveBytes);
   const below = report.sweep.find((point) => point.jsonBytes === report.pays.below);
-  const each = (delivery: DeliveryCase, gzipAbove = inlinePayloadMaxBytes) =>
+  const each = (delivery: DeliveryCase, gzipAbove = limits.itemInlineMaxBytes) =>
     sum(dollars(deliveryUsage(delivery, (items) => storedForm(items, gzipAbove), a))) * 1e6;
   const cpu = (items: RecordItems, delivery: DeliveryCase) => {
     const forms = delivery.cpuMs.record.get(items) ?? {};

@@ -23,7 +23,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { newerCopyCondition } from '../lambdas/consumer/items';
+import { newerCopy } from '../lambdas/shared/ordering';
 import { messageAttributes, payloadBucket, queueSettings, tables } from '../lambdas/shared/definitions';
 import { toSqsMessage } from '../lambdas/shared/delivery';
 import { createDocumentClient } from '../lambdas/shared/dynamodb';
@@ -141,9 +141,7 @@ export async function startFloorPipeline(stack: LocalStack, secret: string): Pro
               body_sha256: message.MD5OfBody,
               payload: record,
             },
-            ConditionExpression: newerCopyCondition,
-            ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts', '#tie': 'received_at', '#body_sha256': 'body_sha256' },
-            ExpressionAttributeValues: { ':ordering_ts': orderingTs, ':tie': receivedAt, ':body_sha256': message.MD5OfBody },
+            ...newerCopy({ orderingTs, receivedAt, bodySha256: message.MD5OfBody! }),
           }),
         ),
       ),
@@ -211,7 +209,10 @@ export async function startFloorPipeline(stack: LocalStack, secret: string): Pro
       const done = new Promise<void>((resolve, reject) => {
         reached = { count: stored + count, resolve };
         let seen = stored;
-        watchdog = setInterval(() => (stored > seen ? (seen = stored) : reject(new Error(`floor stuck at ${stored} stored`))), 60_000);
+        watchdog = setInterval(() => {
+          if (stored > seen) seen = stored;
+          else reject(new Error(`floor stuck at ${stored} stored`));
+        }, 60_000);
       }).finally(() => clearInterval(watchdog));
       const started = performance.now();
       await startConsumer();

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../lambdas/shared/logger';
 import { startLocalStack } from '../lib/local/local-stack';
-import { runLoadtestCli } from '../lib/tools/loadtest';
+import { runLoadtestCli } from '../lib/tools/loadtest/cli';
 
 function readIfExists(path: string): string | undefined {
   try {

@@ -5,7 +5,8 @@
  */
 import type { Context } from 'aws-lambda';
 import { gzipSync } from 'node:zlib';
-import { type DeliveryContext, eventId, type PayloadAttributes, recordPut, userUpdate } from '../../lambdas/consumer/items';
+import type { DeliveryContext } from '../../lambdas/consumer/delivery-context';
+import { eventId, type PayloadAttributes, recordPut, userUpdate } from '../../lambdas/consumer/items';
 import { emfConsumerMetrics } from '../../lambdas/consumer/metrics';
 import { fitsAsMap } from '../../lambdas/consumer/records';
 import { routeBody } from '../../lambdas/consumer/route';
@@ -85,7 +86,10 @@ export async function measureCpu(delivery: Omit<DeliveryCase, 'cpuMs' | 'logByte
     verifySignature(parsed.headers['terra-signature'], raw, { secrets: [secret], toleranceSeconds: 300, nowSeconds });
     JSON.stringify(toSqsMessage({ ...context, body: raw } as Delivery));
   }, rounds);
-  const consumer = await cpuMs(() => (routeBody(body.toString('utf8')), eventId(body)), rounds);
+  const consumer = await cpuMs(() => {
+    routeBody(body.toString('utf8'));
+    eventId(body);
+  }, rounds);
   const record = new Map<RecordItems, Partial<Record<Form, number>>>();
   for (const items of delivery.records) {
     const forms: Partial<Record<Form, number>> = {};
@@ -116,7 +120,7 @@ const platformBytes = (memoryMb: number) =>
 
 /** One line per request in the API's access log group (lib/constructs/webhook-api.ts). */
 const accessLogBytes = Buffer.byteLength(
-  JSON.stringify({
+  `${JSON.stringify({
     requestId: 'Jx9kQh3yIAMEb4w=',
     ip: '18.133.218.210',
     requestTime: '22/Nov/2026:08:00:00 +0000',
@@ -129,7 +133,7 @@ const accessLogBytes = Buffer.byteLength(
     integrationLatency: '29',
     integrationError: '-',
     error: '-',
-  }) + '\n',
+  })}\n`,
 );
 
 /** A logger of the product's, with the invocation's keys as Lambda gives them, counting its bytes. */
@@ -151,7 +155,9 @@ function countingLogger(service: string, memoryMb: number, count: (line: string)
 export function measureLogBytes(delivery: Omit<DeliveryCase, 'cpuMs' | 'logBytes'>, a: Assumptions): DeliveryCase['logBytes'] {
   const { logKeys, services } = observability;
   let bytes = 0;
-  const count = (line: string) => void (bytes += Buffer.byteLength(line) + 1);
+  const count = (line: string) => {
+    bytes += Buffer.byteLength(line) + 1;
+  };
   const measure = (work: () => void) => {
     bytes = 0;
     const trace = process.env._X_AMZN_TRACE_ID;

@@ -5,10 +5,11 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { gzipSync } from 'node:zlib';
-import { type DeliveryContext, eventId, inlinePayloadMaxBytes, type PayloadAttributes, recordPut } from '../../lambdas/consumer/items';
-import { fitsAsMap, gzipPayloadMaxBytes } from '../../lambdas/consumer/records';
+import type { DeliveryContext } from '../../lambdas/consumer/delivery-context';
+import { eventId, type PayloadAttributes, recordPut } from '../../lambdas/consumer/items';
+import { fitsAsMap } from '../../lambdas/consumer/records';
 import type { DataRecord } from '../../lambdas/consumer/route';
-import type { TerraUser } from '../../lambdas/consumer/terra-events';
+import type { TerraUser } from '../../lambdas/consumer/terra-schemas';
 import { limits, tables } from '../../lambdas/shared/definitions';
 import { indexEntry, itemBytes, marshallItem, writeUnits } from './item-size';
 
@@ -81,9 +82,9 @@ export function recordItems(type: string, user: TerraUser, record: DataRecord, c
  * a map up to `gzipAboveBytes` of JSON, if it nests as DynamoDB allows and the item stays under
  * 400 KB; else gzipped up to 350 KiB; else in S3, the item keeping a pointer.
  */
-export function storedForm(items: RecordItems, gzipAboveBytes = inlinePayloadMaxBytes): StoredItem {
+export function storedForm(items: RecordItems, gzipAboveBytes = limits.itemInlineMaxBytes): StoredItem {
   if (items.jsonBytes <= gzipAboveBytes && fitsAsMap(items.record.record) && items.map.bytes <= limits.dynamoDbItemBytes) return items.map;
-  if (items.gzip.marshalled.payload_gzip.B!.length <= gzipPayloadMaxBytes) return items.gzip;
+  if (items.gzip.marshalled.payload_gzip.B!.length <= limits.itemGzipMaxBytes) return items.gzip;
   return storedItem('s3', items.type, items.user, items.record, items.context, { payload_s3: payloadS3Url });
 }
 

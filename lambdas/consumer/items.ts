@@ -1,73 +1,16 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { PutCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { DeliveryMetadata } from '../shared/delivery';
+import { limits } from '../shared/definitions';
+import { type Condition, newerCopy, nothingStoredYet, nothingToKeep, stillStored } from '../shared/ordering';
+import type { DeliveryContext } from './delivery-context';
 import type { DataRecord, EventOutcome, UserChange } from './route';
-import type { TerraUser } from './terra-events';
+import type { TerraUser } from './terra-schemas';
 
 /**
- * Builds the DynamoDB writes. Pure: the conditional-write rule lives here, in one place.
- *
- * Newest wins, stale never: an item is written only when none exists yet or the stored copy's
- * `ordering_ts` is strictly older. A late older copy fails the condition and changes nothing.
- * Two different copies with the same ordering_ts (the signature fallback has 1 s resolution) are
- * told apart by a tie-breaker: arrival (`received_at`; `updated_at` on users) for the webhook and
- * SQS doors, the S3 event's `sequencer` (`s3_sequencer`) for the S3 door. The later one wins,
- * unless it is the very same body (a repeat), which changes nothing.
+ * Builds the DynamoDB writes. Pure. Which copy may replace which is the ordering rule's
+ * (lambdas/shared/ordering.ts); the attribute names are attributes.ts's.
  */
-// AND binds tighter than OR: no parentheses, which dynalite's parser (the local stack's DynamoDB)
-// backtracks over, costing it several times the write itself.
-const storedIsOlder = '#ordering_ts < :ordering_ts';
-const tieIsLater = '#ordering_ts = :ordering_ts AND #tie < :tie AND #body_sha256 <> :body_sha256';
-export const newerCopyCondition = ['attribute_not_exists(#ordering_ts)', storedIsOlder, tieIsLater].join(' OR ');
-
-/** The attribute that breaks a tie of ordering_ts, and this delivery's value of it. */
-function tieBreaker(delivery: DeliveryContext, arrivalAttribute: string): { name: string; value: string } {
-  return delivery.s3Sequencer !== undefined
-    ? { name: 's3_sequencer', value: delivery.s3Sequencer }
-    : { name: arrivalAttribute, value: delivery.receivedAt };
-}
-
-function newerCopy(
-  delivery: DeliveryContext,
-  arrivalAttribute = 'received_at',
-): Condition & { ExpressionAttributeValues: Record<string, unknown> } {
-  const tie = tieBreaker(delivery, arrivalAttribute);
-  return {
-    ConditionExpression: newerCopyCondition,
-    ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts', '#tie': tie.name, '#body_sha256': 'body_sha256' },
-    ExpressionAttributeValues: { ':ordering_ts': delivery.orderingTs, ':tie': tie.value, ':body_sha256': delivery.bodySha256 },
-  };
-}
-
-/**
- * The newer-copy condition, narrowed for a copy with null scores (records.ts, putKeepingEnrichment):
- * an older stored copy is replaced only when it is kept as a map whose `data_enrichment` is null,
- * as Terra mostly sends it, so a merge would carry nothing over. Any other older copy (scores
- * stored, or kept gzipped or in S3, which a condition cannot look into) fails it and is read and
- * merged. A tie is decided as usual: the merge never applied to one.
- */
-function nothingToKeep(delivery: DeliveryContext): Condition {
-  const newer = newerCopy(delivery);
-  return {
-    ConditionExpression: [
-      'attribute_not_exists(#ordering_ts)',
-      `${storedIsOlder} AND attribute_type(#payload.#data_enrichment, :null)`,
-      tieIsLater,
-    ].join(' OR '),
-    ExpressionAttributeNames: { ...newer.ExpressionAttributeNames, '#payload': 'payload', '#data_enrichment': 'data_enrichment' },
-    ExpressionAttributeValues: { ...newer.ExpressionAttributeValues, ':null': 'NULL' },
-  };
-}
-
-/** JSON larger than this is stored gzipped: DynamoDB items stop at 400 KB, keys and attributes included. */
-export const inlinePayloadMaxBytes = 300 * 1024;
-
-export interface DeliveryContext extends DeliveryMetadata {
-  orderingTs: number;
-  /** SHA-256 of the delivery's body: tells a repeat from a different copy. */
-  bodySha256: string;
-}
 
 const optional = <T>(name: string, value: T | undefined | null) =>
   value === undefined || value === null || value === '' ? {} : { [name]: value };
@@ -87,23 +30,11 @@ export interface RecordPutOptions {
   extra?: Record<string, unknown>;
 }
 
-interface Condition {
-  ConditionExpression: string;
-  ExpressionAttributeNames: Record<string, string>;
-  ExpressionAttributeValues?: Record<string, unknown>;
-}
-
 function guardCondition(guard: StoredCopyGuard | undefined, delivery: DeliveryContext): Condition {
   if (guard === undefined) return newerCopy(delivery);
-  if (guard === 'absent') {
-    return { ConditionExpression: 'attribute_not_exists(#ordering_ts)', ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts' } };
-  }
+  if (guard === 'absent') return nothingStoredYet();
   if (guard === 'nothing_to_keep') return nothingToKeep(delivery);
-  return {
-    ConditionExpression: '#ordering_ts = :stored_ordering_ts AND #body_sha256 = :stored_body_sha256',
-    ExpressionAttributeNames: { '#ordering_ts': 'ordering_ts', '#body_sha256': 'body_sha256' },
-    ExpressionAttributeValues: { ':stored_ordering_ts': guard.orderingTs, ':stored_body_sha256': guard.bodySha256 },
-  };
+  return stillStored(guard);
 }
 
 export function recordPut(
@@ -226,30 +157,26 @@ export type EventBodyAttributes = { body: string } | { body_gzip: Uint8Array } |
 /** The raw body as text when it is small UTF-8, else gzipped; undefined when even that is too large for an item. */
 export function inlineEventBody(body: Buffer): EventBodyAttributes | undefined {
   const text = body.toString('utf8');
-  if (body.length <= inlinePayloadMaxBytes && Buffer.from(text, 'utf8').equals(body)) return { body: text };
+  if (body.length <= limits.itemInlineMaxBytes && Buffer.from(text, 'utf8').equals(body)) return { body: text };
   const compressed = gzipSync(body);
-  return compressed.length <= gzipBodyMaxBytes ? { body_gzip: compressed } : undefined;
+  return compressed.length <= limits.itemGzipMaxBytes ? { body_gzip: compressed } : undefined;
 }
 
-/** Gzipped bodies above this go to S3 (`body_s3`), keeping the item under 400 KB. */
-export const gzipBodyMaxBytes = 350 * 1024;
-
-/**
+/*
  * A kept event's attributes come from the body or unsigned headers, so a hostile one can be any
  * length, and the item must stay under 400 KB beside the body, which keeps every byte: a type or
  * reason is cut; an identifier longer than any key can be (2,048 bytes) is left out, not cut into
  * another identifier.
  */
-export const keptTextMaxLength = 1_024;
-
 function bounded(text: string): string {
-  if (text.length <= keptTextMaxLength) return text;
+  if (text.length <= limits.keptTextMaxLength) return text;
   // Not between the halves of a surrogate pair: DynamoDB takes only well-formed UTF-8.
-  const end = /[\uD800-\uDBFF]/.test(text[keptTextMaxLength - 1]) ? keptTextMaxLength - 1 : keptTextMaxLength;
+  const end = /[\uD800-\uDBFF]/.test(text[limits.keptTextMaxLength - 1]) ? limits.keptTextMaxLength - 1 : limits.keptTextMaxLength;
   return `${text.slice(0, end)}… (${text.length} characters)`;
 }
 
-const identifier = (value: string | undefined) => (value !== undefined && Buffer.byteLength(value) <= 2048 ? value : undefined);
+const identifier = (value: string | undefined) =>
+  value !== undefined && Buffer.byteLength(value) <= limits.dynamoDbPartitionKeyBytes ? value : undefined;
 
 export function eventPut(
   tableName: string,

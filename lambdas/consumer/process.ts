@@ -1,12 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { erasure, payloadBucket, queueSettings } from '../shared/definitions';
-import { orderingTimestampOf, type QueuedDelivery } from '../shared/delivery';
+import type { QueuedDelivery } from '../shared/delivery';
 import { getObject, putObject, s3Url } from '../shared/s3';
 import { archiveDelivery, isArchived } from './archive';
 import { allSettled, conditionally, isItemRejected, mapLimit } from './dynamodb-writes';
+import { type DeliveryContext, deliveryContext } from './delivery-context';
 import {
-  type DeliveryContext,
   type EventBodyAttributes,
   eventId,
   eventPut,
@@ -20,7 +20,7 @@ import { type PingFetch, PingOutOfTime } from './ping';
 import { downloadPing, nextPingTry, pingExpiresAt, type PrefetchedPing } from './ping-prefetch';
 import { writeRecord } from './records';
 import { type EventOutcome, type Route, routeBody } from './route';
-import { describeIssues, isDataType, largeRequestEvent, s3PayloadEvent } from './terra-events';
+import { describeIssues, isDataType, largeRequestEvent, s3PayloadEvent } from './terra-schemas';
 
 export interface TableNames {
   data: string;
@@ -301,7 +301,7 @@ async function processPing(deps: ConsumerDependencies, body: Buffer, context: De
 export async function processDelivery(queued: QueuedDelivery, deps: ConsumerDependencies, attempt = 1): Promise<DeliveryOutcome> {
   if (queued.bodyS3 && !deps.s3) throw new Error('the message points at S3 but the consumer has no S3 client');
   const body = queued.body ?? (await getObject(deps.s3!, queued.bodyS3!, queued.bodyS3VersionId)).body;
-  const context: DeliveryContext = { ...queued, orderingTs: orderingTimestampOf(queued), bodySha256: eventId(body) };
+  const context = deliveryContext(queued, body);
   const route = routeBody(body.toString('utf8'));
   // A replayed delivery points into the archive already.
   const archived = isArchived(queued.bodyS3, deps.bucket) ? undefined : archive(deps, body, context, route);

@@ -4,21 +4,16 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { defaults, payloadBucket } from '../shared/definitions';
+import { defaults, limits, payloadBucket } from '../shared/definitions';
+import { storedCopyRefuses } from '../shared/ordering';
 import { readRecord } from '../shared/record-payload';
 import { deleteObject, putObject, s3Url } from '../shared/s3';
+import { readRecordItem } from '../shared/table-items';
 import { conditionally, conditionallyReturning, isItemRejected } from './dynamodb-writes';
-import {
-  type DeliveryContext,
-  inlinePayloadMaxBytes,
-  type PayloadAttributes,
-  type RecordPutOptions,
-  recordPut,
-  type StoredCopyGuard,
-  tombstoneUpdate,
-} from './items';
+import type { DeliveryContext } from './delivery-context';
+import { type PayloadAttributes, type RecordPutOptions, recordPut, type StoredCopyGuard, tombstoneUpdate } from './items';
 import type { DataRecord } from './route';
-import type { TerraUser } from './terra-events';
+import type { TerraUser } from './terra-schemas';
 
 /**
  * Writes one Terra record, applying Terra's own rules on top of "newest wins":
@@ -36,8 +31,6 @@ export interface RecordStore {
   mapMaxBytes?: number;
 }
 
-/** Gzipped JSON above this goes to S3: the item keeps its other attributes under 400 KB. */
-export const gzipPayloadMaxBytes = 350 * 1024;
 const deleteUploadType = 4;
 // How often a guarded read-then-write is tried again when another copy lands in between.
 const guardedRetries = 3;
@@ -73,11 +66,11 @@ export function fitsAsMap(record: unknown): boolean {
 
 async function payloadFor(store: RecordStore, userId: string, record: DataRecord, context: DeliveryContext, atLeast: Storage = 'map') {
   const json = JSON.stringify(record.record);
-  const mapMaxBytes = Math.min(store.mapMaxBytes ?? defaults.recordMapMaxBytes, inlinePayloadMaxBytes);
+  const mapMaxBytes = Math.min(store.mapMaxBytes ?? defaults.recordMapMaxBytes, limits.itemInlineMaxBytes);
   if (atLeast === 'map' && Buffer.byteLength(json) <= mapMaxBytes && fitsAsMap(record.record))
     return { attributes: { payload: record.record } as PayloadAttributes };
   const compressed = gzipSync(json);
-  if (compressed.length <= gzipPayloadMaxBytes) return { attributes: { payload_gzip: compressed } as PayloadAttributes };
+  if (compressed.length <= limits.itemGzipMaxBytes) return { attributes: { payload_gzip: compressed } as PayloadAttributes };
   if (!store.s3 || !store.bucket)
     throw new Error(`record ${record.recordId} needs S3 (${compressed.length} bytes gzipped) but no bucket is configured`);
   const url = s3Url(store.bucket, recordObjectKey(userId, record.recordId, context.orderingTs));
@@ -218,14 +211,11 @@ async function readStored(store: RecordStore, user: TerraUser, record: DataRecor
   return Item;
 }
 
-/**
- * Whether the newer-copy condition refuses this copy against `stored`: a stale copy, or the very
- * same copy again. (A copy with the same ordering_ts and another body is left to the condition's
- * tie-breaker.) The stored ordering_ts only grows, so what it refused it refuses again.
- */
-const refusedBy = (stored: Json, context: DeliveryContext) =>
-  Number(stored.ordering_ts) > context.orderingTs ||
-  (Number(stored.ordering_ts) === context.orderingTs && stored.body_sha256 === context.bodySha256);
+/** The ordering rule's view of a stored item. */
+const storedCopy = (stored: Json) => {
+  const { orderingTs, bodySha256 } = readRecordItem(stored);
+  return { orderingTs, bodySha256 };
+};
 
 /**
  * A copy with null scores is written first as though nothing stored had scores to keep: that is
@@ -238,14 +228,14 @@ async function putKeepingEnrichment(store: RecordStore, type: string, user: Terr
   if (first.written) return true;
   let stored = first.stored ?? (await readStored(store, user, record));
   for (let attempt = 0; attempt < guardedRetries; attempt++) {
-    if (stored && refusedBy(stored, context)) return false;
-    if (stored && Number(stored.ordering_ts) >= context.orderingTs) {
+    if (stored && storedCopyRefuses(storedCopy(stored), context)) return false;
+    if (stored && storedCopy(stored).orderingTs >= context.orderingTs) {
       return (await put(store, type, user, record, context)).written; // decided by the usual condition
     }
     const merged = keepStoredEnrichment(record.record, stored ? ((await readRecord(stored, store.s3)) as Json) : undefined);
     // Optimistic: written only if the copy we merged with is still the stored one; if another
     // copy landed in between, merge with that one.
-    const guard: StoredCopyGuard = stored ? { orderingTs: Number(stored.ordering_ts), bodySha256: String(stored.body_sha256) } : 'absent';
+    const guard: StoredCopyGuard = stored ? storedCopy(stored) : 'absent';
     const outcome = await put(store, type, user, { ...record, record: merged }, context, { guard });
     if (outcome.written) return true;
     stored = outcome.stored ?? (await readStored(store, user, record));
@@ -265,7 +255,7 @@ async function tombstone(store: RecordStore, type: string, user: TerraUser, reco
       new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
     );
     if (stored) {
-      if (Number(stored.ordering_ts) >= context.orderingTs) return false; // a newer (or the same) copy is stored
+      if (storedCopy(stored).orderingTs >= context.orderingTs) return false; // a newer (or the same) copy is stored
       continue; // an older copy landed in between: mark it
     }
     if (

@@ -1,7 +1,9 @@
+import type * as z from 'zod/mini';
 import { identify, isRecordType, isTooDeep, presentString, type RecordType, tooDeepMessage } from './record-identity';
 import {
   athleteEvent,
   connectionEventSchemas,
+  type ConnectionType,
   type DataType,
   dataEvent,
   describeIssues,
@@ -11,7 +13,7 @@ import {
   isRecordedType,
   labReportEvent,
   type TerraUser,
-} from './terra-events';
+} from './terra-schemas';
 
 /**
  * Decides what an authenticated body becomes: records, a change of a user's connection state,
@@ -138,38 +140,49 @@ function labReportAttributes(body: unknown): Record<string, string> {
   return attributes;
 }
 
-function connectionChanges(type: string, event: Record<string, any>): UserChange[] {
+/** A connection event as its schema in connectionEventSchemas parsed it. */
+type ConnectionEvent<T extends ConnectionType = ConnectionType> = z.infer<(typeof connectionEventSchemas)[T]>;
+
+function connectionChanges(type: string, event: ConnectionEvent): UserChange[] {
   switch (type) {
     case 'auth': {
-      const failed = event.status === 'error';
-      return [{ ...userOf(event.user), status: failed ? 'auth_failed' : 'connected', active: !failed }];
+      const { user, status } = event as ConnectionEvent<'auth'>;
+      const failed = status === 'error';
+      return [{ ...userOf(user), status: failed ? 'auth_failed' : 'connected', active: !failed }];
     }
     case 'deauth':
-      return [{ ...userOf(event.user), status: 'deauthenticated', active: false }];
+      return [{ ...userOf((event as ConnectionEvent<'deauth'>).user), status: 'deauthenticated', active: false }];
     case 'access_revoked':
-      return [{ ...userOf(event.user), status: 'access_revoked', active: false }];
-    case 'connection_error':
-      return [{ ...userOf(event.user), status: 'connection_error', active: event.user.active ?? false }];
-    case 'google_no_datasource':
-      return [{ ...userOf(event.user), status: 'no_datasource', active: event.user.active ?? undefined }];
-    case 'permission_change':
+      return [{ ...userOf((event as ConnectionEvent<'access_revoked'>).user), status: 'access_revoked', active: false }];
+    case 'connection_error': {
+      const { user } = event as ConnectionEvent<'connection_error'>;
+      return [{ ...userOf(user), status: 'connection_error', active: user.active ?? false }];
+    }
+    case 'google_no_datasource': {
+      const { user } = event as ConnectionEvent<'google_no_datasource'>;
+      return [{ ...userOf(user), status: 'no_datasource', active: user.active ?? undefined }];
+    }
+    case 'permission_change': {
+      const { user, scopes_added, scopes_removed } = event as ConnectionEvent<'permission_change'>;
       return [
         {
-          ...userOf(event.user),
-          active: event.user.active ?? undefined,
+          ...userOf(user),
+          active: user.active ?? undefined,
           extra: {
-            ...(presentString(event.scopes_added) && { scopes_added: event.scopes_added }),
-            ...(presentString(event.scopes_removed) && { scopes_removed: event.scopes_removed }),
+            ...(scopes_added && { scopes_added }),
+            ...(scopes_removed && { scopes_removed }),
           },
         },
       ];
+    }
     case 'user_reauth': {
-      const newUser = userOf(event.new_user);
+      const { new_user, old_user } = event as ConnectionEvent<'user_reauth'>;
+      const newUser = userOf(new_user);
       const changes: UserChange[] = [{ ...newUser, status: 'connected', active: true }];
-      if (event.old_user && event.old_user.user_id !== event.new_user.user_id) {
-        changes[0].extra = { replaces: event.old_user.user_id };
+      if (old_user && old_user.user_id !== new_user.user_id) {
+        changes[0].extra = { replaces: old_user.user_id };
         changes.push({
-          ...userOf(event.old_user),
+          ...userOf(old_user),
           status: 'replaced',
           active: false,
           extra: { replaced_by: newUser.userId },

@@ -1,16 +1,16 @@
 import { destinations, limits } from '../shared/definitions';
 import type { QueuedDelivery } from '../shared/delivery';
+import { paddedSequencer, s3DestinationOrdering } from '../shared/ordering';
 import { s3Url } from '../shared/s3';
 import type { S3ObjectCreated } from './doors';
 import { type FitLink, linkFitBeside, linkFitFile } from './fit-files';
-import { type DeliveryContext, eventId } from './items';
+import { deliveryContext } from './delivery-context';
 import { type ConsumerDependencies, type DeliveryOutcome, keep, processDelivery } from './process';
 
 /**
  * Terra's S3 destination (terra-contract.md §10): Terra writes each event whole into the bucket,
  * S3 announces the object, and the consumer reads it and processes it like a pushed event. No
- * ordering header exists there, so the ordering key comes from S3: the event's time, and for two
- * writes of one key in the same millisecond, its sequencer.
+ * ordering header exists there, so the ordering key comes from S3 (lambdas/shared/ordering.ts).
  */
 
 /** What an S3 object became; `fit` says what happened to a raw FIT file beside an activity. */
@@ -18,25 +18,9 @@ export interface S3ObjectOutcome extends DeliveryOutcome {
   fit?: FitLink;
 }
 
-/**
- * S3 sequencers are hex strings of no fixed length; AWS compares two of them after left-padding
- * the shorter with zeros. DynamoDB compares strings character by character, which is the same
- * comparison only for hex of equal length and case: so every sequencer is stored upper-cased and
- * padded to one width, and `s3_sequencer < :tie` in the conditional write means "written earlier".
- */
-export const sequencerWidth = 32;
-
-export function paddedSequencer(sequencer: string | undefined): string | undefined {
-  if (!sequencer) return undefined;
-  return sequencer.toUpperCase().padStart(sequencerWidth, '0');
-}
-
 /** The delivery an object stands for: its body stays in S3 until the consumer reads it. */
 export function s3Delivery(object: S3ObjectCreated, now: number): QueuedDelivery {
-  const eventTime = Date.parse(object.eventTime);
-  // doors.ts defaults a missing eventTime to now; an unparseable one gets the same treatment
-  // rather than a NaN ordering key, which DynamoDB would refuse on every retry.
-  const orderingTimestamp = Number.isFinite(eventTime) ? eventTime : now;
+  const orderingTimestamp = s3DestinationOrdering(object.eventTime, now);
   const s3Sequencer = paddedSequencer(object.sequencer);
   return {
     bodyS3: s3Url(object.bucket, object.key),
@@ -76,7 +60,7 @@ async function keepOversized(object: S3ObjectCreated, deps: ConsumerDependencies
   );
   const delivery = s3Delivery(object, now);
   // Content-addressed like every kept event: a repeated notification keeps one item.
-  const context: DeliveryContext = { ...delivery, orderingTs: delivery.orderingTimestamp!, bodySha256: eventId(description) };
+  const context = deliveryContext(delivery, description);
   const reason =
     `S3 destination object ${url} is ${object.size} bytes, over the ${limits.pingMaxBytes}-byte limit the consumer reads whole; ` +
     `not read, left in the bucket (expires after ${destinations.bucket.retentionDays} days)`;

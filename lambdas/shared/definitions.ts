@@ -1,8 +1,10 @@
 /**
  * The single source of truth for the shapes the CDK stack, the Lambda handlers and the local
  * stack share: table keys and indexes, queue settings, message attribute names and AWS limits.
- * Plain data only, so that it bundles into the Lambdas without pulling in aws-cdk-lib.
+ * Plain data only, so that it bundles into the Lambdas without pulling in aws-cdk-lib. The items'
+ * attribute names are in attributes.ts, which the keys here are taken from.
  */
+import { dataAttributes, eventAttributes, userAttributes } from './attributes';
 
 export interface KeyAttribute {
   name: string;
@@ -28,15 +30,22 @@ export interface TableDefinition {
 /** One item per Terra record: `user_id` + `record_id` (`<type>#<identifier>`). */
 export const dataTable = {
   localName: 'terra-data',
-  partitionKey: { name: 'user_id', type: 'S' },
-  sortKey: { name: 'record_id', type: 'S' },
+  partitionKey: { name: dataAttributes.userId, type: 'S' },
+  sortKey: { name: dataAttributes.recordId, type: 'S' },
   globalSecondaryIndexes: [
     {
       // Lists one user's records of one type by start time, without reading their payloads.
       indexName: 'user-type-start-time',
-      partitionKey: { name: 'user_type', type: 'S' },
-      sortKey: { name: 'start_time', type: 'S' },
-      nonKeyAttributes: ['type', 'provider', 'end_time', 'summary_id', 'ordering_ts', 'received_at'],
+      partitionKey: { name: dataAttributes.userType, type: 'S' },
+      sortKey: { name: dataAttributes.startTime, type: 'S' },
+      nonKeyAttributes: [
+        dataAttributes.type,
+        dataAttributes.provider,
+        dataAttributes.endTime,
+        dataAttributes.summaryId,
+        dataAttributes.orderingTs,
+        dataAttributes.receivedAt,
+      ],
     },
   ],
 } as const satisfies TableDefinition;
@@ -44,21 +53,21 @@ export const dataTable = {
 /** One item per Terra user: the connection's latest known state. */
 export const usersTable = {
   localName: 'terra-users',
-  partitionKey: { name: 'user_id', type: 'S' },
-  globalSecondaryIndexes: [{ indexName: 'reference-id', partitionKey: { name: 'reference_id', type: 'S' } }],
+  partitionKey: { name: userAttributes.userId, type: 'S' },
+  globalSecondaryIndexes: [{ indexName: 'reference-id', partitionKey: { name: userAttributes.referenceId, type: 'S' } }],
 } as const satisfies TableDefinition;
 
 /** Every authenticated delivery that is not a data record or a connection change, with its outcome. */
 export const eventsTable = {
   localName: 'terra-events',
-  partitionKey: { name: 'event_id', type: 'S' },
+  partitionKey: { name: eventAttributes.eventId, type: 'S' },
   globalSecondaryIndexes: [
     {
       // "Show me everything that was kept as invalid this week."
       indexName: 'outcome-received-at',
-      partitionKey: { name: 'outcome', type: 'S' },
-      sortKey: { name: 'received_at', type: 'S' },
-      nonKeyAttributes: ['type', 'user_id', 'reason'],
+      partitionKey: { name: eventAttributes.outcome, type: 'S' },
+      sortKey: { name: eventAttributes.receivedAt, type: 'S' },
+      nonKeyAttributes: [eventAttributes.type, eventAttributes.userId, eventAttributes.reason],
     },
   ],
 } as const satisfies TableDefinition;
@@ -221,6 +230,18 @@ export const limits = {
   apiGatewayBodyBytes: 10 * 1024 * 1024,
   sqsMessageBytes: 1024 * 1024,
   dynamoDbItemBytes: 400 * 1024,
+  /** DynamoDB's largest partition key value; a longer identifier is left out of a kept event, not cut. */
+  dynamoDbPartitionKeyBytes: 2048,
+  /**
+   * A record's JSON (or a kept event's text body) up to this size may stay readable in its item;
+   * the rest of the 400 KB holds the keys and attributes. Records are gzipped from a smaller size
+   * still (defaults.recordMapMaxBytes).
+   */
+  itemInlineMaxBytes: 300 * 1024,
+  /** Gzipped JSON up to this size stays in the item (`payload_gzip`, `body_gzip`); larger goes to S3. */
+  itemGzipMaxBytes: 350 * 1024,
+  /** A kept event's type or reason longer than this is cut, so a hostile header cannot fill the item. */
+  keptTextMaxLength: 1024,
   /**
    * Largest Ping-mode (`s3_payload`) download the consumer accepts: parsed, a payload takes
    * several times its size in memory (see consumerMemoryMb).

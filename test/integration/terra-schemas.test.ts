@@ -6,10 +6,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { inlinePayloadMaxBytes } from '../../lambdas/consumer/items';
 import { type ConsumerDependencies, processDelivery } from '../../lambdas/consumer/process';
-import { gzipPayloadMaxBytes } from '../../lambdas/consumer/records';
-import { payloadBucket } from '../../lambdas/shared/definitions';
+import { limits, payloadBucket } from '../../lambdas/shared/definitions';
 import { readRecord } from '../../lambdas/shared/record-payload';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { startTestStack, userRecords } from '../support/local';
@@ -19,6 +17,7 @@ import {
   eventTypeOf,
   firstDifference,
   generateCases,
+  type GeneratedEvent,
   generateFrom,
   largeActivityEvent,
   loadTerraBundle,
@@ -50,12 +49,17 @@ const validate = createValidator(bundle);
 // ---- The data contract, written out independently of the consumer's code ----
 
 const usable = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
-const metadataOf = (record: any) => (record && typeof record.metadata === 'object' && record.metadata) || {};
-const bySummaryId = { field: 'metadata.summary_id', of: (record: any) => usable(metadataOf(record).summary_id) };
-const byStartDate = { field: 'metadata.start_time', of: (record: any) => usable(metadataOf(record).start_time)?.slice(0, 10) };
+/** A field of a generated record, which may be any JSON value. */
+const fieldOf = (record: unknown, name: string): unknown => (record as Record<string, unknown> | null | undefined)?.[name];
+const metadataOf = (record: unknown): Record<string, unknown> => {
+  const metadata = fieldOf(record, 'metadata');
+  return (metadata && typeof metadata === 'object' ? metadata : {}) as Record<string, unknown>;
+};
+const bySummaryId = { field: 'metadata.summary_id', of: (record: unknown) => usable(metadataOf(record).summary_id) };
+const byStartDate = { field: 'metadata.start_time', of: (record: unknown) => usable(metadataOf(record).start_time)?.slice(0, 10) };
 
 /** Each record type's identifier, and the field a refusal names when it is not usable. */
-const identifiers: Record<string, { field: string; of: (record: any) => string | undefined }> = {
+const identifiers: Record<string, { field: string; of: (record: unknown) => string | undefined }> = {
   activity: bySummaryId,
   sleep: bySummaryId,
   health_observation: bySummaryId,
@@ -65,9 +69,9 @@ const identifiers: Record<string, { field: string; of: (record: any) => string |
   nutrition: { field: 'metadata.start_time', of: (record) => usable(metadataOf(record).start_time) },
   planned_workout: {
     field: 'planned_workout_id',
-    of: (record) => usable(record?.planned_workout_id) ?? usable(metadataOf(record).summary_id) ?? usable(metadataOf(record).id),
+    of: (record) => usable(fieldOf(record, 'planned_workout_id')) ?? usable(metadataOf(record).summary_id) ?? usable(metadataOf(record).id),
   },
-  hormone: { field: 'timestamp', of: (record) => usable(record?.timestamp) },
+  hormone: { field: 'timestamp', of: (record) => usable(fieldOf(record, 'timestamp')) },
 };
 const userStatuses: Record<string, string> = {
   deauth: 'deauthenticated',
@@ -98,20 +102,23 @@ interface Expected {
   trackers: string[];
 }
 
-function contractFor(event: any): Expected {
+function contractFor(event: GeneratedEvent): Expected {
   const expected: Expected = { records: new Map(), refused: [], users: new Map(), trackers: [] };
   const { type } = event;
   const identifier = identifiers[type];
   if (identifier) {
     expected.recordsUser = event.user.user_id;
-    event.data.forEach((record: any, index: number) => {
+    for (const [index, record] of (event.data as unknown[]).entries()) {
       const id = identifier.of(record);
-      if (id === undefined) return expected.refused.push(`data.${index}.${identifier.field}`);
+      if (id === undefined) {
+        expected.refused.push(`data.${index}.${identifier.field}`);
+        continue;
+      }
       const entry = expected.records.get(`${type}#${id}`) ?? { candidates: [], deletes: [] };
       entry.candidates.push(record);
       entry.deletes.push(type === 'activity' && metadataOf(record).upload_type === 4);
       expected.records.set(`${type}#${id}`, entry);
-    });
+    }
     if (expected.refused.length > 0) expected.kept = { outcome: 'invalid', attributes: {} };
     else if (event.data.length === 0) expected.kept = { outcome: 'recorded', attributes: {} };
   } else if (type === 'athlete') {
@@ -179,8 +186,8 @@ const seedOf = (schema: string) => ([...schema].reduce((hash, char) => (hash * 3
 /** How a record of this size is kept: a map, gzipped JSON, or JSON in S3. */
 function storageOf(record: unknown): string {
   const json = JSON.stringify(record);
-  if (Buffer.byteLength(json) <= inlinePayloadMaxBytes) return 'payload';
-  return gzipSync(json).length <= gzipPayloadMaxBytes ? 'payload_gzip' : 'payload_s3';
+  if (Buffer.byteLength(json) <= limits.itemInlineMaxBytes) return 'payload';
+  return gzipSync(json).length <= limits.itemGzipMaxBytes ? 'payload_gzip' : 'payload_s3';
 }
 
 const dataSchemas = schemaNames.filter((name) => identifiers[eventTypeOf(bundle, name)!] || eventTypeOf(bundle, name) === 'athlete');

@@ -1,4 +1,5 @@
-import { eventId, eventPut, newerCopyCondition, recordPut, userUpdate } from '../../lambdas/consumer/items';
+import { eventId, eventPut, recordPut, userUpdate } from '../../lambdas/consumer/items';
+import { newerCopy } from '../../lambdas/shared/ordering';
 
 const delivery = {
   signatureTimestamp: 1_700_000_000,
@@ -19,7 +20,7 @@ const record = {
 describe('the conditional-write decision (its effect is proven against DynamoDB in test/integration/ordering)', () => {
   it('puts a record under the newer-copy condition, with arrival as the tie-breaker', () => {
     const put = recordPut('terra-data', 'activity', user, record, delivery, { payload: record.record });
-    expect(put.ConditionExpression).toBe(newerCopyCondition);
+    expect(put.ConditionExpression).toBe(newerCopy(delivery).ConditionExpression);
     expect(put.ExpressionAttributeNames).toEqual({ '#ordering_ts': 'ordering_ts', '#tie': 'received_at', '#body_sha256': 'body_sha256' });
     expect(put.ExpressionAttributeValues).toEqual({
       ':ordering_ts': 1_700_000_000_500,
@@ -53,7 +54,7 @@ describe('the conditional-write decision (its effect is proven against DynamoDB 
       { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false },
       delivery,
     );
-    expect(update.ConditionExpression).toBe(newerCopyCondition);
+    expect(update.ConditionExpression).toBe(newerCopy(delivery).ConditionExpression);
     // For a user, the arrival time is its updated_at.
     expect(update.ExpressionAttributeNames).toMatchObject({ '#tie': 'updated_at', '#body_sha256': 'body_sha256' });
     expect(update.ExpressionAttributeValues).toMatchObject({

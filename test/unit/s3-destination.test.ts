@@ -4,7 +4,8 @@ import type { SQSRecord } from 'aws-lambda';
 import { doorOf, type S3ObjectCreated } from '../../lambdas/consumer/doors';
 import { fitKeyOf, jsonKeyOf, linkFitBeside, linkFitFile } from '../../lambdas/consumer/fit-files';
 import type { ConsumerDependencies } from '../../lambdas/consumer/process';
-import { paddedSequencer, processS3Object, s3Delivery, sequencerWidth, typeOfKey } from '../../lambdas/consumer/s3-destination';
+import { processS3Object, s3Delivery, typeOfKey } from '../../lambdas/consumer/s3-destination';
+import { paddedSequencer, sequencerWidth } from '../../lambdas/shared/ordering';
 import { limits } from '../../lambdas/shared/definitions';
 import { nextSequencer, notificationKey, objectCreatedNotification } from '../../lib/local/s3-notifier';
 import { parseSimulateArgs } from '../../lib/tools/simulate';
@@ -143,7 +144,13 @@ function stubS3(objects: Record<string, StoredVersion[]>) {
       const ContentLength = version.contentLength ?? version.body.length;
       if (name === 'HeadObjectCommand') return { ContentLength };
       if (name === 'GetObjectCommand') {
-        const Body = { transformToByteArray: async () => (bodiesRead.push(key), new Uint8Array(version.body)), destroy: () => {} };
+        const Body = {
+          transformToByteArray: async () => {
+            bodiesRead.push(key);
+            return new Uint8Array(version.body);
+          },
+          destroy: () => {},
+        };
         return { ContentLength, Body, Metadata: {} };
       }
       throw new Error(`the consumer should not send ${name}`);

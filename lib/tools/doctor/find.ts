@@ -2,7 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, paginateQuery, paginateScan, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { largeRequestId } from '../../../lambdas/consumer/items';
 import { recordTypes } from '../../../lambdas/consumer/record-identity';
-import { connectionTypes } from '../../../lambdas/consumer/terra-events';
+import { connectionTypes } from '../../../lambdas/consumer/terra-schemas';
 import { dataTable, eventsTable, usersTable } from '../../../lambdas/shared/definitions';
 import { loadRequest, loadUser } from '../inspect';
 import type { TableTarget } from '../tables';

@@ -45,6 +45,23 @@ export const recordedTypes = [
 const nonEmptyString = z.string().check(z.minLength(1));
 const absentIfOdd = <T extends z.ZodMiniType>(schema: T) => z.catch(z.nullish(schema), undefined);
 
+/**
+ * Terra's `TerraUser` (vendor/terra-openapi, docs/terra.md §5): the connection a body belongs to.
+ * The one type of a Terra user here: the consumer reads it, the fixtures and the stand-in of
+ * Terra's API write it.
+ */
+export interface TerraUser {
+  user_id: string;
+  provider?: string | null;
+  /** The app's own id for the user, set when the widget session was made. */
+  reference_id?: string | null;
+  /** Comma-separated, as Terra sends it (not an array). */
+  scopes?: string | null;
+  active?: boolean | null;
+  created_at?: string | null;
+  last_webhook_update?: string | null;
+}
+
 // Only what keys need is required: a user id. Terra marks the rest optional or nullable.
 export const terraUser = z.looseObject({
   user_id: nonEmptyString,
@@ -54,7 +71,9 @@ export const terraUser = z.looseObject({
   scopes: absentIfOdd(z.string()),
   active: absentIfOdd(z.boolean()),
 });
-export type TerraUser = z.infer<typeof terraUser>;
+// What the schema lets through is a TerraUser: tsc fails here if the two drift apart.
+type Holds<T extends true> = T;
+export type ParsedUserIsTerraUser = Holds<z.infer<typeof terraUser> extends TerraUser ? true : false>;
 
 export const envelope = z.looseObject({ type: nonEmptyString });
 

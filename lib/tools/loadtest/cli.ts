@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import type { LocalStack } from '../local/local-stack';
-import { type LoadPlan, planLoad } from './loadtest/plan';
-import { sendPlan } from './loadtest/send';
-import { type LoadTarget, queueDepth, readUsers, resolveTarget, waitForDrain } from './loadtest/target';
-import { formatReport, judge, passed } from './loadtest/verdict';
+import type { LocalStack } from '../../local/local-stack';
+import { type LoadPlan, planLoad } from './plan';
+import { sendPlan } from './send';
+import { type LoadTarget, queueDepth, readUsers, resolveTarget, waitForDrain } from './target';
+import { formatReport, judge, passed } from './verdict';
 
 /**
  * `npm run loadtest`: sends thousands of signed deliveries (new records, newer versions, exact
