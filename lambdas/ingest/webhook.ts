@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { observability, terraHeaders } from '../shared/definitions';
 import { bodyBytes, type Delivery } from '../shared/delivery';
 import { errorResponse, jsonResponse } from '../shared/http';
+import { webhookOrderingTimestamp } from '../shared/ordering';
 import { type Logger, withKeys } from '../shared/logger';
 import { type SignatureFailure, verifySignature } from '../shared/signature';
 import type { SourceIpAllowlist } from '../shared/source-ips';
@@ -57,17 +58,6 @@ function signatureHeaderOf(headers: APIGatewayProxyEventV2['headers']): string |
     if (value !== undefined) return value;
   }
   return undefined;
-}
-
-/**
- * `x-terra-ordering-timestamp` is not covered by the signature. A value later than the signature
- * window allows is ignored, so a replayed request with a forged far-future value cannot pin a
- * record against every newer copy.
- */
-function parseOrderingTimestamp(value: string | undefined, signatureTimestamp: number, toleranceSeconds: number): number | undefined {
-  if (value === undefined || !/^\d{1,16}$/.test(value.trim())) return undefined;
-  const orderingTimestamp = Number(value.trim());
-  return orderingTimestamp > (signatureTimestamp + toleranceSeconds) * 1000 ? undefined : orderingTimestamp;
 }
 
 /**
@@ -151,7 +141,7 @@ export function createWebhookHandler(deps: IngestDependencies) {
     const delivery: Delivery = {
       body,
       signatureTimestamp: verdict.timestamp,
-      orderingTimestamp: parseOrderingTimestamp(
+      orderingTimestamp: webhookOrderingTimestamp(
         headerValue(event.headers, terraHeaders.orderingTimestamp),
         verdict.timestamp,
         deps.toleranceSeconds,

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { messageAttributes } from './definitions';
+import { sqsDestinationOrdering } from './ordering';
 
 /** What the ingest function knows about one authenticated delivery, besides its body. */
 export interface DeliveryMetadata {
@@ -41,11 +42,6 @@ export interface QueuedDelivery extends DeliveryMetadata {
    * a key, so the key's latest version may be a later event than the one announced.
    */
   bodyS3VersionId?: string;
-}
-
-/** The ordering key for "newest wins": Terra's ordering timestamp, else the signature's, in ms. */
-export function orderingTimestampOf(metadata: DeliveryMetadata): number {
-  return metadata.orderingTimestamp ?? metadata.signatureTimestamp * 1000;
 }
 
 // Characters SQS refuses in a message body: it takes #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
@@ -128,12 +124,11 @@ export function fromSqsRecord(record: SQSRecord): QueuedDelivery {
   return {
     ...(bodyS3 ? { bodyS3 } : { body: encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body, 'utf8') }),
     // A message without metadata did not come through the webhook: Terra's SQS destination (or a
-    // hand-sent test message). No ordering header exists there, so SQS's SentTimestamp, in ms,
-    // is the ordering key (terra-contract.md §10).
+    // hand-sent test message), ordered by when SQS took it (ordering.ts).
     signatureTimestamp: signatureTimestamp ?? Math.floor(Number(record.attributes.SentTimestamp) / 1000),
     orderingTimestamp:
       signatureTimestamp === undefined
-        ? Number(record.attributes.SentTimestamp)
+        ? sqsDestinationOrdering(record.attributes.SentTimestamp)
         : optionalNumber(attribute(record, messageAttributes.orderingTimestamp)),
     terraReference: attribute(record, messageAttributes.terraReference),
     traceId: attribute(record, messageAttributes.traceId),

@@ -2,7 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { sqsEnqueue, sqsEnqueueWithReceipt } from '../../lambdas/ingest/queue';
-import { type Delivery, fromSqsRecord, orderingTimestampOf, toSqsMessage } from '../../lambdas/shared/delivery';
+import { type Delivery, fromSqsRecord, toSqsMessage } from '../../lambdas/shared/delivery';
+import { orderingTimestampOf } from '../../lambdas/shared/ordering';
 
 const metadata = { signatureTimestamp: 1_700_000_000, receivedAt: '2026-11-22T00:00:00.000Z' };
 
