@@ -4,6 +4,7 @@ import { destinations, limits } from '../shared/definitions';
 import { s3Url } from '../shared/s3';
 import type { S3ObjectCreated } from './doors';
 import { conditionally } from './dynamodb-writes';
+import { fitLinkUpdate } from './items';
 import type { ConsumerDependencies } from './process';
 import { routeBody } from './route';
 
@@ -95,17 +96,7 @@ async function linkActivities(deps: ConsumerDependencies, activities: StoredActi
   let linked = 0;
   for (const recordId of activities.recordIds) {
     const updated = await conditionally(() =>
-      deps.documentClient.send(
-        new UpdateCommand({
-          TableName: deps.tables.data,
-          Key: { user_id: activities.userId, record_id: recordId },
-          UpdateExpression: 'SET #fit_s3 = :fit_s3',
-          // Never creates an item: an activity with only a FIT file and no record is not a record.
-          ConditionExpression: 'attribute_exists(#record_id)',
-          ExpressionAttributeNames: { '#fit_s3': 'fit_s3', '#record_id': 'record_id' },
-          ExpressionAttributeValues: { ':fit_s3': file },
-        }),
-      ),
+      deps.documentClient.send(new UpdateCommand(fitLinkUpdate(deps.tables.data, activities.userId, recordId, file))),
     );
     if (updated) linked++;
   }

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { PutCommandInput, UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { dataAttributes, eventAttributes, userAttributes } from '../shared/attributes';
 import { limits } from '../shared/definitions';
 import { type Condition, newerCopy, nothingStoredYet, nothingToKeep, stillStored } from '../shared/ordering';
+import { dataItemKey, eventItemKey, userItemKey } from '../shared/table-items';
 import type { DeliveryContext } from './delivery-context';
 import type { DataRecord, EventOutcome, UserChange } from './route';
 import type { TerraUser } from './terra-schemas';
@@ -15,7 +17,10 @@ import type { TerraUser } from './terra-schemas';
 const optional = <T>(name: string, value: T | undefined | null) =>
   value === undefined || value === null || value === '' ? {} : { [name]: value };
 
-export type PayloadAttributes = { payload: unknown } | { payload_gzip: Uint8Array } | { payload_s3: string };
+export type PayloadAttributes =
+  | { [dataAttributes.payload]: unknown }
+  | { [dataAttributes.payloadGzip]: Uint8Array }
+  | { [dataAttributes.payloadS3]: string };
 
 /**
  * Instead of "newer than the stored copy": write only if nothing is stored (`absent`), or only if
@@ -49,20 +54,19 @@ export function recordPut(
   return {
     TableName: tableName,
     Item: {
-      user_id: user.user_id,
-      record_id: record.recordId,
-      user_type: `${user.user_id}#${type}`,
-      type,
-      ...optional('provider', user.provider),
-      ...optional('reference_id', user.reference_id),
-      ...optional('start_time', record.startTime),
-      ...optional('end_time', record.endTime),
-      ...optional('summary_id', record.summaryId),
-      ordering_ts: delivery.orderingTs,
-      received_at: delivery.receivedAt,
-      body_sha256: delivery.bodySha256,
-      ...optional('terra_reference', delivery.terraReference),
-      ...optional('s3_sequencer', delivery.s3Sequencer),
+      ...dataItemKey(user.user_id, record.recordId),
+      [dataAttributes.userType]: `${user.user_id}#${type}`,
+      [dataAttributes.type]: type,
+      ...optional(dataAttributes.provider, user.provider),
+      ...optional(dataAttributes.referenceId, user.reference_id),
+      ...optional(dataAttributes.startTime, record.startTime),
+      ...optional(dataAttributes.endTime, record.endTime),
+      ...optional(dataAttributes.summaryId, record.summaryId),
+      [dataAttributes.orderingTs]: delivery.orderingTs,
+      [dataAttributes.receivedAt]: delivery.receivedAt,
+      [dataAttributes.bodySha256]: delivery.bodySha256,
+      ...optional(dataAttributes.terraReference, delivery.terraReference),
+      ...optional(dataAttributes.s3Sequencer, delivery.s3Sequencer),
       ...options.extra,
       ...payload,
     },
@@ -77,17 +81,17 @@ export function tombstoneUpdate(tableName: string, user: TerraUser, record: Data
   const sequencer = delivery.s3Sequencer !== undefined ? ', #s3_sequencer = :s3_sequencer' : '';
   return {
     TableName: tableName,
-    Key: { user_id: user.user_id, record_id: record.recordId },
+    Key: dataItemKey(user.user_id, record.recordId),
     UpdateExpression:
       `SET #deleted = :deleted, #deleted_at = :received_at, #ordering_ts = :ordering_ts, #received_at = :received_at, #body_sha256 = :body_sha256${sequencer}` +
       (sequencer ? '' : ' REMOVE #s3_sequencer'),
     ConditionExpression: `attribute_exists(#ordering_ts) AND (${condition.ConditionExpression})`,
     ExpressionAttributeNames: {
       ...condition.ExpressionAttributeNames,
-      '#received_at': 'received_at',
-      '#s3_sequencer': 's3_sequencer',
-      '#deleted': 'deleted',
-      '#deleted_at': 'deleted_at',
+      '#received_at': dataAttributes.receivedAt,
+      '#s3_sequencer': dataAttributes.s3Sequencer,
+      '#deleted': dataAttributes.deleted,
+      '#deleted_at': dataAttributes.deletedAt,
     },
     ExpressionAttributeValues: {
       ...condition.ExpressionAttributeValues,
@@ -108,33 +112,49 @@ export function userUpdate(tableName: string, type: string, change: UserChange, 
     values[`:${attribute}`] = value;
     assignments.push(`#${attribute} = ${expression ? expression(`:${attribute}`) : `:${attribute}`}`);
   };
-  set('provider', change.provider);
+  set(userAttributes.provider, change.provider);
   // A reference_id is a GSI key: only a non-empty string may be written.
-  set('reference_id', change.referenceId);
+  set(userAttributes.referenceId, change.referenceId);
   if (change.status === undefined) {
     // A first sighting through a permission change: the user evidently is connected.
-    set('status', 'connected', (value) => `if_not_exists(#status, ${value})`);
+    set(userAttributes.status, 'connected', (value) => `if_not_exists(#status, ${value})`);
   } else {
-    set('status', change.status);
+    set(userAttributes.status, change.status);
   }
-  set('active', change.active);
-  set('scopes', change.scopes);
+  set(userAttributes.active, change.active);
+  set(userAttributes.scopes, change.scopes);
   for (const [attribute, value] of Object.entries(change.extra ?? {})) set(attribute, value);
-  set('last_event_type', type);
-  set('updated_at', delivery.receivedAt);
-  set('body_sha256', delivery.bodySha256);
-  set('ordering_ts', delivery.orderingTs);
-  set('s3_sequencer', delivery.s3Sequencer);
+  set(userAttributes.lastEventType, type);
+  set(userAttributes.updatedAt, delivery.receivedAt);
+  set(userAttributes.bodySha256, delivery.bodySha256);
+  set(userAttributes.orderingTs, delivery.orderingTs);
+  set(userAttributes.s3Sequencer, delivery.s3Sequencer);
   // A user's arrival time is its updated_at.
-  const condition = newerCopy(delivery, 'updated_at');
+  const condition = newerCopy(delivery, userAttributes.updatedAt);
   return {
     TableName: tableName,
-    Key: { user_id: change.userId },
+    Key: userItemKey(change.userId),
     // The S3 door's tie-breaker travels with the copy; a copy from another door clears it.
     UpdateExpression: `SET ${assignments.join(', ')}${delivery.s3Sequencer === undefined ? ' REMOVE #s3_sequencer' : ''}`,
     ConditionExpression: condition.ConditionExpression,
-    ExpressionAttributeNames: { ...names, ...condition.ExpressionAttributeNames, '#s3_sequencer': 's3_sequencer' },
+    ExpressionAttributeNames: { ...names, ...condition.ExpressionAttributeNames, '#s3_sequencer': userAttributes.s3Sequencer },
     ExpressionAttributeValues: { ...values, ...condition.ExpressionAttributeValues },
+  };
+}
+
+/**
+ * Points an activity's item at its raw FIT file in Terra's S3 destination bucket (fit-files.ts).
+ * Never creates an item: an activity with only a FIT file and no record is not a record.
+ * `onlyUnlinked`: set only where no link is yet, so a link made meanwhile stays.
+ */
+export function fitLinkUpdate(tableName: string, userId: string, recordId: string, file: string, onlyUnlinked = false): UpdateCommandInput {
+  return {
+    TableName: tableName,
+    Key: dataItemKey(userId, recordId),
+    UpdateExpression: 'SET #fit_s3 = :fit_s3',
+    ConditionExpression: `attribute_exists(#record_id)${onlyUnlinked ? ' AND attribute_not_exists(#fit_s3)' : ''}`,
+    ExpressionAttributeNames: { '#fit_s3': dataAttributes.fitS3, '#record_id': dataAttributes.recordId },
+    ExpressionAttributeValues: { ':fit_s3': file },
   };
 }
 
@@ -152,14 +172,17 @@ export interface KeptEvent {
   attributes?: Record<string, string>;
 }
 
-export type EventBodyAttributes = { body: string } | { body_gzip: Uint8Array } | { body_s3: string };
+export type EventBodyAttributes =
+  | { [eventAttributes.body]: string }
+  | { [eventAttributes.bodyGzip]: Uint8Array }
+  | { [eventAttributes.bodyS3]: string };
 
 /** The raw body as text when it is small UTF-8, else gzipped; undefined when even that is too large for an item. */
 export function inlineEventBody(body: Buffer): EventBodyAttributes | undefined {
   const text = body.toString('utf8');
-  if (body.length <= limits.itemInlineMaxBytes && Buffer.from(text, 'utf8').equals(body)) return { body: text };
+  if (body.length <= limits.itemInlineMaxBytes && Buffer.from(text, 'utf8').equals(body)) return { [eventAttributes.body]: text };
   const compressed = gzipSync(body);
-  return compressed.length <= limits.itemGzipMaxBytes ? { body_gzip: compressed } : undefined;
+  return compressed.length <= limits.itemGzipMaxBytes ? { [eventAttributes.bodyGzip]: compressed } : undefined;
 }
 
 /*
@@ -183,7 +206,7 @@ export function eventPut(
   event: KeptEvent,
   body: Buffer,
   delivery: DeliveryContext,
-  bodyAttributes: EventBodyAttributes = inlineEventBody(body) ?? { body_gzip: gzipSync(body) },
+  bodyAttributes: EventBodyAttributes = inlineEventBody(body) ?? { [eventAttributes.bodyGzip]: gzipSync(body) },
 ): PutCommandInput {
   const attributes = Object.fromEntries(Object.entries(event.attributes ?? {}).filter(([, value]) => identifier(value) !== undefined));
   // event_id is the body's hash, which the delivery context already holds.
@@ -191,19 +214,19 @@ export function eventPut(
     TableName: tableName,
     Item: {
       ...attributes,
-      event_id: delivery.bodySha256,
-      type: bounded(event.type),
-      outcome: event.outcome,
-      reason: bounded(event.reason),
-      ...optional('user_id', identifier(event.userId)),
-      received_at: delivery.receivedAt,
-      signature_ts: delivery.signatureTimestamp,
-      ordering_ts: delivery.orderingTs,
-      ...optional('terra_reference', identifier(delivery.terraReference)),
-      ...optional('trace_id', identifier(delivery.traceId)),
+      ...eventItemKey(delivery.bodySha256),
+      [eventAttributes.type]: bounded(event.type),
+      [eventAttributes.outcome]: event.outcome,
+      [eventAttributes.reason]: bounded(event.reason),
+      ...optional(eventAttributes.userId, identifier(event.userId)),
+      [eventAttributes.receivedAt]: delivery.receivedAt,
+      [eventAttributes.signatureTs]: delivery.signatureTimestamp,
+      [eventAttributes.orderingTs]: delivery.orderingTs,
+      ...optional(eventAttributes.terraReference, identifier(delivery.terraReference)),
+      ...optional(eventAttributes.traceId, identifier(delivery.traceId)),
       ...bodyAttributes,
     },
-    ConditionExpression: 'attribute_not_exists(event_id)',
+    ConditionExpression: `attribute_not_exists(${eventAttributes.eventId})`,
   };
 }
 
@@ -219,13 +242,13 @@ function trackerUpdate(
 ): UpdateCommandInput {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
-  const fields = { reference, updated_at: delivery.receivedAt, ...set };
+  const fields = { [eventAttributes.reference]: reference, [eventAttributes.updatedAt]: delivery.receivedAt, ...set };
   const assignments = Object.entries(fields).map(([name, value]) => {
     names[`#${name}`] = name;
     values[`:${name}`] = value;
     return `#${name} = :${name}`;
   });
-  names['#received_at'] = 'received_at';
+  names['#received_at'] = eventAttributes.receivedAt;
   values[':received_at'] = delivery.receivedAt;
   assignments.push('#received_at = if_not_exists(#received_at, :received_at)');
   const additions = Object.entries(add ?? {}).map(([name, value]) => {
@@ -235,7 +258,7 @@ function trackerUpdate(
   });
   return {
     TableName: tableName,
-    Key: { event_id: largeRequestId(reference) },
+    Key: eventItemKey(largeRequestId(reference)),
     UpdateExpression: `SET ${assignments.join(', ')}${additions.length ? ` ADD ${additions.join(', ')}` : ''}`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
@@ -255,12 +278,12 @@ export function largeRequestAnnounced(
   expectedPayloads?: number,
 ) {
   return trackerUpdate(tableName, reference, delivery, {
-    type: 'large_request',
-    outcome: 'tracking',
-    reason:
+    [eventAttributes.type]: 'large_request',
+    [eventAttributes.outcome]: 'tracking',
+    [eventAttributes.reason]:
       expectedPayloads === undefined ? 'backfill announced, still processing' : `backfill of ${expectedPayloads} data events announced`,
-    ...(expectedPayloads !== undefined && { expected_payloads: expectedPayloads }),
-    ...(userId && { user_id: userId }),
+    ...(expectedPayloads !== undefined && { [eventAttributes.expectedPayloads]: expectedPayloads }),
+    ...(userId && { [eventAttributes.userId]: userId }),
   });
 }
 
@@ -277,7 +300,7 @@ export function largeRequestReceived(tableName: string, reference: string, deliv
     tableName,
     reference,
     delivery,
-    { user_id: userId },
-    { received_payloads: new Set([delivery.bodySha256.slice(0, 16)]) },
+    { [eventAttributes.userId]: userId },
+    { [eventAttributes.receivedPayloads]: new Set([delivery.bodySha256.slice(0, 16)]) },
   );
 }

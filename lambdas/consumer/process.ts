@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { eventAttributes } from '../shared/attributes';
 import { erasure, payloadBucket, queueSettings } from '../shared/definitions';
 import type { QueuedDelivery } from '../shared/delivery';
 import { getObject, putObject, s3Url } from '../shared/s3';
@@ -102,7 +103,7 @@ async function eventBodyAttributes(deps: ConsumerDependencies, body: Buffer, con
   if (!deps.s3 || !deps.bucket) throw new Error(`a kept body of ${body.length} bytes needs S3 but no bucket is configured`);
   const url = s3Url(deps.bucket, `${payloadBucket.prefixes.events}${context.bodySha256}`);
   await putObject(deps.s3, url, body);
-  return { body_s3: url };
+  return { [eventAttributes.bodyS3]: url };
 }
 
 /** Keeps a body in terra-events with its outcome and reason (in S3 when too large for an item). */

@@ -4,14 +4,15 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { dataAttributes } from '../shared/attributes';
 import { defaults, limits, payloadBucket } from '../shared/definitions';
 import { storedCopyRefuses } from '../shared/ordering';
 import { readRecord } from '../shared/record-payload';
 import { deleteObject, putObject, s3Url } from '../shared/s3';
-import { readRecordItem } from '../shared/table-items';
+import { dataItemKey, readRecordItem } from '../shared/table-items';
 import { conditionally, conditionallyReturning, isItemRejected } from './dynamodb-writes';
 import type { DeliveryContext } from './delivery-context';
-import { type PayloadAttributes, type RecordPutOptions, recordPut, type StoredCopyGuard, tombstoneUpdate } from './items';
+import { fitLinkUpdate, type PayloadAttributes, type RecordPutOptions, recordPut, type StoredCopyGuard, tombstoneUpdate } from './items';
 import type { DataRecord } from './route';
 import type { TerraUser } from './terra-schemas';
 
@@ -68,14 +69,15 @@ async function payloadFor(store: RecordStore, userId: string, record: DataRecord
   const json = JSON.stringify(record.record);
   const mapMaxBytes = Math.min(store.mapMaxBytes ?? defaults.recordMapMaxBytes, limits.itemInlineMaxBytes);
   if (atLeast === 'map' && Buffer.byteLength(json) <= mapMaxBytes && fitsAsMap(record.record))
-    return { attributes: { payload: record.record } as PayloadAttributes };
+    return { attributes: { [dataAttributes.payload]: record.record } as PayloadAttributes };
   const compressed = gzipSync(json);
-  if (compressed.length <= limits.itemGzipMaxBytes) return { attributes: { payload_gzip: compressed } as PayloadAttributes };
+  if (compressed.length <= limits.itemGzipMaxBytes)
+    return { attributes: { [dataAttributes.payloadGzip]: compressed } as PayloadAttributes };
   if (!store.s3 || !store.bucket)
     throw new Error(`record ${record.recordId} needs S3 (${compressed.length} bytes gzipped) but no bucket is configured`);
   const url = s3Url(store.bucket, recordObjectKey(userId, record.recordId, context.orderingTs));
   await putObject(store.s3, url, json);
-  return { attributes: { payload_s3: url } as PayloadAttributes, objectWritten: url };
+  return { attributes: { [dataAttributes.payloadS3]: url } as PayloadAttributes, objectWritten: url };
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -169,30 +171,22 @@ async function putAs(
     );
     replaced = output.Attributes;
   });
-  const fit = replaced?.fit_s3;
-  if (written && typeof fit === 'string' && input.Item?.fit_s3 === undefined) {
+  const old = replaced === undefined ? undefined : readRecordItem(replaced);
+  const fit = old?.fitS3;
+  if (written && fit !== undefined && input.Item?.[dataAttributes.fitS3] === undefined) {
     // A Put replaces the item whole, but the raw FIT file the S3 destination linked (fit-files.ts)
     // belongs to the activity, not to one copy: a newer copy from any door keeps it. Set where
     // no link is: should a still newer copy land first, it gets the link too; a link made since
     // stays. Never creates an item.
     await conditionally(() =>
-      store.documentClient.send(
-        new UpdateCommand({
-          TableName: store.table,
-          Key: { user_id: user.user_id, record_id: record.recordId },
-          UpdateExpression: 'SET #fit_s3 = :fit_s3',
-          ConditionExpression: 'attribute_exists(#record_id) AND attribute_not_exists(#fit_s3)',
-          ExpressionAttributeNames: { '#fit_s3': 'fit_s3', '#record_id': 'record_id' },
-          ExpressionAttributeValues: { ':fit_s3': fit },
-        }),
-      ),
+      store.documentClient.send(new UpdateCommand(fitLinkUpdate(store.table, user.user_id, record.recordId, fit, true))),
     );
   }
   const outcome: PutOutcome = { written, ...(stored && { stored: unmarshalled(store, stored) }) };
   if (!store.s3) return outcome;
   if (!written && objectWritten) await deleteObject(store.s3, objectWritten); // a stale copy's object: an orphan
-  const previous = replaced?.payload_s3;
-  if (written && typeof previous === 'string' && previous !== objectWritten) await deleteObject(store.s3, previous);
+  const previous = old?.payloadS3;
+  if (written && previous !== undefined && previous !== objectWritten) await deleteObject(store.s3, previous);
   return outcome;
 }
 
@@ -206,7 +200,7 @@ function unmarshalled(store: RecordStore, item: Record<string, AttributeValue>):
 
 async function readStored(store: RecordStore, user: TerraUser, record: DataRecord): Promise<Json | undefined> {
   const { Item } = await store.documentClient.send(
-    new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
+    new GetCommand({ TableName: store.table, Key: dataItemKey(user.user_id, record.recordId), ConsistentRead: true }),
   );
   return Item;
 }
@@ -252,16 +246,14 @@ async function tombstone(store: RecordStore, type: string, user: TerraUser, reco
     );
     if (marked) return true;
     const { Item: stored } = await store.documentClient.send(
-      new GetCommand({ TableName: store.table, Key: { user_id: user.user_id, record_id: record.recordId }, ConsistentRead: true }),
+      new GetCommand({ TableName: store.table, Key: dataItemKey(user.user_id, record.recordId), ConsistentRead: true }),
     );
     if (stored) {
       if (storedCopy(stored).orderingTs >= context.orderingTs) return false; // a newer (or the same) copy is stored
       continue; // an older copy landed in between: mark it
     }
-    if (
-      (await put(store, type, user, record, context, { guard: 'absent', extra: { deleted: true, deleted_at: context.receivedAt } })).written
-    )
-      return true;
+    const deleted = { [dataAttributes.deleted]: true, [dataAttributes.deletedAt]: context.receivedAt };
+    if ((await put(store, type, user, record, context, { guard: 'absent', extra: deleted })).written) return true;
   }
   throw new Error(`record ${record.recordId} kept changing while its delete was applied; will retry`);
 }

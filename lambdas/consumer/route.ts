@@ -1,4 +1,5 @@
 import type * as z from 'zod/mini';
+import { eventAttributes, userAttributes } from '../shared/attributes';
 import { identify, isRecordType, isTooDeep, presentString, type RecordType, tooDeepMessage } from './record-identity';
 import {
   athleteEvent,
@@ -132,9 +133,9 @@ function routeData(type: DataType, body: unknown): Route {
 function labReportAttributes(body: unknown): Record<string, string> {
   const parsed = labReportEvent.safeParse(body);
   const data = parsed.success ? parsed.data.data : undefined;
+  const identifiers = { [eventAttributes.sessionId]: data?.session_id, [eventAttributes.referenceId]: data?.reference_id };
   const attributes: Record<string, string> = {};
-  for (const name of ['session_id', 'reference_id'] as const) {
-    const value = data?.[name];
+  for (const [name, value] of Object.entries(identifiers)) {
     if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') attributes[name] = String(value);
   }
   return attributes;
@@ -169,8 +170,8 @@ function connectionChanges(type: string, event: ConnectionEvent): UserChange[] {
           ...userOf(user),
           active: user.active ?? undefined,
           extra: {
-            ...(scopes_added && { scopes_added }),
-            ...(scopes_removed && { scopes_removed }),
+            ...(scopes_added && { [userAttributes.scopesAdded]: scopes_added }),
+            ...(scopes_removed && { [userAttributes.scopesRemoved]: scopes_removed }),
           },
         },
       ];
@@ -180,12 +181,12 @@ function connectionChanges(type: string, event: ConnectionEvent): UserChange[] {
       const newUser = userOf(new_user);
       const changes: UserChange[] = [{ ...newUser, status: 'connected', active: true }];
       if (old_user && old_user.user_id !== new_user.user_id) {
-        changes[0].extra = { replaces: old_user.user_id };
+        changes[0].extra = { [userAttributes.replaces]: old_user.user_id };
         changes.push({
           ...userOf(old_user),
           status: 'replaced',
           active: false,
-          extra: { replaced_by: newUser.userId },
+          extra: { [userAttributes.replacedBy]: newUser.userId },
         });
       }
       return changes;

@@ -1,6 +1,7 @@
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { parseS3Url } from '../shared/s3';
+import { eventItemKey, userItemKey } from '../shared/table-items';
 import { type EraseDependencies, findUser } from './find';
 import { countPlaces, deleteBatches, type PlaceCounts, type UserFootprint } from './places';
 
@@ -75,9 +76,9 @@ export async function eraseUser(deps: EraseDependencies, userId: string, options
   await deleteItems(
     deps,
     deps.tables.events,
-    footprint.eventIds.map((event_id) => ({ event_id })),
+    footprint.eventIds.map((eventId) => eventItemKey(eventId)),
   );
-  if (footprint.user) await deps.documentClient.send(new DeleteCommand({ TableName: deps.tables.users, Key: { user_id: userId } }));
+  if (footprint.user) await deps.documentClient.send(new DeleteCommand({ TableName: deps.tables.users, Key: userItemKey(userId) }));
   await deleteObjects(deps, footprint.markers);
   return { footprint, counts, dryRun: false, left };
 }

@@ -2,8 +2,10 @@ import { HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sd
 import { type DynamoDBDocumentClient, GetCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { archiveIndexPrefix } from '../consumer/archive';
 import { recordsPrefix } from '../consumer/records';
+import { dataAttributes, eventAttributes, userAttributes } from '../shared/attributes';
 import { payloadBucket } from '../shared/definitions';
 import { parseS3Url, s3Url } from '../shared/s3';
+import { dataItemKey, readEventItem, readRecordItem, userItemKey } from '../shared/table-items';
 import { markedObject, pointersOf, type UserFootprint } from './places';
 
 /**
@@ -57,15 +59,21 @@ async function findData(deps: EraseDependencies, userId: string) {
       KeyConditionExpression: '#user_id = :user_id',
       // Keys and pointers only: the payloads themselves are not read.
       ProjectionExpression: '#user_id, #record_id, #payload_s3, #fit_s3',
-      ExpressionAttributeNames: { '#user_id': 'user_id', '#record_id': 'record_id', '#payload_s3': 'payload_s3', '#fit_s3': 'fit_s3' },
+      ExpressionAttributeNames: {
+        '#user_id': dataAttributes.userId,
+        '#record_id': dataAttributes.recordId,
+        '#payload_s3': dataAttributes.payloadS3,
+        '#fit_s3': dataAttributes.fitS3,
+      },
       ExpressionAttributeValues: { ':user_id': userId },
       ConsistentRead: true,
     },
   );
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
-      keys.push({ user_id: String(item.user_id), record_id: String(item.record_id) });
-      pointers.push(...pointersOf(item, ['payload_s3', 'fit_s3']));
+      const stored = readRecordItem(item);
+      keys.push(dataItemKey(stored.userId, stored.recordId));
+      pointers.push(...pointersOf(item, [dataAttributes.payloadS3, dataAttributes.fitS3]));
     }
   }
   return { keys, pointers };
@@ -81,15 +89,19 @@ async function findEvents(deps: EraseDependencies, userId: string) {
       TableName: deps.tables.events,
       FilterExpression: '#user_id = :user_id',
       ProjectionExpression: '#event_id, #body_s3',
-      ExpressionAttributeNames: { '#user_id': 'user_id', '#event_id': 'event_id', '#body_s3': 'body_s3' },
+      ExpressionAttributeNames: {
+        '#user_id': eventAttributes.userId,
+        '#event_id': eventAttributes.eventId,
+        '#body_s3': eventAttributes.bodyS3,
+      },
       ExpressionAttributeValues: { ':user_id': userId },
     },
   );
   for await (const page of pages) {
     scanned += page.ScannedCount ?? 0;
     for (const item of page.Items ?? []) {
-      ids.push(String(item.event_id));
-      pointers.push(...pointersOf(item, ['body_s3']));
+      ids.push(readEventItem(item).eventId);
+      pointers.push(...pointersOf(item, [eventAttributes.bodyS3]));
     }
   }
   return { ids, pointers, scanned };
@@ -116,7 +128,13 @@ export async function findUser(deps: EraseDependencies, userId: string): Promise
   const [data, user, events, records, archive] = await Promise.all([
     findData(deps, userId),
     deps.documentClient.send(
-      new GetCommand({ TableName: deps.tables.users, Key: { user_id: userId }, ConsistentRead: true, ProjectionExpression: 'user_id' }),
+      new GetCommand({
+        TableName: deps.tables.users,
+        Key: userItemKey(userId),
+        ConsistentRead: true,
+        // The name itself, no placeholder: user_id is no reserved word.
+        ProjectionExpression: userAttributes.userId,
+      }),
     ),
     findEvents(deps, userId),
     // The id is encoded in the prefix, so one user's listing never reaches into another's.

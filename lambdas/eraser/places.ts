@@ -1,5 +1,6 @@
 import { payloadBucket } from '../shared/definitions';
 import { parseS3Url } from '../shared/s3';
+import type { dataItemKey } from '../shared/table-items';
 
 /**
  * Where one user's data can be, and how the erase reports it: the three tables, then the payload
@@ -12,7 +13,7 @@ export type TablePlace = 'terra-data' | 'terra-users' | 'terra-events';
 /** One user's footprint: table keys and S3 objects, found but not yet deleted. */
 export interface UserFootprint {
   userId: string;
-  dataKeys: { user_id: string; record_id: string }[];
+  dataKeys: ReturnType<typeof dataItemKey>[];
   /** The user item exists. */
   user: boolean;
   eventIds: string[];

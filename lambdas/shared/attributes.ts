@@ -85,4 +85,10 @@ export const eventAttributes = {
   updatedAt: 'updated_at',
   expectedPayloads: 'expected_payloads',
   receivedPayloads: 'received_payloads',
+  /** A lab report's identifiers (report-scoped events have no Terra user). */
+  sessionId: 'session_id',
+  referenceId: 'reference_id',
+  /** Set by `npm run reprocess` on a kept event it ran again: the outcome it had, and when. */
+  previousOutcome: 'previous_outcome',
+  reprocessedAt: 'reprocessed_at',
 } as const;
