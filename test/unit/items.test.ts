@@ -1,5 +1,4 @@
 import { eventId, eventPut, recordPut, userUpdate } from '../../lambdas/consumer/items';
-import { newerCopy } from '../../lambdas/shared/ordering';
 
 const delivery = {
   signatureTimestamp: 1_700_000_000,
@@ -20,7 +19,15 @@ const record = {
 describe('the conditional-write decision (its effect is proven against DynamoDB in test/integration/ordering)', () => {
   it('puts a record under the newer-copy condition, with arrival as the tie-breaker', () => {
     const put = recordPut('terra-data', 'activity', user, record, delivery, { payload: record.record });
-    expect(put.ConditionExpression).toBe(newerCopy(delivery).ConditionExpression);
+    // The rule in the test's own words: nothing stored, an older copy, or a tie with an earlier
+    // arrival and another body (its effect against DynamoDB: test/integration/ordering-ties).
+    expect(put.ConditionExpression).toBe(
+      [
+        'attribute_not_exists(#ordering_ts)',
+        '#ordering_ts < :ordering_ts',
+        '#ordering_ts = :ordering_ts AND #tie < :tie AND #body_sha256 <> :body_sha256',
+      ].join(' OR '),
+    );
     expect(put.ExpressionAttributeNames).toEqual({ '#ordering_ts': 'ordering_ts', '#tie': 'received_at', '#body_sha256': 'body_sha256' });
     expect(put.ExpressionAttributeValues).toEqual({
       ':ordering_ts': 1_700_000_000_500,
@@ -54,7 +61,9 @@ describe('the conditional-write decision (its effect is proven against DynamoDB 
       { userId: 'u-1', provider: 'XOSS', status: 'deauthenticated', active: false },
       delivery,
     );
-    expect(update.ConditionExpression).toBe(newerCopy(delivery).ConditionExpression);
+    expect(update.ConditionExpression).toBe(
+      recordPut('terra-data', 'activity', user, record, delivery, { payload: {} }).ConditionExpression,
+    );
     // For a user, the arrival time is its updated_at.
     expect(update.ExpressionAttributeNames).toMatchObject({ '#tie': 'updated_at', '#body_sha256': 'body_sha256' });
     expect(update.ExpressionAttributeValues).toMatchObject({
