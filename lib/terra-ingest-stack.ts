@@ -45,7 +45,7 @@ export interface TerraIngestStackProps extends StackProps, MonitoringOptions {
    */
   readonly archiveRetentionDays?: number;
   /**
-   * Terra's SQS destination (terra-contract.md §10): a queue (output `DestinationQueueUrl`) Terra
+   * Terra's SQS destination (docs/terra.md §10): a queue (output `DestinationQueueUrl`) Terra
    * sends `s3_payload` messages to, read by the consumer, and an IAM user (output
    * `DestinationUserName`) allowed only `sqs:SendMessage` and `sqs:GetQueueUrl` on it, for the
    * access key entered in Terra's dashboard. CLI: `-c sqsDestination=true`.
@@ -53,7 +53,7 @@ export interface TerraIngestStackProps extends StackProps, MonitoringOptions {
    */
   readonly sqsDestination?: boolean;
   /**
-   * Terra's S3 destination (terra-contract.md §10): a bucket (output `DestinationBucketName`)
+   * Terra's S3 destination (docs/terra.md §10): a bucket (output `DestinationBucketName`)
    * Terra writes whole events into; S3 notifies the consumer of each object through a queue.
    * `true` lets Terra in with an access key of the IAM user (output `DestinationUserName`),
    * allowed only `s3:PutObject` on the bucket's objects. `{ terraRoleArn }` lets Terra's role in
@@ -93,7 +93,7 @@ export interface TerraIngestStackProps extends StackProps, MonitoringOptions {
    * Admit webhook requests only from these source addresses, checked by the ingest function
    * (`ALLOWED_SOURCE_IPS`; HTTP APIs take no resource policy or WAF). A second layer only: Terra
    * says its addresses may change, and the HMAC signature stays the authentication either way.
-   * `true`: Terra's published addresses (`terraSourceIps`, terra-contract.md §1); a list: your own
+   * `true`: Terra's published addresses (`terraSourceIps`, docs/terra.md §1); a list: your own
    * IPv4/IPv6 addresses or CIDR blocks, checked at synth. CLI: `-c sourceIpAllowlist=true` or
    * `-c sourceIpAllowlist=203.0.113.0/24,198.51.100.7`.
    * @default false — any source, as long as the signature verifies

@@ -3,7 +3,7 @@ import { messageAttributes } from '../shared/definitions';
 import { fromSqsRecord, type QueuedDelivery } from '../shared/delivery';
 
 /**
- * Terra reaches the consumer through three doors (terra-contract.md §10), all as SQS messages:
+ * Terra reaches the consumer through three doors (docs/terra.md §10), all as SQS messages:
  * - `webhook`: the ingest function's messages, which always carry the delivery metadata;
  * - `sqs_destination`: Terra's SQS destination, a raw Terra event (usually an `s3_payload`);
  * - `s3_destination`: S3 ObjectCreated notifications for Terra's S3 destination bucket.

@@ -10,7 +10,7 @@ import { routeBody } from './route';
 
 /**
  * Terra's S3 destination may upload an activity's raw FIT file beside its JSON, under the same
- * name (`…/activity/<user_id>-<start_time>.fit` beside `….json`, terra-contract.md §10). The file
+ * name (`…/activity/<user_id>-<start_time>.fit` beside `….json`, docs/terra.md §10). The file
  * stays where Terra put it; the activity's item points at it (`fit_s3`). The two objects arrive
  * in either order, so each side tries the link: the FIT file when it arrives (if the activity is
  * stored by then), and the activity's JSON after it is stored (if the FIT file is there by then).

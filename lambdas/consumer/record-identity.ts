@@ -1,5 +1,5 @@
 /**
- * Terra's identifier of each record within a user (terra-contract.md §4): the one home of the
+ * Terra's identifier of each record within a user (docs/terra.md §4): the one home of the
  * identity rule. Only what a key and the index need is read; everything else in a record is kept
  * as sent. Pure: no I/O.
  */

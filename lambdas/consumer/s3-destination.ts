@@ -8,7 +8,7 @@ import { deliveryContext } from './delivery-context';
 import { type ConsumerDependencies, type DeliveryOutcome, keep, processDelivery } from './process';
 
 /**
- * Terra's S3 destination (terra-contract.md §10): Terra writes each event whole into the bucket,
+ * Terra's S3 destination (docs/terra.md §10): Terra writes each event whole into the bucket,
  * S3 announces the object, and the consumer reads it and processes it like a pushed event. No
  * ordering header exists there, so the ordering key comes from S3 (lambdas/shared/ordering.ts).
  */

@@ -134,7 +134,7 @@ export const payloadBucket = {
 } as const;
 
 /**
- * Terra's own AWS destinations (terra-contract.md §10), opt-in beside the webhook. Locally
+ * Terra's own AWS destinations (docs/terra.md §10), opt-in beside the webhook. Locally
  * `npm start` always creates them, under these names, on the SQS/S3 server.
  */
 export const destinations = {
@@ -163,7 +163,7 @@ export const destinations = {
   },
 } as const;
 
-/** Terra's REST API for history (terra-contract.md §7). */
+/** Terra's REST API for history (docs/terra.md §7). */
 export const terraApi = {
   productionUrl: 'https://api.tryterra.co/v2',
   /** The local stand-in `npm start` serves (lib/local/terra-api); `$TERRA_API_PORT` overrides. */
@@ -207,7 +207,7 @@ export const terraHeaders = {
 } as const;
 
 /**
- * The addresses Terra says its webhooks come from (terra-contract.md §1). Terra says they may change
+ * The addresses Terra says its webhooks come from (docs/terra.md §1). Terra says they may change
  * and must never be the only protection: the optional allowlist is a second layer behind the
  * signature, off by default.
  */

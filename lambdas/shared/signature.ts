@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Terra's webhook signature (terra-contract.md §1): header `t=<unix s>,v1=<hex>[,v1=…][,v0=…]`,
+ * Terra's webhook signature (docs/terra.md §1): header `t=<unix s>,v1=<hex>[,v1=…][,v0=…]`,
  * HMAC-SHA256 over `<t>.<raw body>` keyed by the destination's signing secret.
  */
 

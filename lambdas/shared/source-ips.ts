@@ -3,7 +3,7 @@ import { BlockList, isIP } from 'node:net';
 /**
  * The optional source-address allowlist (`ALLOWED_SOURCE_IPS`): a second layer behind Terra's
  * signature, never instead of it, since Terra says its addresses may change
- * (terra-contract.md §1; `terraSourceIps` in definitions.ts lists them). Matching is Node's
+ * (docs/terra.md §1; `terraSourceIps` in definitions.ts lists them). Matching is Node's
  * BlockList, which also matches an IPv4 address written as IPv4-mapped IPv6 (`::ffff:a.b.c.d`).
  */
 

@@ -56,7 +56,7 @@ export function grantSendMessages(queue: sqs.IQueue, grantee: iam.IGrantable): v
   });
 }
 
-/** One of Terra's destinations' queues (terra-contract.md §10), with its dead-letter queue. */
+/** One of Terra's destinations' queues (docs/terra.md §10), with its dead-letter queue. */
 export class DestinationQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;

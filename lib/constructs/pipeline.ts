@@ -151,7 +151,7 @@ export class IngestPipeline extends Construct {
 
   /**
    * Makes the consumer read `queue` the way it reads the pipeline's own queue: Terra's SQS and S3
-   * destinations (terra-contract.md §10) are further doors into the same consumer. The event
+   * destinations (docs/terra.md §10) are further doors into the same consumer. The event
    * source grants the consumer the queue's receive, delete and ChangeMessageVisibility calls (and
    * Decrypt on the queue's KMS key, if it has one).
    */

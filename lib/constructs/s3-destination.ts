@@ -42,7 +42,7 @@ const roleArnPattern = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
 const allObjects = '*';
 
 /**
- * Terra's S3 destination (terra-contract.md §10): a private bucket Terra writes whole events into,
+ * Terra's S3 destination (docs/terra.md §10): a private bucket Terra writes whole events into,
  * and a queue (with its dead-letter queue) that S3 notifies of each object created, for the
  * consumer to read. The bucket is a landing zone: the consumer copies what it reads into the
  * tables and the payload bucket, so objects (and versions replaced by a later write of their key)

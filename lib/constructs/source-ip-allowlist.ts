@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { terraSourceIps } from '../../lambdas/shared/definitions';
 
 /**
- * Stack prop `sourceIpAllowlist`: `true` admits Terra's published addresses (terra-contract.md §1),
+ * Stack prop `sourceIpAllowlist`: `true` admits Terra's published addresses (docs/terra.md §1),
  * a list admits the operator's own addresses or CIDR blocks, `false` admits any source.
  */
 export type SourceIpAllowlistOption = boolean | readonly string[];

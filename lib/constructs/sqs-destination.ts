@@ -4,7 +4,7 @@ import { DestinationQueue } from './destination-queue';
 import { keyViaStatement } from './encryption-key';
 
 /**
- * Terra's SQS destination (terra-contract.md §10): the queue Terra sends its `s3_payload` (and
+ * Terra's SQS destination (docs/terra.md §10): the queue Terra sends its `s3_payload` (and
  * `healthcheck`) messages to, with its dead-letter queue. Terra authenticates with an access key
  * of an IAM user in this account, so no queue policy admits anyone; `terraUserStatements` is all
  * that key may do here.

@@ -36,7 +36,7 @@ export interface TerraDestinationsProps {
 }
 
 /**
- * Terra's AWS-native destinations (terra-contract.md §10) as further front doors of the consumer,
+ * Terra's AWS-native destinations (docs/terra.md §10) as further front doors of the consumer,
  * beside the webhook, and the one IAM user whose access key Terra is given for them. The user
  * exists only when a destination needs it, and the stack never creates its access key: the
  * secret would be in the template. The operator creates the key with the AWS CLI.
@@ -77,7 +77,7 @@ export class TerraDestinations extends Construct {
     });
     const onePolicy =
       "the user's one policy, created and attached here with the user, allows exactly the destination actions " +
-      "terra-contract.md §10 names on this stack's queue and bucket; a managed policy could be attached to other principals";
+      "docs/terra.md §10 names on this stack's queue and bucket; a managed policy could be attached to other principals";
     Validations.of(policy).acknowledge({ id: 'HIPAA.Security-IAMUserNoPolicies', reason: onePolicy });
     Validations.of(policy).acknowledge({ id: 'HIPAA.Security-IAMNoInlinePolicy', reason: onePolicy });
     if (this.s3 && this.s3.terraRoleArn === undefined) {
@@ -85,7 +85,7 @@ export class TerraDestinations extends Construct {
         id: this.s3.allObjectsFinding(),
         reason:
           'Terra chooses every object key (<api version>/<data type>/<user_id>-<start_time>.json, ' +
-          '<event type>/…, terra-contract.md §10); only s3:PutObject is allowed, in a bucket that holds nothing else',
+          '<event type>/…, docs/terra.md §10); only s3:PutObject is allowed, in a bucket that holds nothing else',
       });
     }
   }

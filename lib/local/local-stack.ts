@@ -101,7 +101,7 @@ export interface LocalStack {
   queues: LocalQueues;
   tableNames: { data: string; users: string; events: string };
   bucket: string;
-  /** Terra's SQS and S3 destinations (terra-contract.md §10), always present locally. */
+  /** Terra's SQS and S3 destinations (docs/terra.md §10), always present locally. */
   destinations: {
     /** Terra's SQS destination: where Terra sends `s3_payload` and `healthcheck` messages. */
     queueUrl: string;

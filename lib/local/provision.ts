@@ -120,7 +120,7 @@ export async function ensureBucket(client: S3Client, bucket: string = payloadBuc
   return bucket;
 }
 
-/** Terra's two AWS destinations as the local stack has them (terra-contract.md §10). */
+/** Terra's two AWS destinations as the local stack has them (docs/terra.md §10). */
 export interface LocalDestinations {
   /** Terra's SQS destination: `s3_payload` and `healthcheck` messages. */
   queue: LocalQueues;

@@ -18,7 +18,7 @@ import { localCredentials, localRegion } from '../local/emulators';
 /**
  * `npm run redrive`: puts dead-lettered deliveries back on the main queue once whatever made
  * them fail is fixed. The consumer's writes are conditional, so a message moved twice is harmless.
- * A move resets SentTimestamp, by which alone Terra's SQS destination is ordered (terra-contract.md
+ * A move resets SentTimestamp, by which alone Terra's SQS destination is ordered (docs/terra.md
  * §10): those messages are moved by hand, stamped with the original (withOriginalSentTimestamp).
  */
 

@@ -5,7 +5,7 @@ import { ensureBucket } from '../local/provision';
 import { type Delivery, TERRA_API_VERSION } from './fixtures';
 
 /**
- * Terra's side of its two AWS destinations (terra-contract.md §10), played against the local
+ * Terra's side of its two AWS destinations (docs/terra.md §10), played against the local
  * stack: no signature, no headers; what orders copies is what AWS records (SentTimestamp, the
  * S3 event's time and sequencer).
  */
@@ -13,7 +13,7 @@ import { type Delivery, TERRA_API_VERSION } from './fixtures';
 /** Terra's own bucket behind Ping-mode URLs, played locally. Never the destination bucket. */
 export const pingStandInBucket = 'terra-ping-stand-in';
 
-/** How long Terra's pre-signed Ping-mode URLs live (terra-contract.md §10). */
+/** How long Terra's pre-signed Ping-mode URLs live (docs/terra.md §10). */
 const pingExpiresInSeconds = 600;
 
 export interface DestinationTarget {

@@ -122,7 +122,7 @@ export function resolveSigningSecret(flag: string | undefined, deps: Pick<CliDep
   return undefined;
 }
 
-/** Terra's doors into the receiver (terra-contract.md §10). */
+/** Terra's doors into the receiver (docs/terra.md §10). */
 export const vias = ['webhook', 'sqs', 's3'] as const;
 export type Via = (typeof vias)[number];
 

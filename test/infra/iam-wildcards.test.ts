@@ -78,7 +78,7 @@ const exceptions: Exception[] = [
     value: /^<Destinations\/S3\/Bucket>\.Arn\/\*$/,
     actions: /^s3:(GetObject|GetObjectVersion|PutObject|DeleteObject)$/,
     reason:
-      'every object of the S3 destination bucket: Terra chooses every key (terra-contract.md §10) and the bucket holds nothing else; ' +
+      'every object of the S3 destination bucket: Terra chooses every key (docs/terra.md §10) and the bucket holds nothing else; ' +
       "the consumer may only read, Terra's IAM user only put, Terra's role (bucket policy, terraRoleArn) get, put and delete",
   },
   {

@@ -22,7 +22,7 @@ import {
 } from '../support/local';
 
 /**
- * Terra's two AWS destinations (terra-contract.md §10) on the local stack: objects Terra writes
+ * Terra's two AWS destinations (docs/terra.md §10) on the local stack: objects Terra writes
  * into the S3 destination bucket (announced by the local stand-in for S3 notifications), and
  * Ping-mode messages on the SQS destination queue. Real handlers, real dynalite and fauxqs.
  */

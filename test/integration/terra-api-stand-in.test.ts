@@ -10,7 +10,7 @@ import type { LocalStack } from '../../lib/local/local-stack';
 import { startTerraApiStandIn, type TerraApiStandIn } from '../../lib/local/terra-api/server';
 import { startTestStack, testSecret, userRecords, waitFor } from '../support/local';
 
-/** The local stand-in of Terra's REST API for history (terra-contract.md §7), end to end into the tables. */
+/** The local stand-in of Terra's REST API for history (docs/terra.md §7), end to end into the tables. */
 
 const DAY = 86_400_000;
 const auth = { 'dev-id': 'test-dev', 'x-api-key': 'test-key' };

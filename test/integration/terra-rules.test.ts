@@ -6,7 +6,7 @@ import { putObject } from '../../lambdas/shared/s3';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { deliver, drained, getRecord, startTestStack, waitFor } from '../support/local';
 
-/** Terra's own rules (terra-contract.md §3, §5, §6) on top of "newest wins". */
+/** Terra's own rules (docs/terra.md §3, §5, §6) on top of "newest wins". */
 
 // Ping-mode downloads through a network that drops the first attempt at any URL marked "flaky".
 const attempts = new Map<string, number>();

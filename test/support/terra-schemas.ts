@@ -31,7 +31,7 @@ interface WebhookOperation {
 
 /**
  * A generated event: JSON in the shape of one of Terra's schemas (Ajv checks it against that
- * schema before use), which the tests read field by field as terra-contract.md describes it.
+ * schema before use), which the tests read field by field as docs/terra.md describes it.
  */
 // biome-ignore lint/suspicious/noExplicitAny: json-schema-faker's output follows a schema chosen at run time; the tests read whichever fields the event type has.
 export type GeneratedEvent = any;

@@ -4,7 +4,7 @@ import { routeBody } from '../../lambdas/consumer/route';
 const user = { user_id: 'u-1', provider: 'WITHINGS', reference_id: 'ref-1', scopes: 'activity', active: true };
 const route = (body: unknown) => routeBody(JSON.stringify(body));
 
-describe('identify: the record identifiers of terra-contract.md §4', () => {
+describe('identify: the record identifiers of docs/terra.md §4', () => {
   it.each([
     ['activity', { metadata: { summary_id: 'act-1', start_time: '2026-11-21T07:00:00+01:00' } }, 'act-1'],
     ['sleep', { metadata: { summary_id: 'sl-1', start_time: '2026-11-21T23:00:00+01:00' } }, 'sl-1'],

@@ -1,6 +1,6 @@
 import { parseSecretList, signatureHeader, verifySignature } from '../../lambdas/shared/signature';
 
-// Terra's public test vector (terra-contract.md §9), from its JS SDK's tests.
+// Terra's public test vector (docs/terra.md §9), from its JS SDK's tests.
 const vector = {
   secret: '66142e0c2960f788b19830807d4aa25cfd27a610ec65fd36',
   header: 't=1669742999,v1=c885ce58891b69ab5b6c8fc7536544f4f515f2e22ec811152849295b3d995c93',

@@ -3,7 +3,7 @@ import type { Logger } from '../../../lambdas/shared/logger';
 import { signatureHeader } from '../../../lambdas/shared/signature';
 
 /**
- * Posts events to the webhook as Terra does (terra-contract.md §1, §2, §7): signed with the
+ * Posts events to the webhook as Terra does (docs/terra.md §1, §2, §7): signed with the
  * destination's secret, with `terra-reference`, `x-terra-trace-id` and
  * `x-terra-ordering-timestamp`. Each request's events go one after the other, each awaited,
  * so a backfill's announcements are acknowledged before its first chunk is sent.
@@ -51,7 +51,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
 
   async function send(reference: string, event: WebhookEvent): Promise<boolean> {
     const raw = JSON.stringify(event.body);
-    // The ordering timestamp is fixed for the event, whatever the retries (terra-contract.md §2).
+    // The ordering timestamp is fixed for the event, whatever the retries (docs/terra.md §2).
     const orderingTimestamp = String(now());
     for (let attempt = 0; attempt <= pauses.length; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, pauses[attempt - 1]));

@@ -5,7 +5,7 @@ import type { DeliveryJob, WebhookEvent } from './deliver';
 import { type HistoryType, athleteProfile, daysOf, historyByDay, knownUser } from './history';
 
 /**
- * The stand-in's answers to `GET /<type>` (terra-contract.md §7), as plain values: the HTTP
+ * The stand-in's answers to `GET /<type>` (docs/terra.md §7), as plain values: the HTTP
  * server (server.ts) writes them, and queues the webhook deliveries a request causes.
  */
 

@@ -6,7 +6,7 @@ import { createDeliverer } from './deliver';
 import { type Answer, type HandlerConfig, handleFaults, handleHistory, newHandlerState, problem } from './handlers';
 
 /**
- * A local stand-in of Terra's REST API for history (terra-contract.md §7) — not Terra. It lets
+ * A local stand-in of Terra's REST API for history (docs/terra.md §7) — not Terra. It lets
  * the backfill path (request → DataSentToWebhook → large_request_* → chunks) run end to end on
  * one machine. Users are not registered: any `user_id` is a Withings connection whose history is
  * generated from the id (the simulator's fixtures, deterministic by user id and day; days from

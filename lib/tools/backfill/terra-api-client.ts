@@ -1,7 +1,7 @@
 import { terraApi } from '../../../lambdas/shared/definitions';
 
 /**
- * A client of Terra's REST API for history (terra-contract.md §7): `GET /<type>` and
+ * A client of Terra's REST API for history (docs/terra.md §7): `GET /<type>` and
  * `GET /athlete` with the `dev-id` and `x-api-key` headers. It retries what Terra asks to be
  * retried (429 and 5xx, and a request that got no answer), waiting as long as `Retry-After` or
  * `X-Terra-RateLimit-Reset` says, else exponentially with jitter, a bounded number of times.
@@ -137,7 +137,7 @@ export function createTerraApiClient(options: TerraApiClientOptions): TerraApiCl
     const params = new URLSearchParams({ user_id: query.userId });
     if (query.startDate) params.set('start_date', query.startDate);
     if (query.endDate) params.set('end_date', query.endDate);
-    // Sent explicitly: Terra's documents disagree on the default (terra-contract.md §7).
+    // Sent explicitly: Terra's documents disagree on the default (docs/terra.md §7).
     params.set('to_webhook', String(query.toWebhook));
     if (query.withSamples) params.set('with_samples', 'true');
     return `${base}/${query.type}?${params}`;

@@ -1,7 +1,7 @@
 import { terraApi } from '../../../lambdas/shared/definitions';
 
 /**
- * The backfill planner: which requests to make of Terra's REST API (terra-contract.md §7), and
+ * The backfill planner: which requests to make of Terra's REST API (docs/terra.md §7), and
  * when. Pure: dates in, windows out; the rolling-hour ledger is a list the caller keeps.
  */
 

@@ -67,7 +67,7 @@ const idOf = (value: unknown): string | undefined => {
  * Whether a message body names the user, and its type. A Terra event names it as `user.user_id`
  * (`new_user`/`old_user` in a user_reauth; some SQS-destination messages carry `user_id`); an S3
  * notification of Terra's S3 destination names it in the object key, `…/<user_id>-<time>.json`
- * (terra-contract.md §10). A Ping (`s3_payload`) names no one.
+ * (docs/terra.md §10). A Ping (`s3_payload`) names no one.
  */
 export function bodyNamesUser(body: string, userId: string): { named: boolean; type?: string; via: DeadLetterMessage['via'] } {
   let parsed: Record<string, unknown>;

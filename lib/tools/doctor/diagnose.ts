@@ -17,7 +17,7 @@ export const staleAfterDays = 3;
 /** A backfill with no new chunk for this long is taken for stalled. */
 export const stalledBackfillHours = 24;
 
-/** Types Terra's REST API can send again (terra-contract.md §7): the only gaps a backfill can fill. */
+/** Types Terra's REST API can send again (docs/terra.md §7): the only gaps a backfill can fill. */
 const backfillTypes = terraApi.types.filter((type) => type !== 'athlete') as readonly string[];
 
 const dayMs = 24 * 60 * 60 * 1000;

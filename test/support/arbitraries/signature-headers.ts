@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { computeSignature } from '../../../lambdas/shared/signature';
 
 /**
- * Terra's signature header (`t=<unix s>,v1=<hex>`, terra-contract.md §1) and what can be done to
+ * Terra's signature header (`t=<unix s>,v1=<hex>`, docs/terra.md §1) and what can be done to
  * it. A *forgery* leaves no `v1` in the header that matches the body at the header's timestamp
  * with a configured secret; a *neutral* change (reordering, whitespace, unknown schemes, padding)
  * neither adds nor removes one. So a header built from at least one forgery and any number of
