@@ -1,3 +1,4 @@
+import { dataAttributes } from '../lambdas/shared/attributes';
 /**
  * The Lambda side of the consumer rows, in its own process (bench/consumer.ts starts it with the
  * emulators' endpoints in its environment, as DynamoDB and S3 are other machines to a Lambda
@@ -209,19 +210,19 @@ async function floorMessage(message: SQSRecord): Promise<void> {
         new PutCommand({
           TableName: request.floorTable,
           Item: {
-            user_id: terra.user_id,
-            record_id: `${type}#${metadata.summary_id ?? metadata.start_time.slice(0, 10)}`,
-            user_type: `${terra.user_id}#${type}`,
-            type,
-            provider: terra.provider,
-            reference_id: terra.reference_id,
-            start_time: metadata.start_time,
-            end_time: metadata.end_time,
-            ...(metadata.summary_id && { summary_id: metadata.summary_id }),
-            ordering_ts: orderingTs,
-            received_at: receivedAt,
+            [dataAttributes.userId]: terra.user_id,
+            [dataAttributes.recordId]: `${type}#${metadata.summary_id ?? metadata.start_time.slice(0, 10)}`,
+            [dataAttributes.userType]: `${terra.user_id}#${type}`,
+            [dataAttributes.type]: type,
+            [dataAttributes.provider]: terra.provider,
+            [dataAttributes.referenceId]: terra.reference_id,
+            [dataAttributes.startTime]: metadata.start_time,
+            [dataAttributes.endTime]: metadata.end_time,
+            ...(metadata.summary_id && { [dataAttributes.summaryId]: metadata.summary_id }),
+            [dataAttributes.orderingTs]: orderingTs,
+            [dataAttributes.receivedAt]: receivedAt,
             // SQS hands over the body's digest; enough to tell a repeat.
-            body_sha256: message.md5OfBody,
+            [dataAttributes.bodySha256]: message.md5OfBody,
             ...storedForm(record),
           },
           ...newerCopy({ orderingTs, receivedAt, bodySha256: message.md5OfBody }),

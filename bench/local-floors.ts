@@ -1,3 +1,4 @@
+import { dataAttributes } from '../lambdas/shared/attributes';
 /**
  * The floors of the local stack's rows (bench/local.ts), on the stack's own emulators:
  * - ingest: a bare node:http server that checks the HMAC and sends the body, with the two message
@@ -129,17 +130,17 @@ export async function startFloorPipeline(stack: LocalStack, secret: string): Pro
           new PutCommand({
             TableName: floorName,
             Item: {
-              user_id: user.user_id,
-              record_id: `${type}#${record.metadata.start_time.slice(0, 10)}`,
-              user_type: `${user.user_id}#${type}`,
-              type,
-              provider: user.provider,
-              start_time: record.metadata.start_time,
-              end_time: record.metadata.end_time,
-              ordering_ts: orderingTs,
-              received_at: receivedAt,
-              body_sha256: message.MD5OfBody,
-              payload: record,
+              [dataAttributes.userId]: user.user_id,
+              [dataAttributes.recordId]: `${type}#${record.metadata.start_time.slice(0, 10)}`,
+              [dataAttributes.userType]: `${user.user_id}#${type}`,
+              [dataAttributes.type]: type,
+              [dataAttributes.provider]: user.provider,
+              [dataAttributes.startTime]: record.metadata.start_time,
+              [dataAttributes.endTime]: record.metadata.end_time,
+              [dataAttributes.orderingTs]: orderingTs,
+              [dataAttributes.receivedAt]: receivedAt,
+              [dataAttributes.bodySha256]: message.MD5OfBody,
+              [dataAttributes.payload]: record,
             },
             ...newerCopy({ orderingTs, receivedAt, bodySha256: message.MD5OfBody! }),
           }),

@@ -1,6 +1,8 @@
 import { GetCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { largeRequestId } from '../../lambdas/consumer/items';
+import { dataAttributes as data, eventAttributes as event, userAttributes as users } from '../../lambdas/shared/attributes';
 import { payloadStorage, readRecord } from '../../lambdas/shared/record-payload';
+import { eventItemKey, readEventItem, readRecordItem, userItemKey } from '../../lambdas/shared/table-items';
 import type { TableTarget } from './tables';
 
 /** `npm run inspect`: one user's connection state and records, as a person reads them. */
@@ -14,13 +16,14 @@ export interface UserReport {
 
 export async function loadUser(target: TableTarget, userId: string, type?: string): Promise<UserReport> {
   const { documentClient: db, tableNames } = target;
-  const { Item: user } = await db.send(new GetCommand({ TableName: tableNames.users, Key: { user_id: userId } }));
+  const { Item: user } = await db.send(new GetCommand({ TableName: tableNames.users, Key: userItemKey(userId) }));
   const records: Record<string, unknown>[] = [];
   const pages = paginateQuery(
     { client: db },
     {
       TableName: tableNames.data,
-      KeyConditionExpression: type ? 'user_id = :user AND begins_with(record_id, :type)' : 'user_id = :user',
+      KeyConditionExpression: type ? '#user_id = :user AND begins_with(#record_id, :type)' : '#user_id = :user',
+      ExpressionAttributeNames: { '#user_id': data.userId, ...(type && { '#record_id': data.recordId }) },
       ExpressionAttributeValues: { ':user': userId, ...(type && { ':type': `${type}#` }) },
     },
   );
@@ -34,11 +37,16 @@ export async function countEvents(target: TableTarget): Promise<Record<string, n
   const counts: Record<string, number> = {};
   const pages = paginateScan(
     { client: target.documentClient },
-    { TableName: target.tableNames.events, ProjectionExpression: 'outcome, #type', ExpressionAttributeNames: { '#type': 'type' } },
+    {
+      TableName: target.tableNames.events,
+      ProjectionExpression: '#outcome, #type',
+      ExpressionAttributeNames: { '#outcome': event.outcome, '#type': event.type },
+    },
   );
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
-      const key = `${item.outcome} (${item.type})`;
+      const { outcome, type } = readEventItem(item);
+      const key = `${outcome} (${type})`;
       counts[key] = (counts[key] ?? 0) + 1;
     }
   }
@@ -77,25 +85,37 @@ export function formatUserReport(userId: string, { user, records, payloads }: Us
   const out: string[] = [`terra-ingest · ${source} · user ${userId}`, ''];
   if (user) {
     out.push('Connection (terra-users)');
-    const fields = ['provider', 'reference_id', 'status', 'active', 'scopes', 'last_event_type', 'updated_at', 'replaced_by', 'replaces'];
+    const fields = [
+      users.provider,
+      users.referenceId,
+      users.status,
+      users.active,
+      users.scopes,
+      users.lastEventType,
+      users.updatedAt,
+      users.replacedBy,
+      users.replaces,
+    ];
     out.push(table(fields.filter((field) => user[field] !== undefined).map((field) => [`  ${field}`, text(user[field])])));
   } else {
     out.push('Connection (terra-users): no connection event received for this user yet');
   }
   out.push('', `Records (terra-data): ${records.length}`);
   if (records.length > 0) {
-    const rows = [['  record_id', 'provider', 'start_time', 'end_time', 'samples', 'stored as', 'ordering_ts', 'received_at']];
+    const rows = [
+      [`  ${data.recordId}`, data.provider, data.startTime, data.endTime, 'samples', 'stored as', data.orderingTs, data.receivedAt],
+    ];
     for (const [index, item] of records.entries()) {
-      const payload = payloads[index];
+      const record = readRecordItem(item);
       rows.push([
-        `  ${text(item.record_id)}`,
-        text(item.provider),
-        text(item.start_time),
-        text(item.end_time),
-        sampleCount(payload),
+        `  ${record.recordId}`,
+        text(record.provider),
+        text(record.startTime),
+        text(record.endTime),
+        sampleCount(payloads[index]),
         payloadStorage(item),
-        new Date(Number(item.ordering_ts)).toISOString(),
-        text(item.received_at),
+        new Date(record.orderingTs).toISOString(),
+        record.receivedAt,
       ]);
     }
     out.push(table(rows));
@@ -112,15 +132,16 @@ export function formatEventCounts(counts: Record<string, number>): string {
 /** A historical request (terra-reference): how many of its data events have arrived. */
 export async function loadRequest(target: TableTarget, reference: string): Promise<Record<string, unknown> | undefined> {
   const { Item } = await target.documentClient.send(
-    new GetCommand({ TableName: target.tableNames.events, Key: { event_id: largeRequestId(reference) } }),
+    new GetCommand({ TableName: target.tableNames.events, Key: eventItemKey(largeRequestId(reference)) }),
   );
   return Item;
 }
 
 export function formatRequest(reference: string, tracker: Record<string, unknown> | undefined): string {
   if (!tracker) return `Request ${reference}: nothing received with this terra-reference yet`;
-  const received = (tracker.received_payloads as Set<string> | undefined)?.size ?? 0;
-  const expected = tracker.expected_payloads as number | undefined;
+  const request = readEventItem(tracker);
+  const received = request.receivedPayloads;
+  const expected = request.expectedPayloads;
   const state =
     expected === undefined
       ? 'large_request_sending not received (expected count unknown)'
@@ -128,14 +149,14 @@ export function formatRequest(reference: string, tracker: Record<string, unknown
         ? 'complete'
         : `waiting for ${expected - received} more`;
   return [
-    `Request ${reference} (terra-events ${String(tracker.event_id)})`,
+    `Request ${reference} (terra-events ${request.eventId})`,
     table([
-      ['  user_id', text(tracker.user_id)],
-      ['  expected_payloads', text(expected)],
-      ['  received_payloads', String(received)],
+      [`  ${event.userId}`, text(request.userId)],
+      [`  ${event.expectedPayloads}`, text(expected)],
+      [`  ${event.receivedPayloads}`, String(received)],
       ['  state', state],
-      ['  first seen', text(tracker.received_at)],
-      ['  last update', text(tracker.updated_at)],
+      ['  first seen', text(request.receivedAt)],
+      ['  last update', text(request.updatedAt)],
     ]),
   ].join('\n');
 }

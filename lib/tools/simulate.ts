@@ -287,7 +287,7 @@ function writeUsers(scenario: ReturnType<typeof simulationScenario>, deps: Pick<
   deps.write('Users:');
   for (const [key, user] of Object.entries(scenario.users) as [ScenarioUserKey, (typeof scenario.users)[ScenarioUserKey]][]) {
     const note = key === 'throwaway' ? '  (deauthorised at the end)' : '';
-    deps.write(`  ${key.padEnd(10)} ${user.provider.padEnd(9)} ${user.user_id}${note}`);
+    deps.write(`  ${key.padEnd(10)} ${String(user.provider).padEnd(9)} ${user.user_id}${note}`);
   }
   deps.write(`Inspect one: npm run inspect -- <user_id>   e.g. npm run inspect -- ${scenario.userIds.dexcom}`);
 }

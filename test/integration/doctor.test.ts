@@ -1,3 +1,4 @@
+import type { TerraUser } from '../../lambdas/consumer/terra-schemas';
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { LocalStack } from '../../lib/local/local-stack';
@@ -9,7 +10,6 @@ import {
   largeRequestSendingEvent,
   localDate,
   localMidnight,
-  type TerraUser,
   terraUser,
   withingsActivity,
   withingsBody,

@@ -1,6 +1,7 @@
+import type { TerraUser } from '../../../lambdas/consumer/terra-schemas';
 import { randomUUID } from 'node:crypto';
 import { terraApi } from '../../../lambdas/shared/definitions';
-import { DAY_MILLISECONDS, TERRA_API_VERSION, type TerraUser, seededRng, terraTime } from '../../tools/fixtures';
+import { DAY_MILLISECONDS, TERRA_API_VERSION, seededRng, terraTime } from '../../tools/fixtures';
 import type { DeliveryJob, WebhookEvent } from './deliver';
 import { type HistoryType, athleteProfile, daysOf, historyByDay, knownUser } from './history';
 

@@ -1,7 +1,7 @@
+import type { TerraUser } from '../../../lambdas/consumer/terra-schemas';
 import {
   type AthleteProfile,
   DAY_MILLISECONDS,
-  type TerraUser,
   localMidnight,
   round,
   seededRng,

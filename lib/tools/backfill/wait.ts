@@ -1,3 +1,4 @@
+import { eventItemKey, readEventItem } from '../../../lambdas/shared/table-items';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { largeRequestId } from '../../../lambdas/consumer/items';
 import type { TableTarget } from '../tables';
@@ -30,12 +31,11 @@ export type ReadTracker = (reference: string) => Promise<TrackerState | undefine
 export function trackerReader(target: Pick<TableTarget, 'documentClient' | 'tableNames'>): ReadTracker {
   return async (reference) => {
     const { Item } = await target.documentClient.send(
-      new GetCommand({ TableName: target.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+      new GetCommand({ TableName: target.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
     );
     if (!Item) return undefined;
-    const expected = typeof Item.expected_payloads === 'number' ? Item.expected_payloads : undefined;
-    const received = Item.received_payloads instanceof Set ? Item.received_payloads.size : 0;
-    return { expected, received, announced: Item.type === 'large_request' };
+    const tracker = readEventItem(Item);
+    return { expected: tracker.expectedPayloads, received: tracker.receivedPayloads, announced: tracker.type === 'large_request' };
   };
 }
 

@@ -1,3 +1,4 @@
+import { userAttributes as users } from '../../../lambdas/shared/attributes';
 import { erasure, terraApi } from '../../../lambdas/shared/definitions';
 import { accountStep, syncStep } from './advice';
 import type { Diagnosis, Finding, Gap, UserFacts } from './facts';
@@ -61,7 +62,7 @@ export function lastDelivery(facts: UserFacts): Diagnosis['lastDelivery'] {
   const archived = facts.archive.deliveries[0];
   if (archived) return { at: archived.receivedAt, type: archived.type, source: 'archive' };
   const candidates: { at?: string; type?: string }[] = [
-    { at: text(facts.user?.updated_at), type: text(facts.user?.last_event_type) },
+    { at: text(facts.user?.[users.updatedAt]), type: text(facts.user?.[users.lastEventType]) },
     ...facts.records.map((summary) => ({ at: summary.newest.receivedAt, type: summary.type })),
     ...facts.kept.events.map((event) => ({ at: event.receivedAt, type: event.type })),
   ];
@@ -87,14 +88,14 @@ function connection(
       steps: [],
     };
   }
-  const since = text(user.updated_at) ?? 'an unknown time';
-  const reconnect = `Ask the user to connect ${name} again through your app (Terra's widget). The new connection gets a new user_id${text(user.reference_id) ? ` with the same reference_id (${cmd.doctor(String(user.reference_id))} then finds both)` : ''}; request the days missed in between with npm run backfill for the new user_id.`;
+  const since = text(user[users.updatedAt]) ?? 'an unknown time';
+  const reconnect = `Ask the user to connect ${name} again through your app (Terra's widget). The new connection gets a new user_id${text(user[users.referenceId]) ? ` with the same reference_id (${cmd.doctor(String(user[users.referenceId]))} then finds both)` : ''}; request the days missed in between with npm run backfill for the new user_id.`;
   const erasing = facts.deadLetters.some((queue) => queue.holds === 'erase requests');
   const erased: Finding[] = erasing
     ? [
         {
           severity: 'warning',
-          text: `This stack erases users on deauth (eraseOnDeauth): this user's data is erased ${erasure.delaySeconds / 60} minutes after the ${String(user.last_event_type ?? 'deauth')}.`,
+          text: `This stack erases users on deauth (eraseOnDeauth): this user's data is erased ${erasure.delaySeconds / 60} minutes after the ${String(user[users.lastEventType] ?? 'deauth')}.`,
         },
       ]
     : [];
@@ -102,7 +103,7 @@ function connection(
     case 'connected':
       return {
         findings: [
-          { severity: 'ok', text: `Connected to ${name} (last connection event ${text(user.last_event_type) ?? '?'} at ${since}).` },
+          { severity: 'ok', text: `Connected to ${name} (last connection event ${text(user[users.lastEventType]) ?? '?'} at ${since}).` },
         ],
         steps: [],
       };
@@ -146,7 +147,7 @@ function connection(
         steps: [`${syncStep(provider)} Google Fit must be recording for the account the user connected.`],
       };
     case 'replaced': {
-      const next = text(user.replaced_by);
+      const next = text(user[users.replacedBy]);
       return {
         findings: [{ severity: 'problem', text: `Replaced (user_reauth at ${since}): data now arrives under user ${next ?? '?'}.` }],
         steps: next ? [`Look at the new connection: ${cmd.doctor(next)}`] : [],
@@ -300,7 +301,7 @@ export function diagnose(facts: UserFacts, options: DiagnoseOptions): Diagnosis 
   if (facts.records.length === 0) {
     findings.push({ severity: connected ? 'problem' : 'warning', text: 'No records stored for this user.' });
     if (connected) {
-      const since = dateOf(text(facts.user?.updated_at) ?? new Date(options.now.getTime() - 7 * dayMs).toISOString());
+      const since = dateOf(text(facts.user?.[users.updatedAt]) ?? new Date(options.now.getTime() - 7 * dayMs).toISOString());
       nextSteps.push(
         syncStep(provider),
         account,

@@ -3,7 +3,9 @@ import { GetCommand, paginateQuery, paginateScan, QueryCommand } from '@aws-sdk/
 import { largeRequestId } from '../../../lambdas/consumer/items';
 import { recordTypes } from '../../../lambdas/consumer/record-identity';
 import { connectionTypes } from '../../../lambdas/consumer/terra-schemas';
+import { dataAttributes as data, eventAttributes as event, userAttributes as users } from '../../../lambdas/shared/attributes';
 import { dataTable, eventsTable, usersTable } from '../../../lambdas/shared/definitions';
+import { readEventItem, readRecordItem, readUserItem, userItemKey } from '../../../lambdas/shared/table-items';
 import { loadRequest, loadUser } from '../inspect';
 import type { TableTarget } from '../tables';
 import { type DeadLetterQueue, peekDeadLetters } from './dead-letters';
@@ -29,36 +31,37 @@ export async function resolveId(target: TableTarget, id: string): Promise<Resolu
   const { documentClient: db, tableNames } = target;
   const reference = id.startsWith(trackerPrefix) ? id.slice(trackerPrefix.length) : undefined;
   if (reference === undefined) {
-    const { Item } = await db.send(new GetCommand({ TableName: tableNames.users, Key: { user_id: id } }));
+    const { Item } = await db.send(new GetCommand({ TableName: tableNames.users, Key: userItemKey(id) }));
     if (Item) return { found: 'user_id', userIds: [id] };
-    const users: Record<string, unknown>[] = [];
+    const connections: ReturnType<typeof readUserItem>[] = [];
     const pages = paginateQuery(
       { client: db },
       {
         TableName: tableNames.users,
         IndexName: usersTable.globalSecondaryIndexes[0].indexName,
         KeyConditionExpression: '#reference_id = :reference_id',
-        ExpressionAttributeNames: { '#reference_id': 'reference_id' },
+        ExpressionAttributeNames: { '#reference_id': users.referenceId },
         ExpressionAttributeValues: { ':reference_id': id },
       },
     );
-    for await (const page of pages) users.push(...(page.Items ?? []));
-    if (users.length > 0) {
+    for await (const page of pages) connections.push(...(page.Items ?? []).map(readUserItem));
+    if (connections.length > 0) {
       // One app user may have several connections (providers, or a reconnect): newest first.
-      users.sort((a, b) => String(b.updated_at ?? '').localeCompare(String(a.updated_at ?? '')));
-      return { found: 'reference_id', userIds: users.map((user) => String(user.user_id)) };
+      connections.sort((a, b) => (b.updatedAt ?? '').localeCompare(a.updatedAt ?? ''));
+      return { found: 'reference_id', userIds: connections.map((user) => user.userId) };
     }
   }
   const tracker = await loadRequest(target, reference ?? id);
   if (tracker) {
-    const userId = typeof tracker.user_id === 'string' ? tracker.user_id : undefined;
+    const { userId } = readEventItem(tracker);
     return { found: 'backfill reference', userIds: userId ? [userId] : [], reference: reference ?? id, tracker };
   }
   if (reference !== undefined) return { found: 'nothing' };
   const { Items = [] } = await db.send(
     new QueryCommand({
       TableName: tableNames.data,
-      KeyConditionExpression: 'user_id = :user',
+      KeyConditionExpression: '#user_id = :user',
+      ExpressionAttributeNames: { '#user_id': data.userId },
       ExpressionAttributeValues: { ':user': id },
       Limit: 1,
     }),
@@ -76,22 +79,23 @@ async function recordSummaries(target: TableTarget, userId: string): Promise<Rec
         TableName: target.tableNames.data,
         IndexName: dataTable.globalSecondaryIndexes[0].indexName,
         KeyConditionExpression: '#user_type = :user_type',
-        ExpressionAttributeNames: { '#user_type': 'user_type' },
+        ExpressionAttributeNames: { '#user_type': data.userType },
         ExpressionAttributeValues: { ':user_type': `${userId}#${type}` },
       };
       const { Items: [newest] = [] } = await db.send(new QueryCommand({ ...query, ScanIndexForward: false, Limit: 1 }));
       if (!newest) return undefined;
+      const record = readRecordItem(newest);
       let count = 0;
       for await (const page of paginateQuery({ client: db }, { ...query, Select: 'COUNT' })) count += page.Count ?? 0;
       return {
         type,
         count,
         newest: {
-          recordId: String(newest.record_id),
-          startTime: String(newest.start_time),
-          ...(newest.end_time !== undefined && { endTime: String(newest.end_time) }),
-          ...(newest.received_at !== undefined && { receivedAt: String(newest.received_at) }),
-          ...(newest.provider !== undefined && { provider: String(newest.provider) }),
+          recordId: record.recordId,
+          startTime: String(record.startTime),
+          ...(record.endTime !== undefined && { endTime: record.endTime }),
+          receivedAt: record.receivedAt,
+          ...(record.provider !== undefined && { provider: record.provider }),
         },
       };
     }),
@@ -111,16 +115,16 @@ async function eventsOf(target: TableTarget, userId: string) {
   const kept: KeptEventFact[] = [];
   const backfills: BackfillFact[] = [];
   const names = [
-    'event_id',
-    'type',
-    'outcome',
-    'reason',
-    'received_at',
-    'updated_at',
-    'reference',
-    'expected_payloads',
-    'received_payloads',
-    'user_id',
+    event.eventId,
+    event.type,
+    event.outcome,
+    event.reason,
+    event.receivedAt,
+    event.updatedAt,
+    event.reference,
+    event.expectedPayloads,
+    event.receivedPayloads,
+    event.userId,
   ];
   const pages = paginateScan(
     { client: target.documentClient },
@@ -133,24 +137,24 @@ async function eventsOf(target: TableTarget, userId: string) {
     },
   );
   for await (const page of pages) {
-    for (const item of page.Items ?? []) {
-      const eventId = String(item.event_id);
+    for (const item of (page.Items ?? []).map(readEventItem)) {
+      const { eventId } = item;
       if (eventId.startsWith(trackerPrefix)) {
         backfills.push({
-          reference: typeof item.reference === 'string' ? item.reference : eventId.slice(trackerPrefix.length),
+          reference: item.reference ?? eventId.slice(trackerPrefix.length),
           announced: item.outcome === 'tracking',
-          ...(typeof item.expected_payloads === 'number' && { expected: item.expected_payloads }),
-          received: (item.received_payloads as Set<string> | undefined)?.size ?? 0,
-          ...(item.received_at !== undefined && { firstSeen: String(item.received_at) }),
-          ...(item.updated_at !== undefined && { updatedAt: String(item.updated_at) }),
+          ...(item.expectedPayloads !== undefined && { expected: item.expectedPayloads }),
+          received: item.receivedPayloads,
+          ...(item.receivedAt !== undefined && { firstSeen: item.receivedAt }),
+          ...(item.updatedAt !== undefined && { updatedAt: item.updatedAt }),
         });
       } else {
         kept.push({
           eventId,
           type: String(item.type),
           outcome: String(item.outcome),
-          ...(item.reason !== undefined && { reason: String(item.reason) }),
-          ...(item.received_at !== undefined && { receivedAt: String(item.received_at) }),
+          ...(item.reason !== undefined && { reason: item.reason }),
+          ...(item.receivedAt !== undefined && { receivedAt: item.receivedAt }),
         });
       }
     }
@@ -173,7 +177,7 @@ async function pingFailuresSince(target: TableTarget, since: string): Promise<nu
       TableName: target.tableNames.events,
       IndexName: eventsTable.globalSecondaryIndexes[0].indexName,
       KeyConditionExpression: '#outcome = :outcome AND #received_at >= :since',
-      ExpressionAttributeNames: { '#outcome': 'outcome', '#received_at': 'received_at' },
+      ExpressionAttributeNames: { '#outcome': event.outcome, '#received_at': event.receivedAt },
       ExpressionAttributeValues: { ':outcome': 'ping_fetch_failed', ':since': since },
       Select: 'COUNT',
     },
@@ -220,7 +224,7 @@ export async function gatherFacts(target: TableTarget, userId: string, options: 
       }),
     );
   }
-  const athlete = profile.records.findIndex((record) => record.record_id === 'athlete#profile');
+  const athlete = profile.records.findIndex((record) => record[data.recordId] === 'athlete#profile');
   const athletePayload = athlete >= 0 ? (profile.payloads[athlete] as { provider_user_id?: unknown } | undefined) : undefined;
   const connectionEvents = mergeConnectionEvents(
     await archivedConnectionEvents(target, archive),

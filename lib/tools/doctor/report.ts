@@ -1,3 +1,4 @@
+import { userAttributes as users } from '../../../lambdas/shared/attributes';
 import type { Diagnosis, Severity, UserFacts } from './facts';
 import { connectionBodiesRead } from './history';
 
@@ -18,17 +19,17 @@ function connectionSection(facts: UserFacts): string[] {
     out.push('  no connection event stored for this user');
   } else {
     const fields = [
-      'provider',
-      'reference_id',
-      'status',
-      'active',
-      'scopes',
-      'last_event_type',
-      'updated_at',
-      'replaced_by',
-      'replaces',
-      'scopes_added',
-      'scopes_removed',
+      users.provider,
+      users.referenceId,
+      users.status,
+      users.active,
+      users.scopes,
+      users.lastEventType,
+      users.updatedAt,
+      users.replacedBy,
+      users.replaces,
+      users.scopesAdded,
+      users.scopesRemoved,
     ];
     out.push(...table(fields.filter((field) => user[field] !== undefined).map((field) => [field, text(user[field])])));
   }

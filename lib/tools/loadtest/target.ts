@@ -1,3 +1,5 @@
+import { dataAttributes } from '../../../lambdas/shared/attributes';
+import { readRecordItem } from '../../../lambdas/shared/table-items';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { queueSettings } from '../../../lambdas/shared/definitions';
@@ -139,7 +141,8 @@ export async function toStoredItem(item: Record<string, unknown>): Promise<Store
   } catch {
     // No readable payload: the verdict counts it as stale.
   }
-  return { userId: String(item.user_id), recordId: String(item.record_id), orderingTs: Number(item.ordering_ts), version };
+  const { userId, recordId, orderingTs } = readRecordItem(item);
+  return { userId, recordId, orderingTs, version };
 }
 
 /** Every data item of the given users: one query each, a few at a time. */
@@ -156,7 +159,13 @@ export async function readUsers(
       const userId = userIds[next++]!;
       const pages = paginateQuery(
         { client: db },
-        { TableName: tableName, KeyConditionExpression: 'user_id = :u', ExpressionAttributeValues: { ':u': userId }, ConsistentRead: true },
+        {
+          TableName: tableName,
+          KeyConditionExpression: '#user_id = :u',
+          ExpressionAttributeNames: { '#user_id': dataAttributes.userId },
+          ExpressionAttributeValues: { ':u': userId },
+          ConsistentRead: true,
+        },
       );
       for await (const page of pages) items.push(...(await Promise.all((page.Items ?? []).map(toStoredItem))));
     }

@@ -1,3 +1,5 @@
+import { eventAttributes as event } from '../../../lambdas/shared/attributes';
+import { eventItemKey, readEventItem } from '../../../lambdas/shared/table-items';
 import { GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionally, mapLimit } from '../../../lambdas/consumer/dynamodb-writes';
 import { type ConsumerDependencies, processDelivery, type TableNames } from '../../../lambdas/consumer/process';
@@ -96,22 +98,16 @@ export async function selectKept(
         KeyConditionExpression: `#outcome = :outcome${window.expression}`,
         ...(options.type && { FilterExpression: '#type = :type' }),
         ExpressionAttributeNames: {
-          '#outcome': 'outcome',
-          ...(window.expression && { '#received_at': 'received_at' }),
-          ...(options.type && { '#type': 'type' }),
+          '#outcome': event.outcome,
+          ...(window.expression && { '#received_at': event.receivedAt }),
+          ...(options.type && { '#type': event.type }),
         },
         ExpressionAttributeValues: { ':outcome': outcome, ...window.values, ...(options.type && { ':type': options.type }) },
       },
     );
     for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        entries.push({
-          eventId: String(item.event_id),
-          outcome,
-          receivedAt: String(item.received_at),
-          type: String(item.type),
-          userId: item.user_id as string | undefined,
-        });
+      for (const item of (page.Items ?? []).map(readEventItem)) {
+        entries.push({ eventId: item.eventId, outcome, receivedAt: String(item.receivedAt), type: String(item.type), userId: item.userId });
       }
     }
   }
@@ -120,26 +116,27 @@ export async function selectKept(
 
 /** The delivery as the consumer first saw it, back from the kept item. */
 export function deliveryOf(item: Record<string, unknown>, body: Buffer): QueuedDelivery {
-  const orderingTs = Number(item.ordering_ts);
-  const signatureTs = Number(item.signature_ts);
+  const kept = readEventItem(item);
+  const orderingTs = Number(kept.orderingTs);
+  const signatureTs = Number(kept.signatureTs);
   return {
     body,
     signatureTimestamp: Number.isFinite(signatureTs) ? signatureTs : Math.floor(orderingTs / 1000),
     // The stored ordering key is what orderingTimestampOf() made of the original delivery.
     orderingTimestamp: orderingTs,
-    receivedAt: String(item.received_at),
-    terraReference: (item.terra_reference as string | undefined) ?? undefined,
-    traceId: (item.trace_id as string | undefined) ?? undefined,
+    receivedAt: String(kept.receivedAt),
+    terraReference: kept.terraReference,
+    traceId: kept.traceId,
   };
 }
 
 function verdictUpdate(table: string, eventId: string, previous: string, verdict: Verdict, now: number) {
   const fields: Record<string, unknown> = {
     ...verdict.attributes,
-    outcome: verdict.outcome,
-    reason: verdict.reason,
-    reprocessed_at: new Date(now).toISOString(),
-    previous_outcome: previous,
+    [event.outcome]: verdict.outcome,
+    [event.reason]: verdict.reason,
+    [event.reprocessedAt]: new Date(now).toISOString(),
+    [event.previousOutcome]: previous,
   };
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':previous': previous };
@@ -150,7 +147,7 @@ function verdictUpdate(table: string, eventId: string, previous: string, verdict
   });
   return new UpdateCommand({
     TableName: table,
-    Key: { event_id: eventId },
+    Key: eventItemKey(eventId),
     UpdateExpression: `SET ${assignments.join(', ')}`,
     // Another run (or person) may have got there first; theirs stands.
     ConditionExpression: '#outcome = :previous',
@@ -162,12 +159,13 @@ function verdictUpdate(table: string, eventId: string, previous: string, verdict
 export async function reprocessEntry(target: ReprocessTarget, entry: KeptEntry, options: ReprocessOptions): Promise<ItemResult> {
   const { documentClient: db, tableNames } = target;
   const { Item: item } = await db.send(
-    new GetCommand({ TableName: tableNames.events, Key: { event_id: entry.eventId }, ConsistentRead: true }),
+    new GetCommand({ TableName: tableNames.events, Key: eventItemKey(entry.eventId), ConsistentRead: true }),
   );
   // The index is eventually consistent: an item reprocessed a moment ago may still be listed.
-  if (!item || item.outcome !== entry.outcome) return { entry, status: 'moved' };
+  const stored = item && readEventItem(item);
+  if (!item || stored?.outcome !== entry.outcome) return { entry, status: 'moved' };
   const body = await eventBody(item, target.s3);
-  const kept = { outcome: String(item.outcome), reason: item.reason as string | undefined };
+  const kept = { outcome: String(stored.outcome), reason: stored.reason };
   const route = routeBody(body.toString('utf8'));
   if (options.dryRun) return { entry, status: 'dry_run', recordsWritten: 0, recordsLeftAlone: 0, ...predictedVerdict(kept, route) };
 
