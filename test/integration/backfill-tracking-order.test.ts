@@ -1,3 +1,4 @@
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { eventId, largeRequestId } from '../../lambdas/consumer/items';
@@ -62,7 +63,7 @@ const counted = (delivery: QueuedDelivery) => eventId(delivery.body!).slice(0, 1
 
 async function tracker(reference: string) {
   const { Item } = await stack.clients.documentClient.send(
-    new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+    new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
   );
   return Item;
 }

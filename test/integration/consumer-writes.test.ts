@@ -1,3 +1,4 @@
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -239,7 +240,7 @@ describe("a delivery's writes run side by side and all settle before it is done"
 
     await processDelivery(delivery, deps());
     const { Item: tracker } = await stack.clients.documentClient.send(
-      new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+      new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
     );
     expect(tracker?.received_payloads).toEqual(new Set([expect.stringMatching(/^[0-9a-f]{16}$/)]));
   });

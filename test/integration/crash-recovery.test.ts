@@ -1,3 +1,4 @@
+import { dataItemKey } from '../../lambdas/shared/table-items';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -114,8 +115,7 @@ test('every acknowledged delivery is stored after a SIGKILL and a restart', asyn
     const missing = async () => {
       const found = await Promise.all(
         acknowledged.map(
-          async (userId) =>
-            (await db.send(new GetCommand({ TableName: 'terra-data', Key: { user_id: userId, record_id: 'sleep#night' } }))).Item,
+          async (userId) => (await db.send(new GetCommand({ TableName: 'terra-data', Key: dataItemKey(userId, 'sleep#night') }))).Item,
         ),
       );
       return found.filter((item) => !item).length;

@@ -1,3 +1,4 @@
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { eventId } from '../../lambdas/consumer/items';
 import type { LocalStack } from '../../lib/local/local-stack';
@@ -17,7 +18,7 @@ afterAll(async () => {
 async function keptEvent(raw: string | Buffer) {
   return waitFor(async () => {
     const { Item } = await stack.clients.documentClient.send(
-      new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: eventId(Buffer.from(raw)) }, ConsistentRead: true }),
+      new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(eventId(Buffer.from(raw))), ConsistentRead: true }),
     );
     return Item;
   }, 'the kept event');

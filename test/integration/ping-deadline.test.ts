@@ -1,3 +1,4 @@
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -93,7 +94,7 @@ const pingOf = (url: string) => JSON.stringify({ type: 's3_payload', status: 'su
 
 async function kept(stack: LocalStack, body: string) {
   const { Item } = await stack.clients.documentClient.send(
-    new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: eventId(Buffer.from(body)) }, ConsistentRead: true }),
+    new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(eventId(Buffer.from(body))), ConsistentRead: true }),
   );
   return Item;
 }

@@ -1,3 +1,4 @@
+import { dataItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -133,9 +134,7 @@ describe('replay from the archive', () => {
     expect(recordA).toMatchObject({ ordering_ts: 1_764_000_000_123, terra_reference: 'ref-replay', payload: activity.data[0] });
     expect(recordB).toBeDefined();
 
-    await stack.clients.documentClient.send(
-      new DeleteCommand({ TableName: stack.tableNames.data, Key: { user_id: userA, record_id: activityId } }),
-    );
+    await stack.clients.documentClient.send(new DeleteCommand({ TableName: stack.tableNames.data, Key: dataItemKey(userA, activityId) }));
     expect(await getRecord(stack, userA, activityId)).toBeUndefined();
 
     const first = await replayArchive(target, { range: around(), userId: userA });

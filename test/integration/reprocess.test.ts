@@ -1,3 +1,4 @@
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryContext } from '../../lambdas/consumer/delivery-context';
@@ -131,7 +132,7 @@ async function keepAsOlderVersion(
 
 async function keptItem(id: string) {
   const { Item } = await stack.clients.documentClient.send(
-    new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: id }, ConsistentRead: true }),
+    new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(id), ConsistentRead: true }),
   );
   return Item;
 }
@@ -395,7 +396,7 @@ describe('the command', () => {
       expect(output).toContain('run the\nsame command again');
       expect(await keptItem(missing)).toMatchObject({ outcome: 'invalid', reason: 'kept in S3' });
     } finally {
-      await stack.clients.documentClient.send(new DeleteCommand({ TableName: stack.tableNames.events, Key: { event_id: missing } }));
+      await stack.clients.documentClient.send(new DeleteCommand({ TableName: stack.tableNames.events, Key: eventItemKey(missing) }));
     }
   });
 

@@ -1,3 +1,4 @@
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -105,7 +106,7 @@ describe('a three-month backfill (to_webhook=true)', () => {
     const tracker = await waitFor(
       async () => {
         const { Item } = await stack.clients.documentClient.send(
-          new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+          new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
         );
         return Item?.expected_payloads !== undefined && Item.received_payloads?.size === chunks ? Item : undefined;
       },

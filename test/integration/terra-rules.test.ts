@@ -1,3 +1,4 @@
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { largeRequestId } from '../../lambdas/consumer/items';
@@ -156,7 +157,7 @@ describe('a historical backfill (large_request_sending) is tracked per terra-ref
     const tracker = async () =>
       (
         await stack.clients.documentClient.send(
-          new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+          new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
         )
       ).Item!;
     expect(await tracker()).toMatchObject({ type: 'large_request', reference, expected_payloads: 3, user_id: userId });
@@ -179,7 +180,7 @@ describe('a backfill chunk with no records (a quiet week)', () => {
     await deliver(stack, { ...dailyEvent(userId, 10, null), data: [] }, { terraReference: reference });
     await drained(stack);
     const { Item } = await stack.clients.documentClient.send(
-      new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+      new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
     );
     expect(Item!.received_payloads.size).toBe(1);
   });
@@ -199,7 +200,7 @@ describe('a chunk that overtakes its backfill announcement (SQS keeps no order)'
     const tracker = async () =>
       (
         await stack.clients.documentClient.send(
-          new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+          new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
         )
       ).Item;
     // Not a backfill yet: no type or outcome, so the outcome index does not list it.
@@ -224,7 +225,7 @@ describe('terra-references that were never announced as a backfill', () => {
     await waitFor(() => getRecord(stack, userId, 'daily#2026-11-21'), 'the record');
     await drained(stack); // the tracker update comes after the record's write
     const { Item } = await stack.clients.documentClient.send(
-      new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: largeRequestId(reference) }, ConsistentRead: true }),
+      new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
     );
     expect(Item).not.toHaveProperty('outcome');
     expect(Item).not.toHaveProperty('type');
@@ -246,7 +247,7 @@ describe('Ping mode failures are kept, not lost', () => {
     const id = createHash('sha256').update(raw).digest('hex');
     const item = await waitFor(
       async () =>
-        (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: id } }))).Item,
+        (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(id) }))).Item,
       'the kept event',
     );
     expect(item).toMatchObject({ type: 's3_payload', outcome: 'ping_fetch_failed', reason: expect.stringMatching(/HTTP 4\d\d/) });

@@ -1,3 +1,4 @@
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { eventId } from '../../lambdas/consumer/items';
@@ -21,7 +22,7 @@ const user = (userId: string, provider = 'GARMIN') => ({ user_id: userId, provid
 async function keptEvent(raw: string) {
   return waitFor(async () => {
     const { Item } = await stack.clients.documentClient.send(
-      new GetCommand({ TableName: stack.tableNames.events, Key: { event_id: eventId(Buffer.from(raw)) }, ConsistentRead: true }),
+      new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(eventId(Buffer.from(raw))), ConsistentRead: true }),
     );
     return Item;
   }, 'the kept event');

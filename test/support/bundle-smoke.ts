@@ -1,3 +1,5 @@
+import { dataAttributes } from '../../lambdas/shared/attributes';
+import { dataItemKey } from '../../lambdas/shared/table-items';
 /**
  * Runs the bundles `cdk synth` produced (the code Lambda will run) against the local stand-ins:
  * node test/support/bundle-smoke.ts <ingest index.mjs> <consumer index.mjs> <eraser index.mjs>. Prints one JSON line.
@@ -88,7 +90,7 @@ const { Messages = [] } = await stack.clients.sqs.send(
 );
 const batch = await consumer.handler({ Records: Messages.map((message) => toLambdaRecord(message, stack.queues.queueArn)) }, context);
 const { Item } = await stack.clients.documentClient.send(
-  new GetCommand({ TableName: stack.tableNames.data, Key: { user_id: 'bundle-user', record_id: 'sleep#s1' } }),
+  new GetCommand({ TableName: stack.tableNames.data, Key: dataItemKey('bundle-user', 'sleep#s1') }),
 );
 const eraseRequest = {
   messageId: 'erase-1',
@@ -101,7 +103,8 @@ const erase = await eraser.handler({ Records: [eraseRequest] }, context);
 const { Count: left } = await stack.clients.documentClient.send(
   new QueryCommand({
     TableName: stack.tableNames.data,
-    KeyConditionExpression: 'user_id = :u',
+    KeyConditionExpression: '#user_id = :u',
+    ExpressionAttributeNames: { '#user_id': dataAttributes.userId },
     ExpressionAttributeValues: { ':u': 'bundle-user' },
     Select: 'COUNT',
   }),

@@ -1,3 +1,5 @@
+import { dataAttributes } from '../../lambdas/shared/attributes';
+import { eventItemKey, userItemKey } from '../../lambdas/shared/table-items';
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -128,7 +130,7 @@ export async function storedOrKept(
   const hash = sha256(body);
   const seen: string[] = [];
   const { Item: kept } = await documentClient.send(
-    new GetCommand({ TableName: tableNames.events, Key: { event_id: hash }, ConsistentRead: true }),
+    new GetCommand({ TableName: tableNames.events, Key: eventItemKey(hash), ConsistentRead: true }),
   );
   if (kept) {
     if (!keptOutcomes.includes(String(kept.outcome))) return fail(`kept with outcome ${kept.outcome}`);
@@ -140,14 +142,15 @@ export async function storedOrKept(
   // A key DynamoDB cannot hold can hold nothing: only the others are looked up.
   for (const userId of [...allowed].filter((id) => id !== '' && Buffer.byteLength(id) <= 2048)) {
     const { Item: user } = await documentClient.send(
-      new GetCommand({ TableName: tableNames.users, Key: { user_id: userId }, ConsistentRead: true }),
+      new GetCommand({ TableName: tableNames.users, Key: userItemKey(userId), ConsistentRead: true }),
     );
-    if (user?.body_sha256 === hash) seen.push('stored user');
+    if (user?.[dataAttributes.bodySha256] === hash) seen.push('stored user');
     const { Items = [] } = await documentClient.send(
       new QueryCommand({
         TableName: tableNames.data,
-        KeyConditionExpression: 'user_id = :u',
-        FilterExpression: 'body_sha256 = :h',
+        KeyConditionExpression: '#user_id = :u',
+        FilterExpression: '#body_sha256 = :h',
+        ExpressionAttributeNames: { '#user_id': dataAttributes.userId, '#body_sha256': dataAttributes.bodySha256 },
         ExpressionAttributeValues: { ':u': userId, ':h': hash },
         ConsistentRead: true,
       }),

@@ -1,3 +1,5 @@
+import { dataAttributes } from '../../lambdas/shared/attributes';
+import { dataItemKey, userItemKey } from '../../lambdas/shared/table-items';
 import { ReceiveMessageCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, paginateScan, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { silentLogger } from '../../lambdas/shared/logger';
@@ -61,7 +63,7 @@ export async function drained(stack: LocalStack, timeoutMs = 15_000): Promise<vo
 
 export async function getRecord(stack: LocalStack, userId: string, recordId: string) {
   const { Item } = await stack.clients.documentClient.send(
-    new GetCommand({ TableName: stack.tableNames.data, Key: { user_id: userId, record_id: recordId }, ConsistentRead: true }),
+    new GetCommand({ TableName: stack.tableNames.data, Key: dataItemKey(userId, recordId), ConsistentRead: true }),
   );
   return Item;
 }
@@ -70,7 +72,8 @@ export async function userRecords(stack: LocalStack, userId: string) {
   const { Items = [] } = await stack.clients.documentClient.send(
     new QueryCommand({
       TableName: stack.tableNames.data,
-      KeyConditionExpression: 'user_id = :u',
+      KeyConditionExpression: '#user_id = :u',
+      ExpressionAttributeNames: { '#user_id': dataAttributes.userId },
       ExpressionAttributeValues: { ':u': userId },
       ConsistentRead: true,
     }),
@@ -80,7 +83,7 @@ export async function userRecords(stack: LocalStack, userId: string) {
 
 export async function getUser(stack: LocalStack, userId: string) {
   const { Item } = await stack.clients.documentClient.send(
-    new GetCommand({ TableName: stack.tableNames.users, Key: { user_id: userId }, ConsistentRead: true }),
+    new GetCommand({ TableName: stack.tableNames.users, Key: userItemKey(userId), ConsistentRead: true }),
   );
   return Item;
 }
