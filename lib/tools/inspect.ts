@@ -7,6 +7,21 @@ import type { TableTarget } from './tables';
 
 /** `npm run inspect`: one user's connection state and records, as a person reads them. */
 
+/** What a person reads of a terra-users item, in this order (`inspect` and `doctor` alike). */
+export const connectionFields = [
+  users.provider,
+  users.referenceId,
+  users.status,
+  users.active,
+  users.scopes,
+  users.lastEventType,
+  users.updatedAt,
+  users.replacedBy,
+  users.replaces,
+  users.scopesAdded,
+  users.scopesRemoved,
+];
+
 export interface UserReport {
   user?: Record<string, unknown>;
   records: Record<string, unknown>[];
@@ -85,18 +100,7 @@ export function formatUserReport(userId: string, { user, records, payloads }: Us
   const out: string[] = [`terra-ingest · ${source} · user ${userId}`, ''];
   if (user) {
     out.push('Connection (terra-users)');
-    const fields = [
-      users.provider,
-      users.referenceId,
-      users.status,
-      users.active,
-      users.scopes,
-      users.lastEventType,
-      users.updatedAt,
-      users.replacedBy,
-      users.replaces,
-    ];
-    out.push(table(fields.filter((field) => user[field] !== undefined).map((field) => [`  ${field}`, text(user[field])])));
+    out.push(table(connectionFields.filter((field) => user[field] !== undefined).map((field) => [`  ${field}`, text(user[field])])));
   } else {
     out.push('Connection (terra-users): no connection event received for this user yet');
   }

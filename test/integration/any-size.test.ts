@@ -1,6 +1,7 @@
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { putObject } from '../../lambdas/shared/s3';
 import { readRecord } from '../../lambdas/shared/record-payload';
+import { readRecordItem } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { terraUser, xertActivity } from '../../lib/tools/fixtures';
 import { deliver, drained, getRecord, startTestStack, waitFor } from '../support/local';
@@ -62,7 +63,7 @@ describe('any size arrives whole', () => {
     const ping = { type: 's3_payload', status: 'success', url: `${stack.sqs.endpoint}/${pingBucket}/payloads/25mb.json`, expires_in: 600 };
     expect((await deliver(stack, ping)).status).toBe(200);
     const item = await storedRecord('user-25mb', record.metadata.summary_id);
-    expect(item.payload_s3).toMatch(/^s3:\/\/terra-ingest-payloads\/records\//);
+    expect(readRecordItem(item).payloadS3).toMatch(/^s3:\/\/terra-ingest-payloads\/records\//);
     expect(await readRecord(item, stack.clients.s3)).toEqual(record);
   }, 120_000);
 
@@ -72,7 +73,7 @@ describe('any size arrives whole', () => {
     const recordId = `activity#${record.metadata.summary_id}`;
     expect((await deliver(stack, raw, { orderingTimestamp: 1000 })).status).toBe(200);
     const first = await storedRecord(userId, record.metadata.summary_id);
-    expect(first.payload_s3).toMatch(/^s3:\/\/terra-ingest-payloads\/records\//);
+    expect(readRecordItem(first).payloadS3).toMatch(/^s3:\/\/terra-ingest-payloads\/records\//);
     // The same copy again (a Terra retry): nothing changes, the object stays readable.
     expect((await deliver(stack, raw, { orderingTimestamp: 1000 })).status).toBe(200);
     await drained(stack, 30_000);
@@ -83,12 +84,12 @@ describe('any size arrives whole', () => {
     const second = await waitFor(
       async () => {
         const item = await getRecord(stack, userId, recordId);
-        return item?.ordering_ts === 2000 ? item : undefined;
+        return item && readRecordItem(item).orderingTs === 2000 ? item : undefined;
       },
       'the newer copy',
       30_000,
     );
-    expect(second.payload_s3).not.toBe(first.payload_s3);
+    expect(readRecordItem(second).payloadS3).not.toBe(readRecordItem(first).payloadS3);
     expect(await readRecord(second, stack.clients.s3)).toEqual(record);
     await expect(readRecord(first, stack.clients.s3)).rejects.toThrow();
   }, 60_000);

@@ -2,10 +2,10 @@ import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { eventId, largeRequestId } from '../../lambdas/consumer/items';
-import { type ConsumerDependencies, processDelivery } from '../../lambdas/consumer/process';
+import { processDelivery } from '../../lambdas/consumer/process';
 import type { QueuedDelivery } from '../../lambdas/shared/delivery';
 import type { LocalStack } from '../../lib/local/local-stack';
-import { startTestStack } from '../support/local';
+import { consumerDependencies, startTestStack } from '../support/local';
 
 /**
  * A backfill's chunks and its announcements (`large_request_processing`, `large_request_sending`)
@@ -22,12 +22,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const deps = (): ConsumerDependencies => ({
-  documentClient: stack.clients.documentClient,
-  tables: stack.tableNames,
-  s3: stack.clients.s3,
-  bucket: stack.bucket,
-});
+const deps = () => consumerDependencies(stack);
 
 const user = (userId: string) => ({ user_id: userId, provider: 'WITHINGS', reference_id: 'ref', scopes: null, active: true });
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type ConsumerDependencies, processDelivery } from '../../lambdas/consumer/process';
+import { processDelivery } from '../../lambdas/consumer/process';
 import type { QueuedDelivery } from '../../lambdas/shared/delivery';
 import { paddedSequencer } from '../../lambdas/shared/ordering';
 import type { LocalStack } from '../../lib/local/local-stack';
-import { getRecord, getUser, startTestStack } from '../support/local';
+import { consumerDependencies, getRecord, getUser, sleepCopy, startTestStack } from '../support/local';
 
 /**
  * Two different copies with the same ordering_ts: the later-received one wins (the tie-breaker of
@@ -20,12 +20,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const deps = (): ConsumerDependencies => ({
-  documentClient: stack.clients.documentClient,
-  tables: stack.tableNames,
-  s3: stack.clients.s3,
-  bucket: stack.bucket,
-});
+const deps = () => consumerDependencies(stack);
 
 const orderingTimestamp = 1_700_000_000_000;
 const earlierReceivedAt = '2026-11-22T10:00:00.000Z';
@@ -34,18 +29,6 @@ const laterReceivedAt = '2026-11-22T10:00:00.001Z';
 function queued(body: unknown, receivedAt: string): QueuedDelivery {
   return { body: Buffer.from(JSON.stringify(body)), signatureTimestamp: orderingTimestamp / 1000, orderingTimestamp, receivedAt };
 }
-
-const sleepCopy = (userId: string, copy: string) => ({
-  type: 'sleep',
-  version: '2022-03-16',
-  user: { user_id: userId, provider: 'WITHINGS', reference_id: 'ref', scopes: null, active: true },
-  data: [
-    {
-      metadata: { summary_id: 'night-1', start_time: '2026-11-20T23:00:00+01:00', end_time: '2026-11-21T07:00:00+01:00', upload_type: 1 },
-      copy,
-    },
-  ],
-});
 
 /** Both orders: the later-received copy is processed last, or the earlier-received one is. */
 const orders = [

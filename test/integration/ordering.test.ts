@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { type ConsumerDependencies, processDelivery } from '../../lambdas/consumer/process';
+import { processDelivery } from '../../lambdas/consumer/process';
 import type { LocalStack } from '../../lib/local/local-stack';
-import { deliver, drained, getRecord, scanAll, startTestStack, userRecords, waitFor } from '../support/local';
+import {
+  consumerDependencies,
+  deliver,
+  drained,
+  getRecord,
+  scanAll,
+  sleepCopy,
+  startTestStack,
+  userRecords,
+  waitFor,
+} from '../support/local';
 
 let stack: LocalStack;
 beforeAll(async () => {
@@ -11,26 +21,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function sleepEvent(userId: string, copy: string) {
-  return {
-    type: 'sleep',
-    version: '2022-03-16',
-    user: { user_id: userId, provider: 'WITHINGS', reference_id: 'ref', scopes: null, active: true },
-    data: [
-      {
-        metadata: { summary_id: 'night-1', start_time: '2026-11-20T23:00:00+01:00', end_time: '2026-11-21T07:00:00+01:00', upload_type: 1 },
-        copy,
-      },
-    ],
-  };
-}
-
 const copyOf = async (userId: string) => ((await getRecord(stack, userId, 'sleep#night-1'))?.payload as { copy?: string })?.copy;
 
 describe('newest wins, stale never', () => {
   it('stores a record delivered five times once: the repeats change nothing', async () => {
     const userId = randomUUID();
-    const body = JSON.stringify(sleepEvent(userId, 'only'));
+    const body = JSON.stringify(sleepCopy(userId, 'only'));
     expect((await deliver(stack, body, { orderingTimestamp: 1000 })).status).toBe(200);
     const first = await waitFor(() => getRecord(stack, userId, 'sleep#night-1'), 'the first copy');
     const responses = await Promise.all(Array.from({ length: 4 }, () => deliver(stack, body, { orderingTimestamp: 1000 })));
@@ -42,17 +38,17 @@ describe('newest wins, stale never', () => {
 
   it('replaces the stored copy with a newer one', async () => {
     const userId = randomUUID();
-    await deliver(stack, sleepEvent(userId, 'first'), { orderingTimestamp: 1000 });
+    await deliver(stack, sleepCopy(userId, 'first'), { orderingTimestamp: 1000 });
     await waitFor(async () => ((await copyOf(userId)) === 'first' ? true : undefined), 'the first copy');
-    await deliver(stack, sleepEvent(userId, 'second'), { orderingTimestamp: 2000 });
+    await deliver(stack, sleepCopy(userId, 'second'), { orderingTimestamp: 2000 });
     await waitFor(async () => ((await copyOf(userId)) === 'second' ? true : undefined), 'the newer copy');
   });
 
   it('never lets a late, older copy replace a newer one', async () => {
     const userId = randomUUID();
-    await deliver(stack, sleepEvent(userId, 'newer'), { orderingTimestamp: 2000 });
+    await deliver(stack, sleepCopy(userId, 'newer'), { orderingTimestamp: 2000 });
     await waitFor(async () => ((await copyOf(userId)) === 'newer' ? true : undefined), 'the newer copy');
-    expect((await deliver(stack, sleepEvent(userId, 'older'), { orderingTimestamp: 1000 })).status).toBe(200);
+    expect((await deliver(stack, sleepCopy(userId, 'older'), { orderingTimestamp: 1000 })).status).toBe(200);
     await drained(stack);
     expect(await copyOf(userId)).toBe('newer');
     expect((await getRecord(stack, userId, 'sleep#night-1'))?.ordering_ts).toBe(2000);
@@ -61,9 +57,9 @@ describe('newest wins, stale never', () => {
   it('orders by the signature timestamp when Terra sends no ordering timestamp', async () => {
     const userId = randomUUID();
     const now = Math.floor(Date.now() / 1000);
-    await deliver(stack, sleepEvent(userId, 'newer'), { timestamp: now });
+    await deliver(stack, sleepCopy(userId, 'newer'), { timestamp: now });
     await waitFor(async () => ((await copyOf(userId)) === 'newer' ? true : undefined), 'the newer copy');
-    await deliver(stack, sleepEvent(userId, 'older'), { timestamp: now - 60 });
+    await deliver(stack, sleepCopy(userId, 'older'), { timestamp: now - 60 });
     await drained(stack);
     expect(await copyOf(userId)).toBe('newer');
     expect((await getRecord(stack, userId, 'sleep#night-1'))?.ordering_ts).toBe(now * 1000);
@@ -76,9 +72,9 @@ describe('newest wins, stale never', () => {
     ['shuffled, the newest in the middle', [7, 2, 9, 0, 5, 3, 8, 1, 6, 4]],
   ])('ends with the newest copy whatever order ten copies are processed in: %s', async (_order, order) => {
     const userId = randomUUID();
-    const deps: ConsumerDependencies = { documentClient: stack.clients.documentClient, tables: stack.tableNames };
+    const deps = consumerDependencies(stack);
     for (const n of order) {
-      const body = Buffer.from(JSON.stringify(sleepEvent(userId, `copy-${n}`)));
+      const body = Buffer.from(JSON.stringify(sleepCopy(userId, `copy-${n}`)));
       await processDelivery({ body, signatureTimestamp: 1, orderingTimestamp: 1000 + n, receivedAt: new Date().toISOString() }, deps);
     }
     expect(await copyOf(userId)).toBe('copy-9');
@@ -90,7 +86,7 @@ describe('newest wins, stale never', () => {
   it('ends with the newest copy when ten copies are delivered concurrently through the webhook', async () => {
     const userId = randomUUID();
     const order = [7, 2, 9, 0, 5, 3, 8, 1, 6, 4];
-    await Promise.all(order.map((n) => deliver(stack, sleepEvent(userId, `copy-${n}`), { orderingTimestamp: 1000 + n })));
+    await Promise.all(order.map((n) => deliver(stack, sleepCopy(userId, `copy-${n}`), { orderingTimestamp: 1000 + n })));
     await drained(stack);
     expect(await copyOf(userId)).toBe('copy-9');
     expect(await userRecords(stack, userId)).toHaveLength(1);
@@ -110,16 +106,16 @@ describe('two different copies signed in the same second, without an ordering ti
   it('lets the later-received copy win', async () => {
     const userId = randomUUID();
     const now = Math.floor(Date.now() / 1000);
-    await deliver(stack, sleepEvent(userId, 'first'), { timestamp: now });
+    await deliver(stack, sleepCopy(userId, 'first'), { timestamp: now });
     await waitFor(async () => ((await copyOf(userId)) === 'first' ? true : undefined), 'the first copy');
-    await deliver(stack, sleepEvent(userId, 'second'), { timestamp: now });
+    await deliver(stack, sleepCopy(userId, 'second'), { timestamp: now });
     await waitFor(async () => ((await copyOf(userId)) === 'second' ? true : undefined), 'the later copy');
   });
 
   it('changes nothing when the very same body arrives again later', async () => {
     const userId = randomUUID();
     const now = Math.floor(Date.now() / 1000);
-    const body = JSON.stringify(sleepEvent(userId, 'same'));
+    const body = JSON.stringify(sleepCopy(userId, 'same'));
     await deliver(stack, body, { timestamp: now });
     const first = await waitFor(async () => getRecord(stack, userId, 'sleep#night-1'), 'the record');
     await deliver(stack, body, { timestamp: now });

@@ -1,3 +1,4 @@
+import type { ConsumerDependencies } from '../../lambdas/consumer/process';
 import { dataAttributes } from '../../lambdas/shared/attributes';
 import { dataItemKey, userItemKey } from '../../lambdas/shared/table-items';
 import { ReceiveMessageCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -139,4 +140,27 @@ export async function queueDrained(stack: LocalStack, queueUrl: string, timeoutM
     `${queueUrl} to drain`,
     timeoutMs,
   );
+}
+
+/** The consumer's dependencies on this stack: for tests that call processDelivery in an order they choose. */
+export const consumerDependencies = (stack: LocalStack): ConsumerDependencies => ({
+  documentClient: stack.clients.documentClient,
+  tables: stack.tableNames,
+  s3: stack.clients.s3,
+  bucket: stack.bucket,
+});
+
+/** A sleep event of one night (record `sleep#night-1`) whose record carries `copy`: the ordering tests' copies. */
+export function sleepCopy(userId: string, copy: string) {
+  return {
+    type: 'sleep',
+    version: '2022-03-16',
+    user: { user_id: userId, provider: 'WITHINGS', reference_id: 'ref', scopes: null, active: true },
+    data: [
+      {
+        metadata: { summary_id: 'night-1', start_time: '2026-11-20T23:00:00+01:00', end_time: '2026-11-21T07:00:00+01:00', upload_type: 1 },
+        copy,
+      },
+    ],
+  };
 }

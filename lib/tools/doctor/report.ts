@@ -1,4 +1,4 @@
-import { userAttributes as users } from '../../../lambdas/shared/attributes';
+import { connectionFields } from '../inspect';
 import type { Diagnosis, Severity, UserFacts } from './facts';
 import { connectionBodiesRead } from './history';
 
@@ -18,20 +18,7 @@ function connectionSection(facts: UserFacts): string[] {
   if (!user) {
     out.push('  no connection event stored for this user');
   } else {
-    const fields = [
-      users.provider,
-      users.referenceId,
-      users.status,
-      users.active,
-      users.scopes,
-      users.lastEventType,
-      users.updatedAt,
-      users.replacedBy,
-      users.replaces,
-      users.scopesAdded,
-      users.scopesRemoved,
-    ];
-    out.push(...table(fields.filter((field) => user[field] !== undefined).map((field) => [field, text(user[field])])));
+    out.push(...table(connectionFields.filter((field) => user[field] !== undefined).map((field) => [field, text(user[field])])));
   }
   if (facts.athlete)
     out.push(
