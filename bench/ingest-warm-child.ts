@@ -9,7 +9,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { signatureHeader } from '../lambdas/shared/signature';
 import { dataEventOfSize } from './bodies';
-import { interleaved, timed } from './support';
+import { interleaved, median, timed } from './support';
 
 export interface WarmRequest {
   bundle: string;
@@ -17,6 +17,14 @@ export interface WarmRequest {
   /** Each body size with its number of rounds (fewer for the large ones: every copy stays in the emulator's memory). */
   sizes: { bytes: number; rounds: number }[];
   warmup: number;
+  /** bench/floors/ingest-steps.ts, bundled as the function is, and the sizes to walk its steps at. */
+  steps?: { bundle: string; sizes: { bytes: number; rounds: number }[] };
+}
+
+/** Median milliseconds of each step, floor (unbundled) first and handler last. */
+export interface StepMedians {
+  size: number;
+  medians: Record<string, number>;
 }
 
 export interface WarmSamples {
@@ -87,5 +95,34 @@ for (const { bytes: size, rounds } of request.sizes) {
   results.push({ size, ...samples });
   process.send!({ progress: size });
 }
-process.send!({ results });
+const steps: StepMedians[] = [];
+if (request.steps) {
+  const bundled = (await import(request.steps.bundle)) as Record<string, (event: ReturnType<typeof signed>) => Promise<void>>;
+  const arms: [string, (event: ReturnType<typeof signed>, n: number) => Promise<void>][] = [
+    ['floor', floor],
+    ['bundledFloor', (event) => bundled.bundledFloor(event)],
+    ['withMessage', (event) => bundled.withMessage(event)],
+    ['withLogs', (event) => bundled.withLogs(event)],
+    ['withVerify', (event) => bundled.withVerify(event)],
+    ['handler', (event) => product(event)],
+  ];
+  for (const { bytes: size, rounds } of request.steps.sizes) {
+    const body = dataEventOfSize(size);
+    let n = 0;
+    for (let i = 0; i < request.warmup; i++) for (const [, arm] of arms) await arm(signed(body), n++);
+    const samples: Record<string, number[]> = Object.fromEntries(arms.map(([name]) => [name, []]));
+    for (let round = 0; round < rounds; round++) {
+      // Each arm takes every place in the order in turn, as the two-arm rows do.
+      const order = arms.map((_, index) => arms[(index + round) % arms.length]!);
+      for (const [name, arm] of order) {
+        const event = signed(body);
+        const id = n++;
+        samples[name]!.push(await timed(() => arm(event, id)));
+      }
+    }
+    steps.push({ size, medians: Object.fromEntries(arms.map(([name]) => [name, median(samples[name]!)])) });
+    process.send!({ progress: size, steps: true });
+  }
+}
+process.send!({ results, stepMedians: steps });
 process.disconnect();
