@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { userAttributes } from '../../lambdas/shared/attributes';
+import { readUserItem } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { deliver, drained, getUser, startTestStack, waitFor } from '../support/local';
 
@@ -21,9 +23,15 @@ const terraUser = (userId: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** The user as read, with the scopes a permission change added. */
+async function userAt(userId: string) {
+  const item = await getUser(stack, userId);
+  return item && { ...readUserItem(item), scopesAdded: item[userAttributes.scopesAdded] };
+}
+
 async function statusBecomes(userId: string, status: string) {
   return waitFor(async () => {
-    const user = await getUser(stack, userId);
+    const user = await userAt(userId);
     return user?.status === status ? user : undefined;
   }, `user ${userId} to be ${status}`);
 }
@@ -46,13 +54,13 @@ describe('connection lifecycle in terra-users', () => {
     const user = await statusBecomes(userId, 'connected');
     expect(user).toMatchObject({
       provider: 'DEXCOM',
-      reference_id: `customer-${userId.slice(0, 8)}`,
+      referenceId: `customer-${userId.slice(0, 8)}`,
       active: true,
       scopes: 'body',
-      last_event_type: 'auth',
-      ordering_ts: 1000,
+      lastEventType: 'auth',
+      orderingTs: 1000,
     });
-    expect(typeof user.updated_at).toBe('string');
+    expect(typeof user.updatedAt).toBe('string');
   });
 
   it('goes from connected to deauthenticated, and a late auth does not revive it', async () => {
@@ -67,7 +75,7 @@ describe('connection lifecycle in terra-users', () => {
     await statusBecomes(userId, 'deauthenticated');
     await deliver(stack, { type: 'auth', status: 'success', user: terraUser(userId) }, { orderingTimestamp: 2000 });
     await drained(stack);
-    expect(await getUser(stack, userId)).toMatchObject({ status: 'deauthenticated', active: false, last_event_type: 'deauth' });
+    expect(await userAt(userId)).toMatchObject({ status: 'deauthenticated', active: false, lastEventType: 'deauth' });
   });
 
   it('marks the old user replaced after a user_reauth and points it to the new one', async () => {
@@ -88,8 +96,8 @@ describe('connection lifecycle in terra-users', () => {
       { orderingTimestamp: 2000 },
     );
     const old = await statusBecomes(oldId, 'replaced');
-    expect(old).toMatchObject({ active: false, replaced_by: newId });
-    expect(await getUser(stack, newId)).toMatchObject({ status: 'connected', active: true, replaces: oldId });
+    expect(old).toMatchObject({ active: false, replacedBy: newId });
+    expect(await userAt(newId)).toMatchObject({ status: 'connected', active: true, replaces: oldId });
   });
 
   it.each([
@@ -103,7 +111,7 @@ describe('connection lifecycle in terra-users', () => {
       { type, status: 'warning', user: terraUser(userId, { active: false }), message: 'm' },
       { orderingTimestamp: 1000 },
     );
-    expect(await statusBecomes(userId, status)).toMatchObject({ last_event_type: type });
+    expect(await statusBecomes(userId, status)).toMatchObject({ lastEventType: type });
   });
 
   it('updates scopes on a permission change and keeps the status', async () => {
@@ -124,9 +132,9 @@ describe('connection lifecycle in terra-users', () => {
       { orderingTimestamp: 2000 },
     );
     const user = await waitFor(async () => {
-      const item = await getUser(stack, userId);
-      return item?.last_event_type === 'permission_change' ? item : undefined;
+      const read = await userAt(userId);
+      return read?.lastEventType === 'permission_change' ? read : undefined;
     }, 'the permission change');
-    expect(user).toMatchObject({ status: 'connected', scopes: 'body,activity', scopes_added: 'activity' });
+    expect(user).toMatchObject({ status: 'connected', scopes: 'body,activity', scopesAdded: 'activity' });
   });
 });

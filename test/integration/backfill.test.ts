@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readRecord } from '../../lambdas/shared/record-payload';
+import { readEventItem, readRecordItem } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { runBackfillCli } from '../../lib/tools/backfill/cli';
 import { drained, scanAll, startTestStack } from '../support/local';
@@ -58,10 +60,14 @@ async function expectedIds(userId: string, type: 'activity' | 'daily', fromDaysA
   return ids.sort();
 }
 
+/** Every record stored for the user, read (a scan: a backfill's records may outgrow one page of a query). */
+const storedRecords = async (userId: string) =>
+  (await scanAll(stack, 'data')).map((item) => ({ item, record: readRecordItem(item) })).filter(({ record }) => record.userId === userId);
+
 const storedIds = async (userId: string, type: string) =>
-  (await scanAll(stack, 'data'))
-    .filter((item) => item.user_id === userId && String(item.record_id).startsWith(`${type}#`))
-    .map((item) => String(item.record_id))
+  (await storedRecords(userId))
+    .map(({ record }) => record.recordId)
+    .filter((recordId) => recordId.startsWith(`${type}#`))
     .sort();
 
 afterEach(async () => {
@@ -102,9 +108,9 @@ test('a range within 28 days is asked synchronously and stored through the queue
   expect(output).toMatch(/daily \S+ \(14 days, sync\): 14 records enqueued for the consumer/);
   expect(code).toBe(0);
   await drained(stack, 60_000);
-  const items = (await scanAll(stack, 'data')).filter((item) => item.user_id === userId);
-  expect(items.map((item) => String(item.record_id)).sort()).toEqual(await expectedIds(userId, 'daily', 14, 1));
-  for (const item of items) expect(Number(item.ordering_ts)).toBeGreaterThanOrEqual(before);
+  const records = (await storedRecords(userId)).map(({ record }) => record);
+  expect(records.map((record) => record.recordId).sort()).toEqual(await expectedIds(userId, 'daily', 14, 1));
+  for (const record of records) expect(record.orderingTs).toBeGreaterThanOrEqual(before);
 }, 120_000);
 
 test('--type all stores every type, the athlete profile included, from synchronous answers without a version field', async () => {
@@ -113,13 +119,14 @@ test('--type all stores every type, the athlete profile included, from synchrono
   expect(output).toMatch(/athlete profile \(sync\): 1 record enqueued for the consumer/);
   expect(code).toBe(0);
   await drained(stack, 60_000);
-  const items = (await scanAll(stack, 'data')).filter((item) => item.user_id === userId);
+  const stored = await storedRecords(userId);
   const perType = new Map<string, number>();
-  for (const item of items) perType.set(String(item.type), (perType.get(String(item.type)) ?? 0) + 1);
+  for (const { record } of stored) perType.set(record.type, (perType.get(record.type) ?? 0) + 1);
   expect(Object.fromEntries(perType)).toEqual({ activity: 3, body: 3, daily: 3, sleep: 3, menstruation: 3, nutrition: 3, athlete: 1 });
-  expect(items.find((item) => item.record_id === 'athlete#profile')?.payload).toMatchObject({ first_name: expect.any(String) });
+  const athlete = stored.find(({ record }) => record.recordId === 'athlete#profile');
+  expect(athlete && (await readRecord(athlete.item, stack.clients.s3))).toMatchObject({ first_name: expect.any(String) });
   // Nothing was kept as invalid or unknown: each answer routed on its `type`.
-  const kept = (await scanAll(stack, 'events')).filter((item) => item.user_id === userId);
+  const kept = (await scanAll(stack, 'events')).filter((item) => readEventItem(item).userId === userId);
   expect(kept).toEqual([]);
 }, 120_000);
 

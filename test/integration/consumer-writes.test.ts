@@ -1,3 +1,4 @@
+import { eventAttributes } from '../../lambdas/shared/attributes';
 import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -242,6 +243,6 @@ describe("a delivery's writes run side by side and all settle before it is done"
     const { Item: tracker } = await stack.clients.documentClient.send(
       new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
     );
-    expect(tracker?.received_payloads).toEqual(new Set([expect.stringMatching(/^[0-9a-f]{16}$/)]));
+    expect(tracker?.[eventAttributes.receivedPayloads]).toEqual(new Set([expect.stringMatching(/^[0-9a-f]{16}$/)]));
   });
 });

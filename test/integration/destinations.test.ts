@@ -4,6 +4,7 @@ import { limits } from '../../lambdas/shared/definitions';
 import type { Logger } from '../../lambdas/shared/logger';
 import { readRecord } from '../../lambdas/shared/record-payload';
 import { putObject, s3Url } from '../../lambdas/shared/s3';
+import { type RecordItem, readEventItem, readRecordItem, readUserItem } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { objectCreatedNotification } from '../../lib/local/s3-notifier';
 import { scenarioUsers, terraUser, xertActivity } from '../../lib/tools/fixtures';
@@ -73,6 +74,17 @@ const fitProcessed = (url: string) =>
 const stored = (userId: string, recordId: string, timeoutMs = 60_000) =>
   waitFor(() => getRecord(stack, userId, recordId), `${userId} ${recordId}`, timeoutMs);
 
+/** Waits until the stored item of a record is the one `ready` awaits. */
+const storedWhen = (userId: string, recordId: string, ready: (record: RecordItem) => boolean, what: string) =>
+  waitFor(
+    async () => {
+      const current = await getRecord(stack, userId, recordId);
+      return current && ready(readRecordItem(current)) ? current : undefined;
+    },
+    what,
+    30_000,
+  );
+
 describe("Terra's S3 destination", () => {
   it('stores a 12 MB activity written under Terra key layout; it reads back equal, ordered by the object event time', async () => {
     const userId = 'user-s3-12mb';
@@ -83,8 +95,8 @@ describe("Terra's S3 destination", () => {
 
     const item = await stored(userId, recordId, 90_000);
     expect(await readRecord(item, stack.clients.s3)).toEqual(record);
-    expect(item.ordering_ts).toBe(await lastModified(key));
-    expect(item.s3_sequencer).toMatch(/^[0-9A-F]{32}$/);
+    expect(readRecordItem(item).orderingTs).toBe(await lastModified(key));
+    expect(readRecordItem(item).s3Sequencer).toMatch(/^[0-9A-F]{32}$/);
   }, 120_000);
 
   it('a newer overwrite of the same key wins', async () => {
@@ -98,16 +110,10 @@ describe("Terra's S3 destination", () => {
     // Terra re-sends the record with more data: same key, same summary_id, a superset.
     const newer = { ...first.event, data: [{ ...first.record, device_data: { name: 'Xert EBC', software_version: '2.1' } }] };
     await putObject(stack.clients.s3, destinationUrl(key), JSON.stringify(newer));
-    const item = await waitFor(
-      async () => {
-        const current = await getRecord(stack, userId, first.recordId);
-        return current && current.ordering_ts !== older.ordering_ts ? current : undefined;
-      },
-      'the overwrite',
-      30_000,
-    );
-    expect(item.ordering_ts).toBeGreaterThan(older.ordering_ts as number);
-    expect(item.ordering_ts).toBe(await lastModified(key));
+    const olderTs = readRecordItem(older).orderingTs;
+    const item = await storedWhen(userId, first.recordId, (record) => record.orderingTs !== olderTs, 'the overwrite');
+    expect(readRecordItem(item).orderingTs).toBeGreaterThan(olderTs);
+    expect(readRecordItem(item).orderingTs).toBe(await lastModified(key));
     expect(await readRecord(item, stack.clients.s3)).toEqual(newer.data[0]);
   }, 60_000);
 
@@ -118,15 +124,8 @@ describe("Terra's S3 destination", () => {
     await putObject(stack.clients.s3, destinationUrl(`${name}.json`), raw);
     await stored(userId, recordId);
     await putObject(stack.clients.s3, destinationUrl(`${name}.fit`), Buffer.from('.FIT raw bytes'));
-    const item = await waitFor(
-      async () => {
-        const current = await getRecord(stack, userId, recordId);
-        return current?.fit_s3 ? current : undefined;
-      },
-      'fit_s3',
-      30_000,
-    );
-    expect(item.fit_s3).toBe(destinationUrl(`${name}.fit`));
+    const item = await storedWhen(userId, recordId, (record) => Boolean(record.fitS3), 'fit_s3');
+    expect(readRecordItem(item).fitS3).toBe(destinationUrl(`${name}.fit`));
     expect(await readRecord(item, stack.clients.s3)).toEqual(record);
   }, 60_000);
 
@@ -138,15 +137,8 @@ describe("Terra's S3 destination", () => {
     // The FIT file is processed first, with nothing to link to yet.
     await fitProcessed(destinationUrl(`${name}.fit`));
     await putObject(stack.clients.s3, destinationUrl(`${name}.json`), raw);
-    const item = await waitFor(
-      async () => {
-        const current = await getRecord(stack, userId, recordId);
-        return current?.fit_s3 ? current : undefined;
-      },
-      'fit_s3',
-      30_000,
-    );
-    expect(item.fit_s3).toBe(destinationUrl(`${name}.fit`));
+    const item = await storedWhen(userId, recordId, (record) => Boolean(record.fitS3), 'fit_s3');
+    expect(readRecordItem(item).fitS3).toBe(destinationUrl(`${name}.fit`));
   }, 60_000);
 
   it('keeps fit_s3 when a newer copy of the linked activity arrives through the webhook', async () => {
@@ -156,39 +148,18 @@ describe("Terra's S3 destination", () => {
     await putObject(stack.clients.s3, destinationUrl(`${name}.json`), raw);
     await stored(userId, recordId);
     await putObject(stack.clients.s3, destinationUrl(`${name}.fit`), Buffer.from('.FIT raw bytes'));
-    const linked = await waitFor(
-      async () => {
-        const current = await getRecord(stack, userId, recordId);
-        return current?.fit_s3 ? current : undefined;
-      },
-      'fit_s3',
-      30_000,
-    );
+    const linked = await storedWhen(userId, recordId, (record) => Boolean(record.fitS3), 'fit_s3');
 
     // Terra re-sends the activity, with more data, to the webhook: the Put replaces the item whole.
     const newer = { ...event, data: [{ ...record, device_data: { name: 'Xert EBC', software_version: '2.1' } }] };
-    const orderingTimestamp = (linked.ordering_ts as number) + 60_000;
+    const orderingTimestamp = readRecordItem(linked).orderingTs + 60_000;
     expect((await deliver(stack, newer, { orderingTimestamp })).ok).toBe(true);
-    const item = await waitFor(
-      async () => {
-        const current = await getRecord(stack, userId, recordId);
-        return current?.ordering_ts === orderingTimestamp ? current : undefined;
-      },
-      'the newer copy',
-      30_000,
-    );
+    const item = await storedWhen(userId, recordId, (record) => record.orderingTs === orderingTimestamp, 'the newer copy');
     expect(await readRecord(item, stack.clients.s3)).toEqual(newer.data[0]);
-    expect(item.s3_sequencer).toBeUndefined();
+    expect(readRecordItem(item).s3Sequencer).toBeUndefined();
     // The link is set again just after the Put; wait for it rather than race it.
-    const relinked = await waitFor(
-      async () => {
-        const current = await getRecord(stack, userId, recordId);
-        return current?.fit_s3 ? current : undefined;
-      },
-      'fit_s3 on the newer copy',
-      30_000,
-    );
-    expect(relinked).toMatchObject({ ordering_ts: orderingTimestamp, fit_s3: destinationUrl(`${name}.fit`) });
+    const relinked = await storedWhen(userId, recordId, (record) => Boolean(record.fitS3), 'fit_s3 on the newer copy');
+    expect(readRecordItem(relinked)).toMatchObject({ orderingTs: orderingTimestamp, fitS3: destinationUrl(`${name}.fit`) });
   }, 90_000);
 
   it('leaves a .fit with no JSON beside it alone, and says so', async () => {
@@ -227,7 +198,7 @@ describe("Terra's S3 destination", () => {
     );
     await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.destinations.notificationQueueUrl, MessageBody: notification }));
     const kept = await waitFor(
-      async () => (await scanAll(stack, 'events')).find((event) => String(event.reason).includes(key)),
+      async () => (await scanAll(stack, 'events')).map(readEventItem).find((event) => String(event.reason).includes(key)),
       'the kept event',
       30_000,
     );
@@ -256,7 +227,7 @@ describe("Terra's SQS destination", () => {
 
     const item = await stored(userId, recordId, 90_000);
     expect(await readRecord(item, stack.clients.s3)).toEqual(record);
-    expect(item.s3_sequencer).toBeUndefined();
+    expect(readRecordItem(item).s3Sequencer).toBeUndefined();
   }, 120_000);
 });
 
@@ -282,40 +253,50 @@ describe('npm run simulate --via', () => {
     const users: Record<string, unknown> = {};
     for (const userId of userIds) {
       for (const item of await userRecords(stack, userId)) {
-        records[`${userId} ${item.record_id}`] = {
-          type: item.type,
-          start_time: item.start_time,
-          payload: await readRecord(item, stack.clients.s3),
-        };
+        const { recordId, type, startTime } = readRecordItem(item);
+        records[`${userId} ${recordId}`] = { type, startTime, payload: await readRecord(item, stack.clients.s3) };
       }
-      const user = await getUser(stack, userId);
+      const item = await getUser(stack, userId);
+      const user = item && readUserItem(item);
       users[userId] = {
         status: user?.status,
         active: user?.active,
         provider: user?.provider,
-        reference_id: user?.reference_id,
-        last_event_type: user?.last_event_type,
+        referenceId: user?.referenceId,
+        lastEventType: user?.lastEventType,
       };
     }
     return { records, users };
   }
 
-  /** Every record and user of the scenario, raw, to see which door wrote it last. */
+  /** Which copy of an item is stored: its ordering key and, for a record, the S3 door's sequencer. */
+  interface StoredCopy {
+    key: string;
+    recordId?: string;
+    orderingTs?: number;
+    s3Sequencer?: string;
+  }
+
+  /** Every record and user of the scenario, to see which door wrote it last. */
   async function items(userIds: string[]) {
-    const all: Record<string, unknown>[] = [];
-    for (const userId of userIds) all.push(...(await userRecords(stack, userId)), (await getUser(stack, userId))!);
+    const all: StoredCopy[] = [];
+    for (const userId of userIds) {
+      for (const { recordId, orderingTs, s3Sequencer } of (await userRecords(stack, userId)).map(readRecordItem))
+        all.push({ key: `${userId} ${recordId}`, recordId, orderingTs, s3Sequencer });
+      all.push({ key: userId, orderingTs: readUserItem((await getUser(stack, userId))!).orderingTs });
+    }
     return all;
   }
 
   /** Waits until every item was written again (a newer ordering_ts) and `written` says by which door. */
-  async function rewritten(userIds: string[], before: Record<string, unknown>[], written: (item: Record<string, unknown>) => boolean) {
-    const previous = new Map(before.map((item) => [`${item.user_id} ${item.record_id ?? ''}`, item.ordering_ts as number]));
+  async function rewritten(userIds: string[], before: StoredCopy[], written: (copy: StoredCopy) => boolean) {
+    const previous = new Map(before.map((copy) => [copy.key, copy.orderingTs]));
     await waitFor(
       async () => {
         const now = await items(userIds);
         const done =
           now.length === before.length &&
-          now.every((item) => (item.ordering_ts as number) > previous.get(`${item.user_id} ${item.record_id ?? ''}`)! && written(item));
+          now.every((copy) => (copy.orderingTs ?? 0) > (previous.get(copy.key) ?? Number.POSITIVE_INFINITY) && written(copy));
         return done ? true : undefined;
       },
       'every record and user written again',
@@ -340,7 +321,7 @@ describe('npm run simulate --via', () => {
     expect(s3.code).toBe(0);
     expect(s3.output).toContain(`→ s3://${stack.destinations.bucket}/2022-03-16/activity/`);
     // Records the S3 door writes carry its sequencer; users are simply newer.
-    await rewritten(userIds, webhookItems, (item) => item.record_id === undefined || typeof item.s3_sequencer === 'string');
+    await rewritten(userIds, webhookItems, (copy) => copy.recordId === undefined || copy.s3Sequencer !== undefined);
     await queueDrained(stack, stack.destinations.notificationQueueUrl, 60_000);
     expect(await snapshot(userIds)).toEqual(throughWebhook);
     const s3Items = await items(userIds);
@@ -349,7 +330,7 @@ describe('npm run simulate --via', () => {
     expect(sqs.code).toBe(0);
     expect(sqs.output).toContain('s3_payload of s3://terra-ping-stand-in/payloads/');
     // A copy from another door replaces the item whole, sequencer included.
-    await rewritten(userIds, s3Items, (item) => item.record_id === undefined || item.s3_sequencer === undefined);
+    await rewritten(userIds, s3Items, (copy) => copy.recordId === undefined || copy.s3Sequencer === undefined);
     await queueDrained(stack, stack.destinations.queueUrl, 60_000);
     expect(await snapshot(userIds)).toEqual(throughWebhook);
   }, 240_000);

@@ -1,3 +1,4 @@
+import { userAttributes } from '../../lambdas/shared/attributes';
 import type { TerraUser } from '../../lambdas/consumer/terra-schemas';
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -119,7 +120,15 @@ describe('npm run doctor', () => {
     const json = JSON.parse(output);
     expect(json).toMatchObject({
       found: 'user_id',
-      users: [{ facts: { userId: connected.user_id, user: { status: 'connected' }, athlete: { providerUserId: 'withings-8830021' } } }],
+      users: [
+        {
+          facts: {
+            userId: connected.user_id,
+            user: { [userAttributes.status]: 'connected' },
+            athlete: { providerUserId: 'withings-8830021' },
+          },
+        },
+      ],
     });
     const [{ facts, diagnosis }] = json.users;
     expect(facts.records.map((summary: { type: string }) => summary.type).sort()).toEqual(['activity', 'body', 'daily', 'sleep']);

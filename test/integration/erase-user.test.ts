@@ -3,6 +3,7 @@ import { GetObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { eventId } from '../../lambdas/consumer/items';
 import { payloadBucket } from '../../lambdas/shared/definitions';
 import { parseS3Url } from '../../lambdas/shared/s3';
+import { readEventItem, readRecordItem, readUserItem } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { authEvent, terraUser, xertActivity } from '../../lib/tools/fixtures';
 import { runEraseUserCli } from '../../lib/tools/erase/cli';
@@ -75,15 +76,22 @@ async function snapshot(): Promise<Snapshot> {
   return { items: { data, users, events }, objects };
 }
 
+/** The user an item of each table is about (a backfill's tracker names one too). */
+const userOf: Record<keyof Snapshot['items'], (item: Record<string, unknown>) => string | undefined> = {
+  data: (item) => readRecordItem(item).userId,
+  users: (item) => readUserItem(item).userId,
+  events: (item) => readEventItem(item).userId,
+};
+
 /** What of a snapshot belongs to a user, found without the erase's own index. */
 function footprintIn(before: Snapshot, userId: string, bodies: string[]) {
   const items = {
-    data: before.items.data.filter((item) => item.user_id === userId),
-    users: before.items.users.filter((item) => item.user_id === userId),
-    events: before.items.events.filter((item) => item.user_id === userId),
+    data: before.items.data.filter((item) => userOf.data(item) === userId),
+    users: before.items.users.filter((item) => userOf.users(item) === userId),
+    events: before.items.events.filter((item) => userOf.events(item) === userId),
   };
   const pointed = new Set(
-    [...items.data.map((item) => item.payload_s3), ...items.events.map((item) => item.body_s3)]
+    [...items.data.map((item) => readRecordItem(item).payloadS3), ...items.events.map((item) => readEventItem(item).bodyS3)]
       .filter((url): url is string => typeof url === 'string')
       .map((url) => parseS3Url(url).key),
   );
@@ -147,7 +155,7 @@ describe('npm run erase-user', () => {
     // Each place this test is about holds something of the user, so "all gone" elsewhere means something.
     const prefixes = byPrefix(mine.objects.keys());
     expect(Object.values(payloadBucket.prefixes).filter((prefix) => !prefixes[prefix])).toEqual([]);
-    expect(mine.items.events.some((item) => String(item.event_id).startsWith('large_request#'))).toBe(true);
+    expect(mine.items.events.some((item) => readEventItem(item).eventId.startsWith('large_request#'))).toBe(true);
 
     const { code, output, counts } = await eraseCli(dryRun);
     expect(code).toBe(0);
@@ -170,10 +178,10 @@ describe('npm run erase-user', () => {
 
     const after = await snapshot();
     for (const table of ['data', 'users', 'events'] as const) {
-      expect(after.items[table].filter((item) => item.user_id === erased)).toEqual([]);
+      expect(after.items[table].filter((item) => userOf[table](item) === erased)).toEqual([]);
       expect(JSON.stringify(after.items[table])).not.toContain(erased);
       // Everyone else's items are the ones that were there.
-      expect(after.items[table]).toEqual(before.items[table].filter((item) => item.user_id !== erased));
+      expect(after.items[table]).toEqual(before.items[table].filter((item) => userOf[table](item) !== erased));
     }
     // Nothing of the user under any prefix: no key naming them, no object their items pointed to, no claim-checked body of theirs.
     expect([...footprintIn(after, erased, bodies[erased]!).objects.keys()]).toEqual([]);
@@ -234,7 +242,7 @@ describe('erase on deauth (stack prop eraseOnDeauth)', () => {
         ).status,
       ).toBe(200);
       await drained(stack, 60_000);
-      expect((await scanAll(stack, 'data')).filter((item) => item.user_id === userId)).toHaveLength(1);
+      expect((await scanAll(stack, 'data')).filter((item) => userOf.data(item) === userId)).toHaveLength(1);
     },
     240_000,
   );

@@ -1,4 +1,4 @@
-import { eventItemKey } from '../../lambdas/shared/table-items';
+import { eventItemKey, readEventItem } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -154,7 +154,11 @@ describe('a batch of Ping deliveries', () => {
     expect((await deliver(stack, body)).status).toBe(200);
     // A retry would come back only after the visibility timeout, long after this wait.
     const item = await waitFor(() => kept(stack, body), 'the kept s3_payload', 30_000);
-    expect(item).toMatchObject({ type: 's3_payload', outcome: 'ping_fetch_failed', reason: expect.stringMatching(/not a valid URL/) });
+    expect(readEventItem(item)).toMatchObject({
+      type: 's3_payload',
+      outcome: 'ping_fetch_failed',
+      reason: expect.stringMatching(/not a valid URL/),
+    });
   }, 60_000);
 });
 

@@ -10,10 +10,12 @@ import { createBatchHandler } from '../../lambdas/consumer/batch';
 import { doorOf } from '../../lambdas/consumer/doors';
 import { type ConsumerDependencies, processDelivery } from '../../lambdas/consumer/process';
 import { sqsEnqueue } from '../../lambdas/ingest/queue';
+import { dataAttributes } from '../../lambdas/shared/attributes';
 import { queueSettings, tables } from '../../lambdas/shared/definitions';
 import type { Delivery } from '../../lambdas/shared/delivery';
 import { createDocumentClient } from '../../lambdas/shared/dynamodb';
 import { silentLogger } from '../../lambdas/shared/logger';
+import { dataItemKey } from '../../lambdas/shared/table-items';
 import { localCredentials, localRegion, type RunningService, startDynamoDb, startSqsAndS3 } from '../../lib/local/emulators';
 import { ensureBucket, ensureTables } from '../../lib/local/provision';
 import { toLambdaRecord } from '../../lib/local/sqs-event-source';
@@ -339,7 +341,7 @@ describe('the consumer checks can fail', () => {
     const ns = nextNamespace();
     writes.length = 0;
     const observed = observeDynamoDb(documentClient, writes);
-    await observed.send(new PutCommand({ TableName: tableNames.data, Item: { user_id: `${ns}-other`, record_id: 'activity#x' } }));
+    await observed.send(new PutCommand({ TableName: tableNames.data, Item: dataItemKey(`${ns}-other`, 'activity#x') }));
     expect(strayWrites(writes, new Set([`${ns}-own`]), victimId(ns))).toHaveLength(1);
     expect(strayWrites(writes, new Set([`${ns}-other`]), victimId(ns))).toEqual([]);
   });
@@ -359,7 +361,11 @@ describe('the consumer checks can fail', () => {
     const body = Buffer.from(
       JSON.stringify({ type: 'activity', user: { user_id: userId }, data: [{ metadata: { summary_id: 'a' }, kept: '__proto__' }] }),
     );
-    const item = { user_id: userId, record_id: 'activity#a', body_sha256: sha256(body), payload: { metadata: { summary_id: 'a' } } };
+    const item = {
+      ...dataItemKey(userId, 'activity#a'),
+      [dataAttributes.bodySha256]: sha256(body),
+      [dataAttributes.payload]: { metadata: { summary_id: 'a' } },
+    };
     await documentClient.send(new PutCommand({ TableName: tableNames.data, Item: item }));
     expect((await storedOrKept(stores, body, ownUserIds(body), userId)).problem).toMatch(/activity#a \(map\) is not the record as sent/);
   });

@@ -1,6 +1,7 @@
 import type { LocalStack } from '../../lib/local/local-stack';
 import { simulationScenario } from '../../lib/tools/fixtures';
 import { readRecord } from '../../lambdas/shared/record-payload';
+import { readRecordItem, readUserItem } from '../../lambdas/shared/table-items';
 import { deliver, drained, getUser, startTestStack, userRecords } from '../support/local';
 
 /** Every provider of the product brief, every type it sends, through the whole local pipeline. */
@@ -25,14 +26,14 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const byId = (items: Record<string, unknown>[]) => new Map(items.map((item) => [item.record_id as string, item]));
+const byId = (items: Record<string, unknown>[]) => new Map(items.map((item) => [readRecordItem(item).recordId, item]));
 
 describe('every provider and type is stored, whole', () => {
   it('Dexcom: one body record per local day with the whole CGM day', async () => {
     const records = byId(await userRecords(stack, scenario.userIds.dexcom));
     const [sent] = sentRecords.get(`${scenario.userIds.dexcom}/body`) as { metadata: { start_time: string } }[];
     const stored = records.get(`body#${sent.metadata.start_time.slice(0, 10)}`);
-    expect(stored).toMatchObject({ type: 'body', provider: 'DEXCOM', start_time: sent.metadata.start_time });
+    expect(readRecordItem(stored!)).toMatchObject({ type: 'body', provider: 'DEXCOM', startTime: sent.metadata.start_time });
     const payload = (await readRecord(stored!)) as { glucose_data: { blood_glucose_samples: unknown[] } };
     expect(payload.glucose_data.blood_glucose_samples).toHaveLength(288);
     expect(payload).toEqual(sent);
@@ -42,7 +43,7 @@ describe('every provider and type is stored, whole', () => {
     const userId = scenario.userIds[key];
     const [sent] = sentRecords.get(`${userId}/activity`) as { metadata: { summary_id: string } }[];
     const stored = byId(await userRecords(stack, userId)).get(`activity#${sent.metadata.summary_id}`);
-    expect(stored).toMatchObject({ type: 'activity', provider: key.toUpperCase(), summary_id: sent.metadata.summary_id });
+    expect(readRecordItem(stored!)).toMatchObject({ type: 'activity', provider: key.toUpperCase(), summaryId: sent.metadata.summary_id });
     expect(await readRecord(stored!)).toEqual(sent);
   });
 
@@ -51,26 +52,26 @@ describe('every provider and type is stored, whole', () => {
     const [sent] = sentRecords.get(`${userId}/activity`) as { metadata: { summary_id: string } }[];
     expect(Buffer.byteLength(JSON.stringify(sent))).toBeGreaterThan(400 * 1024);
     const stored = byId(await userRecords(stack, userId)).get(`activity#${sent.metadata.summary_id}`)!;
-    expect(stored.payload).toBeUndefined();
-    expect(stored.payload_gzip).toBeInstanceOf(Uint8Array);
+    expect(readRecordItem(stored).form).toBe('gzip');
     expect(await readRecord(stored)).toEqual(sent);
   });
 
   it('Withings: activity, body, daily, sleep and the athlete profile', async () => {
     const userId = scenario.userIds.withings;
-    const records = await userRecords(stack, userId);
+    const items = await userRecords(stack, userId);
+    const records = items.map(readRecordItem);
     expect(records.map((record) => record.type).sort()).toEqual(['activity', 'athlete', 'body', 'daily', 'sleep']);
     for (const type of ['activity', 'body', 'daily', 'sleep']) {
-      const stored = records.find((record) => record.type === type)!;
+      const stored = items[records.findIndex((record) => record.type === type)]!;
       expect(await readRecord(stored)).toEqual(sentRecords.get(`${userId}/${type}`)?.[0]);
     }
-    expect(records.find((record) => record.type === 'athlete')?.record_id).toBe('athlete#profile');
+    expect(records.find((record) => record.type === 'athlete')?.recordId).toBe('athlete#profile');
   });
 
   it('connections: every provider user is connected, the throwaway one deauthenticated', async () => {
     for (const key of ['dexcom', 'xert', 'xoss', 'withings'] as const) {
-      expect(await getUser(stack, scenario.userIds[key])).toMatchObject({ status: 'connected', active: true });
+      expect(readUserItem((await getUser(stack, scenario.userIds[key]))!)).toMatchObject({ status: 'connected', active: true });
     }
-    expect(await getUser(stack, scenario.userIds.throwaway)).toMatchObject({ status: 'deauthenticated', active: false });
+    expect(readUserItem((await getUser(stack, scenario.userIds.throwaway))!)).toMatchObject({ status: 'deauthenticated', active: false });
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { processDelivery } from '../../lambdas/consumer/process';
 import { defaults } from '../../lambdas/shared/definitions';
 import { readRecord } from '../../lambdas/shared/record-payload';
+import { recordForm } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { getRecord, startTestStack } from '../support/local';
 
@@ -41,8 +42,7 @@ async function store(userId: string, records: unknown[], recordMapMaxBytes?: num
   await processDelivery({ body, signatureTimestamp: Math.floor(Date.now() / 1000), receivedAt: new Date().toISOString() }, deps);
 }
 
-const storageOf = (item: Record<string, unknown> | undefined) =>
-  item?.payload !== undefined ? 'map' : item?.payload_gzip !== undefined ? 'gzip' : 'none';
+const storageOf = (item: Record<string, unknown> | undefined) => (item ? recordForm(item) : 'none');
 
 test('a record within defaults.recordMapMaxBytes is a map, one a byte larger is gzipped; both read back as sent', async () => {
   const userId = randomUUID();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { readRecord } from '../../lambdas/shared/record-payload';
+import { readRecordItem } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { moveDeadLetters, runRedriveCli } from '../../lib/tools/redrive';
 import { failWritesFor } from '../support/failing-client';
@@ -79,10 +80,10 @@ describe('local redrive', () => {
     const records = await userRecords(stack, userId);
     expect(records).toHaveLength(1);
     // The message attributes survived the move: Terra's ordering timestamp and reference.
-    expect(record).toMatchObject({
-      record_id: `activity#ride-${userId.slice(0, 8)}`,
-      ordering_ts: orderingTimestamp,
-      terra_reference: 'ref-redrive',
+    expect(readRecordItem(record!)).toMatchObject({
+      recordId: `activity#ride-${userId.slice(0, 8)}`,
+      orderingTs: orderingTimestamp,
+      terraReference: 'ref-redrive',
     });
     expect(await depth(stack, stack.queues.deadLetterQueueUrl)).toBe(0);
     expect(await deadLetters(stack)).toHaveLength(0);
@@ -130,7 +131,7 @@ describe('local redrive', () => {
         WaitTimeSeconds: 0,
       }),
     );
-    expect(Number(deadLetter?.Attributes?.SentTimestamp)).toBeLessThan(stored.ordering_ts as number);
+    expect(Number(deadLetter?.Attributes?.SentTimestamp)).toBeLessThan(readRecordItem(stored).orderingTs);
 
     const callsBefore = calls.get(userId) ?? 0;
     const output: string[] = [];
@@ -145,7 +146,8 @@ describe('local redrive', () => {
     expect(await depth(stack, stack.destinations.deadLetterQueueUrl)).toBe(0);
     // ...and lost to the newer copy, as it would have without the outage.
     const after = await getRecord(stack, userId, recordId);
-    expect(after).toMatchObject({ ordering_ts: stored.ordering_ts, received_at: stored.received_at, body_sha256: stored.body_sha256 });
+    const { orderingTs, receivedAt, bodySha256 } = readRecordItem(stored);
+    expect(readRecordItem(after!)).toMatchObject({ orderingTs, receivedAt, bodySha256 });
     expect(await readRecord(after!, stack.clients.s3)).toEqual(newer.data[0]);
   }, 120_000);
 });

@@ -1,4 +1,5 @@
-import { dataItemKey } from '../../lambdas/shared/table-items';
+import { dataItemKey, readRecordItem } from '../../lambdas/shared/table-items';
+import { readRecord } from '../../lambdas/shared/record-payload';
 import { randomUUID } from 'node:crypto';
 import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -131,7 +132,8 @@ describe('replay from the archive', () => {
       await getRecord(stack, userB, sleepId),
       await getUser(stack, userA),
     ];
-    expect(recordA).toMatchObject({ ordering_ts: 1_764_000_000_123, terra_reference: 'ref-replay', payload: activity.data[0] });
+    expect(readRecordItem(recordA!)).toMatchObject({ orderingTs: 1_764_000_000_123, terraReference: 'ref-replay', form: 'map' });
+    expect(await readRecord(recordA!)).toMatchObject(activity.data[0]);
     expect(recordB).toBeDefined();
 
     await stack.clients.documentClient.send(new DeleteCommand({ TableName: stack.tableNames.data, Key: dataItemKey(userA, activityId) }));

@@ -1,4 +1,5 @@
-import { eventItemKey } from '../../lambdas/shared/table-items';
+import { eventAttributes } from '../../lambdas/shared/attributes';
+import { eventItemKey, readEventItem } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryContext } from '../../lambdas/consumer/delivery-context';
@@ -14,7 +15,7 @@ import {
   selectKept,
 } from '../../lib/tools/reprocess/run';
 import { parseWindow, runReprocessCli } from '../../lib/tools/reprocess/cli';
-import { deliver, drained, getRecord, scanAll, startTestStack } from '../support/local';
+import { deliver, drained, getRecord, readRecordWithPayload, scanAll, startTestStack } from '../support/local';
 
 /**
  * The issue's acceptance item: reprocess turns bodies that an older rule kept as `unknown_type`
@@ -130,11 +131,23 @@ async function keepAsOlderVersion(
   return context.bodySha256;
 }
 
+/** A kept event as read, with what a reprocess sets on it. */
 async function keptItem(id: string) {
   const { Item } = await stack.clients.documentClient.send(
     new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(id), ConsistentRead: true }),
   );
-  return Item;
+  return (
+    Item && {
+      ...readEventItem(Item),
+      previousOutcome: Item[eventAttributes.previousOutcome],
+      reprocessedAt: Item[eventAttributes.reprocessedAt],
+    }
+  );
+}
+
+async function recordAt(userId: string, recordId: string) {
+  const item = await getRecord(stack, userId, recordId);
+  return item && readRecordWithPayload(item);
 }
 
 const run = (options: { dryRun?: boolean; onItem?: (result: ItemResult) => void } = {}) =>
@@ -199,7 +212,7 @@ beforeAll(async () => {
   );
   expect((await deliver(stack, newerRide, { orderingTimestamp: olderRideOrderingTs + 60_000 })).status).toBe(200);
   await drained(stack);
-  expect(await getRecord(stack, userO, rideId)).toMatchObject({ ordering_ts: olderRideOrderingTs + 60_000, payload: newerRide.data[0] });
+  expect(await recordAt(userO, rideId)).toMatchObject({ orderingTs: olderRideOrderingTs + 60_000, payload: newerRide.data[0] });
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
@@ -272,18 +285,18 @@ describe('a run', () => {
 
   it('stores each hormone sample as hormone#<timestamp>, with the kept delivery ordering key and reference', async () => {
     for (const sample of hormone.data) {
-      expect(await getRecord(stack, userH, `hormone#${sample.timestamp}`)).toMatchObject({
+      expect(await recordAt(userH, `hormone#${sample.timestamp}`)).toMatchObject({
         type: 'hormone',
         payload: sample,
-        ordering_ts: hormoneOrderingTs,
-        received_at: '2026-05-07T06:05:00.000Z',
-        terra_reference: 'ref-hormone',
+        orderingTs: hormoneOrderingTs,
+        receivedAt: '2026-05-07T06:05:00.000Z',
+        terraReference: 'ref-hormone',
       });
     }
   });
 
   it('stores a planned workout as planned_workout#<planned_workout_id>', async () => {
-    expect(await getRecord(stack, userP, 'planned_workout#pw-1')).toMatchObject({
+    expect(await recordAt(userP, 'planned_workout#pw-1')).toMatchObject({
       type: 'planned_workout',
       payload: plannedWorkout.data[0],
     });
@@ -292,47 +305,47 @@ describe('a run', () => {
   it('marks the kept items that became records reprocessed, with previous_outcome', async () => {
     expect(await keptItem(ids.hormone)).toMatchObject({
       outcome: 'reprocessed',
-      previous_outcome: 'unknown_type',
+      previousOutcome: 'unknown_type',
       reason: 'stored 2 hormone records',
     });
     expect(await keptItem(ids.planned)).toMatchObject({
       outcome: 'reprocessed',
-      previous_outcome: 'invalid',
+      previousOutcome: 'invalid',
       reason: 'stored 1 planned_workout record',
     });
-    expect((await keptItem(ids.hormone))?.reprocessed_at).toEqual(expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/));
+    expect((await keptItem(ids.hormone))?.reprocessedAt).toEqual(expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/));
   });
 
   it('leaves a genuinely invalid body invalid, with the current reason', async () => {
     const item = await keptItem(ids.invalid);
-    expect(item).toMatchObject({ outcome: 'invalid', previous_outcome: 'invalid', reason: expect.stringContaining('summary_id') });
+    expect(item).toMatchObject({ outcome: 'invalid', previousOutcome: 'invalid', reason: expect.stringContaining('summary_id') });
     expect(item?.reason).not.toBe('data.0.metadata.summary_id: Invalid input: expected string, received undefined');
     expect(await getRecord(stack, userI, 'activity#undefined')).toBeUndefined();
   });
 
   it('stores the good record of a body with one bad record, which stays invalid naming the bad one', async () => {
-    expect(await getRecord(stack, userM, `activity#good-${userM.slice(0, 8)}`)).toMatchObject({ payload: mixedActivity.data[0] });
+    expect(await recordAt(userM, `activity#good-${userM.slice(0, 8)}`)).toMatchObject({ payload: mixedActivity.data[0] });
     expect(await keptItem(ids.mixed)).toMatchObject({
       outcome: 'invalid',
-      previous_outcome: 'invalid',
+      previousOutcome: 'invalid',
       reason: '1 of 2 records refused: data.1.metadata.summary_id: a non-empty string is required',
     });
   });
 
   it('never replaces a newer stored copy with an older kept body', async () => {
-    expect(await getRecord(stack, userO, rideId)).toMatchObject({ ordering_ts: olderRideOrderingTs + 60_000, payload: newerRide.data[0] });
+    expect(await recordAt(userO, rideId)).toMatchObject({ orderingTs: olderRideOrderingTs + 60_000, payload: newerRide.data[0] });
     expect(await keptItem(ids.olderRide)).toMatchObject({
       outcome: 'reprocessed',
-      previous_outcome: 'invalid',
+      previousOutcome: 'invalid',
       reason: 'stored 0 activity records; 1 left as stored (a copy as new or newer was already there)',
     });
   });
 
   it('fetches a Ping-mode payload that failed before and stores what it holds', async () => {
-    expect(await getRecord(stack, userPing, `sleep#night-${userPing.slice(0, 8)}`)).toMatchObject({ payload: pingedSleep.data[0] });
+    expect(await recordAt(userPing, `sleep#night-${userPing.slice(0, 8)}`)).toMatchObject({ payload: pingedSleep.data[0] });
     expect(await keptItem(ids.ping)).toMatchObject({
       outcome: 'reprocessed',
-      previous_outcome: 'ping_fetch_failed',
+      previousOutcome: 'ping_fetch_failed',
       reason: 'Ping-mode payload fetched: stored 1 sleep record',
     });
   });
@@ -387,7 +400,7 @@ describe('the command', () => {
       { type: 'sleep', outcome: 'invalid', reason: 'kept in S3' },
       '2026-11-11T00:00:00.000Z',
       {},
-      { body_s3: s3Url(stack.bucket, 'events/no-such-object') },
+      { [eventAttributes.bodyS3]: s3Url(stack.bucket, 'events/no-such-object') },
     );
     try {
       const { code, output } = await cli('--type', 'sleep');

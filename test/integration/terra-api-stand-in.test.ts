@@ -1,4 +1,4 @@
-import { eventItemKey } from '../../lambdas/shared/table-items';
+import { eventItemKey, readEventItem, readRecordItem } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -96,8 +96,8 @@ describe('a three-month backfill (to_webhook=true)', () => {
 
     const activities = await waitFor(
       async () => {
-        const items = (await userRecords(stack, userId)).filter((item) => String(item.record_id).startsWith('activity#'));
-        return items.length === days ? items : undefined;
+        const records = (await userRecords(stack, userId)).map(readRecordItem).filter((record) => record.recordId.startsWith('activity#'));
+        return records.length === days ? records : undefined;
       },
       `${days} activities`,
       90_000,
@@ -108,18 +108,19 @@ describe('a three-month backfill (to_webhook=true)', () => {
         const { Item } = await stack.clients.documentClient.send(
           new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
         );
-        return Item?.expected_payloads !== undefined && Item.received_payloads?.size === chunks ? Item : undefined;
+        const tracker = Item && readEventItem(Item);
+        return tracker?.expectedPayloads !== undefined && tracker.receivedPayloads === chunks ? tracker : undefined;
       },
       'the backfill tracker to count every chunk',
       30_000,
     );
-    expect(tracker).toMatchObject({ type: 'large_request', outcome: 'tracking', expected_payloads: chunks, user_id: userId });
+    expect(tracker).toMatchObject({ type: 'large_request', outcome: 'tracking', expectedPayloads: chunks, userId });
 
     // What arrived through the webhook is what the API answers synchronously for the same days.
     const firstWeeks = await json<History>(
       await get(api, '/activity', { user_id: userId, start_date: day(-days), end_date: day(-days + 28), to_webhook: 'false' }),
     );
-    const stored = new Set(activities.map((item) => item.record_id));
+    const stored = new Set(activities.map((record) => record.recordId));
     expect(firstWeeks.data).toHaveLength(28);
     for (const record of firstWeeks.data) expect(stored).toContain(`activity#${record.metadata.summary_id}`);
   }, 120_000);

@@ -1,4 +1,5 @@
-import { eventItemKey } from '../../lambdas/shared/table-items';
+import { dataAttributes, eventAttributes } from '../../lambdas/shared/attributes';
+import { eventItemKey, readEventItem, readRecordItem } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { largeRequestId } from '../../lambdas/consumer/items';
@@ -108,9 +109,9 @@ describe('an activity deleted upstream (upload_type 4) is kept as a tombstone', 
     await deliver(stack, activityEvent(userId, 4, 'Morning run'), { orderingTimestamp: 2000 });
     const item = await waitFor(async () => {
       const stored = await getRecord(stack, userId, 'activity#run-1');
-      return stored?.deleted ? stored : undefined;
+      return stored && readRecordItem(stored).deleted ? stored : undefined;
     }, 'the tombstone');
-    expect(item).toMatchObject({ deleted: true, deleted_at: expect.any(String), ordering_ts: 2000 });
+    expect(readRecordItem(item)).toMatchObject({ deleted: true, deletedAt: expect.any(String), orderingTs: 2000 });
     expect(await readRecord(item)).toMatchObject({ metadata: { upload_type: 1, name: 'Morning run' } });
   });
 
@@ -118,7 +119,8 @@ describe('an activity deleted upstream (upload_type 4) is kept as a tombstone', 
     const userId = randomUUID();
     await deliver(stack, activityEvent(userId, 4, 'Deleted ride'), { orderingTimestamp: 2000 });
     const item = await waitFor(() => getRecord(stack, userId, 'activity#run-1'), 'the tombstone');
-    expect(item).toMatchObject({ deleted: true, payload: { metadata: { upload_type: 4 } } });
+    expect(readRecordItem(item).deleted).toBe(true);
+    expect(await readRecord(item)).toMatchObject({ metadata: { upload_type: 4 } });
   });
 
   it('ignores a late delete older than the stored copy', async () => {
@@ -127,7 +129,7 @@ describe('an activity deleted upstream (upload_type 4) is kept as a tombstone', 
     await waitFor(() => getRecord(stack, userId, 'activity#run-1'), 'the activity');
     await deliver(stack, activityEvent(userId, 4, 'x'), { orderingTimestamp: 2000 });
     await drained(stack);
-    expect(await getRecord(stack, userId, 'activity#run-1')).not.toHaveProperty('deleted');
+    expect(await getRecord(stack, userId, 'activity#run-1')).not.toHaveProperty(dataAttributes.deleted);
   });
 });
 
@@ -160,11 +162,11 @@ describe('a historical backfill (large_request_sending) is tracked per terra-ref
           new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
         )
       ).Item!;
-    expect(await tracker()).toMatchObject({ type: 'large_request', reference, expected_payloads: 3, user_id: userId });
-    expect((await tracker()).received_payloads.size).toBe(2);
+    expect(readEventItem(await tracker())).toMatchObject({ type: 'large_request', reference, expectedPayloads: 3, userId });
+    expect(readEventItem(await tracker()).receivedPayloads).toBe(2);
     await deliver(stack, chunk(3), { terraReference: reference });
     await drained(stack);
-    expect((await tracker()).received_payloads.size).toBe(3);
+    expect(readEventItem(await tracker()).receivedPayloads).toBe(3);
   });
 });
 
@@ -182,7 +184,7 @@ describe('a backfill chunk with no records (a quiet week)', () => {
     const { Item } = await stack.clients.documentClient.send(
       new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
     );
-    expect(Item!.received_payloads.size).toBe(1);
+    expect(readEventItem(Item!).receivedPayloads).toBe(1);
   });
 });
 
@@ -204,16 +206,15 @@ describe('a chunk that overtakes its backfill announcement (SQS keeps no order)'
         )
       ).Item;
     // Not a backfill yet: no type or outcome, so the outcome index does not list it.
-    expect(await tracker()).not.toHaveProperty('outcome');
+    expect(await tracker()).not.toHaveProperty(eventAttributes.outcome);
     await deliver(
       stack,
       { type: 'large_request_sending', user: user(userId), reference, message: 'm', expected_payloads: 1 },
       { terraReference: reference },
     );
     await drained(stack);
-    const announced = await tracker();
-    expect(announced).toMatchObject({ type: 'large_request', outcome: 'tracking', expected_payloads: 1, user_id: userId });
-    expect(announced!.received_payloads.size).toBe(1);
+    const announced = readEventItem((await tracker())!);
+    expect(announced).toMatchObject({ type: 'large_request', outcome: 'tracking', expectedPayloads: 1, userId, receivedPayloads: 1 });
   });
 });
 
@@ -227,9 +228,9 @@ describe('terra-references that were never announced as a backfill', () => {
     const { Item } = await stack.clients.documentClient.send(
       new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(largeRequestId(reference)), ConsistentRead: true }),
     );
-    expect(Item).not.toHaveProperty('outcome');
-    expect(Item).not.toHaveProperty('type');
-    expect(Item!.received_payloads.size).toBe(1);
+    expect(Item).not.toHaveProperty(eventAttributes.outcome);
+    expect(Item).not.toHaveProperty(eventAttributes.type);
+    expect(readEventItem(Item!).receivedPayloads).toBe(1);
   });
 });
 
@@ -250,7 +251,11 @@ describe('Ping mode failures are kept, not lost', () => {
         (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames.events, Key: eventItemKey(id) }))).Item,
       'the kept event',
     );
-    expect(item).toMatchObject({ type: 's3_payload', outcome: 'ping_fetch_failed', reason: expect.stringMatching(/HTTP 4\d\d/) });
+    expect(readEventItem(item)).toMatchObject({
+      type: 's3_payload',
+      outcome: 'ping_fetch_failed',
+      reason: expect.stringMatching(/HTTP 4\d\d/),
+    });
   });
 });
 

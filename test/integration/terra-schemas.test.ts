@@ -9,6 +9,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type ConsumerDependencies, processDelivery } from '../../lambdas/consumer/process';
 import { limits, payloadBucket } from '../../lambdas/shared/definitions';
 import { readRecord } from '../../lambdas/shared/record-payload';
+import { eventItemKey, readEventItem, readRecordItem, type StoredForm, userItemKey } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { startTestStack, userRecords } from '../support/local';
 import {
@@ -184,10 +185,10 @@ const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex')
 const seedOf = (schema: string) => ([...schema].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) % 1_000_003, 7) + seedOffset) * 100;
 
 /** How a record of this size is kept: a map, gzipped JSON, or JSON in S3. */
-function storageOf(record: unknown): string {
+function storageOf(record: unknown): StoredForm {
   const json = JSON.stringify(record);
-  if (Buffer.byteLength(json) <= limits.itemInlineMaxBytes) return 'payload';
-  return gzipSync(json).length <= limits.itemGzipMaxBytes ? 'payload_gzip' : 'payload_s3';
+  if (Buffer.byteLength(json) <= limits.itemInlineMaxBytes) return 'map';
+  return gzipSync(json).length <= limits.itemGzipMaxBytes ? 'gzip' : 's3';
 }
 
 const dataSchemas = schemaNames.filter((name) => identifiers[eventTypeOf(bundle, name)!] || eventTypeOf(bundle, name) === 'athlete');
@@ -199,29 +200,29 @@ function casesFor(schema: string): TestCase[] {
   const seed = seedOf(schema) - 1;
   if (type === 'activity') {
     const event = withUniqueUsers(
-      largeActivityEvent(bundle, seed, (record) => storageOf(record) === 'payload_gzip'),
+      largeActivityEvent(bundle, seed, (record) => storageOf(record) === 'gzip'),
       'activity-large',
     );
-    cases.push({ schema, variant: 'large record', seed, event, storage: 'payload_gzip' });
+    cases.push({ schema, variant: 'large record', seed, event, storage: 'gzip' });
   }
   if (type === 's3_payload') {
     const served = withUniqueUsers(
-      largeActivityEvent(bundle, seed, (record) => storageOf(record) === 'payload_s3'),
+      largeActivityEvent(bundle, seed, (record) => storageOf(record) === 's3'),
       'ping-large',
     );
     const event = generateFrom(bundle, schema, seed, variants[0].options);
-    cases.push({ schema, variant: 'large record', seed, event, served: { schema: 'ActivityEvent', event: served }, storage: 'payload_s3' });
+    cases.push({ schema, variant: 'large record', seed, event, served: { schema: 'ActivityEvent', event: served }, storage: 's3' });
   }
   return cases;
 }
 
-const getItem = async (table: 'data' | 'users' | 'events', key: Record<string, string>) =>
+const getItem = async (table: 'data' | 'users' | 'events', key: Record<string, unknown>) =>
   (await stack.clients.documentClient.send(new GetCommand({ TableName: stack.tableNames[table], Key: key, ConsistentRead: true }))).Item;
 
 /** The user's items in terra-data against the records sent; returns the items found. */
 async function checkRecords(expected: Expected, testCase: TestCase, mismatches: string[]) {
   const items = expected.recordsUser ? await userRecords(stack, expected.recordsUser) : [];
-  const stored = new Map(items.map((item) => [String(item.record_id), item]));
+  const stored = new Map(items.map((item) => [readRecordItem(item).recordId, item]));
   for (const recordId of stored.keys())
     if (!expected.records.has(recordId)) mismatches.push(`stored ${recordId}, which no record has as its identifier`);
   for (const [recordId, { candidates, deletes }] of expected.records) {
@@ -236,27 +237,30 @@ async function checkRecords(expected: Expected, testCase: TestCase, mismatches: 
     }
     // Several records under one id, deletes and not: which copy is stored is not decided.
     const deleted = deletes.every((del) => del === deletes[0]) ? deletes[0] : undefined;
-    if (deleted !== undefined && (item.deleted === true) !== deleted)
-      mismatches.push(`${recordId}: deleted is ${item.deleted}, expected ${deleted}`);
-    if (testCase.storage && item[testCase.storage] === undefined) mismatches.push(`${recordId}: not kept as ${testCase.storage}`);
+    const record = readRecordItem(item);
+    if (deleted !== undefined && record.deleted !== deleted)
+      mismatches.push(`${recordId}: deleted is ${record.deleted}, expected ${deleted}`);
+    if (testCase.storage && record.form !== testCase.storage)
+      mismatches.push(`${recordId}: kept as ${record.form}, not as ${testCase.storage}`);
   }
   return stored;
 }
 
 async function checkKept(expected: Expected, body: Buffer, mismatches: string[]) {
-  const kept = await getItem('events', { event_id: sha256(body) });
+  const item = await getItem('events', eventItemKey(sha256(body)));
+  const kept = item && readEventItem(item);
   if (!expected.kept) {
     if (kept) mismatches.push(`kept in terra-events as ${kept.outcome} (${kept.reason}), expected nothing kept`);
     return kept;
   }
-  if (!kept) {
+  if (!item || !kept) {
     mismatches.push(`not kept in terra-events (expected ${expected.kept.outcome})`);
     return kept;
   }
   if (kept.outcome !== expected.kept.outcome)
     mismatches.push(`kept as ${kept.outcome} (${kept.reason}), expected ${expected.kept.outcome}`);
   for (const [name, value] of Object.entries(expected.kept.attributes)) {
-    if (kept[name] !== value) mismatches.push(`kept event's ${name} is ${kept[name]}, expected ${value}`);
+    if (item[name] !== value) mismatches.push(`kept event's ${name} is ${item[name]}, expected ${value}`);
   }
   for (const field of expected.refused)
     if (!String(kept.reason).includes(field)) mismatches.push(`kept event's reason does not name ${field}: ${kept.reason}`);
@@ -266,7 +270,7 @@ async function checkKept(expected: Expected, body: Buffer, mismatches: string[])
 async function checkUsersAndTrackers(expected: Expected, mismatches: string[]) {
   let usersWritten = 0;
   for (const [userId, attributes] of expected.users) {
-    const user = await getItem('users', { user_id: userId });
+    const user = await getItem('users', userItemKey(userId));
     if (!user) mismatches.push(`user ${userId} not in terra-users`);
     else usersWritten++;
     for (const [name, value] of Object.entries(user ? attributes : {})) {
@@ -274,7 +278,8 @@ async function checkUsersAndTrackers(expected: Expected, mismatches: string[]) {
     }
   }
   for (const reference of expected.trackers) {
-    const tracker = await getItem('events', { event_id: `large_request#${reference}` });
+    const item = await getItem('events', eventItemKey(`large_request#${reference}`));
+    const tracker = item && readEventItem(item);
     if (tracker?.outcome !== 'tracking')
       mismatches.push(`tracker large_request#${reference}: ${tracker ? `outcome ${tracker.outcome}` : 'missing'}`);
   }
@@ -298,7 +303,7 @@ async function run(testCase: TestCase): Promise<Observation> {
 
   const stored = await checkRecords(expected, testCase, mismatches);
   const kept = await checkKept(expected, body, mismatches);
-  if (testCase.served && (await getItem('events', { event_id: sha256(wrapper) }))) mismatches.push('the s3_payload event itself was kept');
+  if (testCase.served && (await getItem('events', eventItemKey(sha256(wrapper))))) mismatches.push('the s3_payload event itself was kept');
   const usersWritten = await checkUsersAndTrackers(expected, mismatches);
   const storedIds = [...expected.records.keys()].filter((recordId) => stored.has(recordId));
   return {
@@ -306,7 +311,7 @@ async function run(testCase: TestCase): Promise<Observation> {
     variant: testCase.variant,
     served: testCase.served && eventTypeOf(bundle, testCase.served.schema),
     recordsStored: storedIds.length,
-    deletes: storedIds.filter((recordId) => stored.get(recordId)!.deleted === true).length,
+    deletes: storedIds.filter((recordId) => readRecordItem(stored.get(recordId)!).deleted).length,
     recordsRefused: kept?.outcome === 'invalid' ? expected.refused.filter((field) => String(kept.reason).includes(field)).length : 0,
     usersWritten,
     kept: kept?.outcome,

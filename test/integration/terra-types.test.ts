@@ -1,11 +1,12 @@
-import { eventItemKey } from '../../lambdas/shared/table-items';
+import { eventAttributes } from '../../lambdas/shared/attributes';
+import { eventItemKey, readEventItem, readRecordItem } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { eventId } from '../../lambdas/consumer/items';
 import { readRecord } from '../../lambdas/shared/record-payload';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { dataEvent, terraUser, withingsDailyRecord } from '../../lib/tools/fixtures';
-import { deliver, drained, getRecord, startTestStack, userRecords, waitFor } from '../support/local';
+import { deliver, drained, getRecord, readRecordWithPayload, startTestStack, userRecords, waitFor } from '../support/local';
 
 /** Terra's newer types, and a delivery with one bad record, end where the data contract says. */
 
@@ -41,7 +42,7 @@ describe("Terra's newer event types", () => {
     const event = { type: 'planned_workout', user: user('u-pw'), data: [workout], version: '2022-03-16' };
     expect((await deliver(stack, event)).status).toBe(200);
     const item = await waitFor(() => getRecord(stack, 'u-pw', `planned_workout#${workout.planned_workout_id}`), 'the planned workout');
-    expect(item).toMatchObject({ type: 'planned_workout', start_time: '2026-11-25', payload: workout });
+    expect(readRecordWithPayload(item)).toMatchObject({ type: 'planned_workout', startTime: '2026-11-25', payload: workout });
   });
 
   it('stores each hormone sample as a record of its own', async () => {
@@ -64,7 +65,7 @@ describe("Terra's newer event types", () => {
     const event = { type: 'health_observation', user: user('u-obs', 'APPLE'), data: [observation], version: '2022-03-16' };
     expect((await deliver(stack, event)).status).toBe(200);
     const item = await waitFor(() => getRecord(stack, 'u-obs', `health_observation#${observation.metadata.summary_id}`), 'the observation');
-    expect(item).toMatchObject({ summary_id: observation.metadata.summary_id, payload: observation });
+    expect(readRecordWithPayload(item)).toMatchObject({ summaryId: observation.metadata.summary_id, payload: observation });
   });
 
   it.each([
@@ -77,8 +78,9 @@ describe("Terra's newer event types", () => {
     const raw = JSON.stringify({ type, event_id: `evt_${randomUUID()}`, occurred_at: '2026-07-01T09:12:33Z', data });
     expect((await deliver(stack, raw)).status).toBe(200);
     const item = await keptEvent(raw);
-    expect(item).toMatchObject({ type, outcome: 'recorded', session_id: data.session_id, reference_id: 'patient-123' });
-    expect(item.user_id).toBeUndefined();
+    expect(readEventItem(item)).toMatchObject({ type, outcome: 'recorded' });
+    expect(item).toMatchObject({ [eventAttributes.sessionId]: data.session_id, [eventAttributes.referenceId]: 'patient-123' });
+    expect(item[eventAttributes.userId]).toBeUndefined();
   });
 });
 
@@ -93,12 +95,12 @@ describe('one bad record no longer sinks the delivery', () => {
     const event = dataEvent('daily', terra, [...days.slice(0, bad), broken, ...days.slice(bad + 1)]);
     const raw = JSON.stringify(event);
     expect((await deliver(stack, raw)).status).toBe(200);
-    const kept = await keptEvent(raw);
-    expect(kept).toMatchObject({ outcome: 'invalid', type: 'daily', user_id: terra.user_id });
+    const kept = readEventItem(await keptEvent(raw));
+    expect(kept).toMatchObject({ outcome: 'invalid', type: 'daily', userId: terra.user_id });
     expect(kept.reason).toMatch(/^1 of 30 records refused: data\.17\.metadata\.start_time/);
     await drained(stack);
     const stored = await userRecords(stack, terra.user_id);
-    expect(stored.map((item) => item.record_id).sort()).toEqual(
+    expect(stored.map((item) => readRecordItem(item).recordId).sort()).toEqual(
       days
         .filter((_, index) => index !== bad)
         .map((day) => `daily#${day.metadata.start_time.slice(0, 10)}`)
@@ -107,7 +109,7 @@ describe('one bad record no longer sinks the delivery', () => {
     // A day of samples is stored gzipped (defaults.recordMapMaxBytes); readRecord reads either form.
     for (const item of stored)
       expect(await readRecord(item, stack.clients.s3)).toEqual(
-        days.find((day) => `daily#${day.metadata.start_time.slice(0, 10)}` === item.record_id),
+        days.find((day) => `daily#${day.metadata.start_time.slice(0, 10)}` === readRecordItem(item).recordId),
       );
   }, 60_000);
 });

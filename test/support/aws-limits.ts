@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { dataAttributes, eventAttributes, userAttributes } from '../../lambdas/shared/attributes';
 import { tables } from '../../lambdas/shared/definitions';
 
 /**
@@ -122,6 +123,12 @@ interface DocumentCommandInput {
   ExpressionAttributeValues?: Record<string, unknown>;
 }
 
+/** The user an item, a key or an update names, whichever table it is of. */
+const userIdIn = (attributes: Record<string, unknown> | undefined) =>
+  [dataAttributes.userId, userAttributes.userId, eventAttributes.userId]
+    .map((name) => attributes?.[name])
+    .find((value) => value !== undefined);
+
 export function observeDynamoDb(client: DynamoDBDocumentClient, writes: ObservedWrite[]): DynamoDBDocumentClient {
   const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
   return new Proxy(client, {
@@ -133,7 +140,7 @@ export function observeDynamoDb(client: DynamoDBDocumentClient, writes: Observed
         if (name === 'Put' || name === 'Update') {
           // A put or an update always names its table, and a put its item.
           const values = name === 'Put' ? input.Item! : { ...input.Key, ...updatedValues(input) };
-          const userId = name === 'Put' ? input.Item?.user_id : (input.Key?.user_id ?? values.user_id);
+          const userId = name === 'Put' ? userIdIn(input.Item) : (userIdIn(input.Key) ?? userIdIn(values));
           writes.push({ target: input.TableName!, command: name, userId });
           refuseWhatAwsRefuses(input.TableName!, values);
         } else if (!['Get', 'Query', 'Scan'].includes(name)) {

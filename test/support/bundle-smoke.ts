@@ -1,5 +1,5 @@
 import { dataAttributes } from '../../lambdas/shared/attributes';
-import { dataItemKey } from '../../lambdas/shared/table-items';
+import { dataItemKey, readRecordItem } from '../../lambdas/shared/table-items';
 /**
  * Runs the bundles `cdk synth` produced (the code Lambda will run) against the local stand-ins:
  * node test/support/bundle-smoke.ts <ingest index.mjs> <consumer index.mjs> <eraser index.mjs>. Prints one JSON line.
@@ -115,7 +115,7 @@ console.log(
     queued: Messages.length,
     claimChecked: Messages.filter((m) => m.MessageAttributes?.body_s3).length,
     batch,
-    stored: Item?.record_id ?? null,
+    stored: Item ? readRecordItem(Item).recordId : null,
     erase,
     left,
   }),

@@ -1,5 +1,5 @@
-import { dataAttributes } from '../../lambdas/shared/attributes';
-import { eventItemKey, userItemKey } from '../../lambdas/shared/table-items';
+import { dataAttributes, userAttributes } from '../../lambdas/shared/attributes';
+import { eventItemKey, readEventItem, readRecordItem, userItemKey } from '../../lambdas/shared/table-items';
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -129,14 +129,15 @@ export async function storedOrKept(
   const fail = (problem: string) => ({ problem, seen });
   const hash = sha256(body);
   const seen: string[] = [];
-  const { Item: kept } = await documentClient.send(
+  const { Item: keptItem } = await documentClient.send(
     new GetCommand({ TableName: tableNames.events, Key: eventItemKey(hash), ConsistentRead: true }),
   );
-  if (kept) {
+  if (keptItem) {
+    const kept = readEventItem(keptItem);
     if (!keptOutcomes.includes(String(kept.outcome))) return fail(`kept with outcome ${kept.outcome}`);
-    if (typeof kept.reason !== 'string' || kept.reason.trim() === '') return fail(`kept as ${kept.outcome} without a reason`);
+    if (kept.reason === undefined || kept.reason.trim() === '') return fail(`kept as ${kept.outcome} without a reason`);
     seen.push(`kept ${kept.outcome}`);
-    if (String(kept.reason).includes('nested deeper')) seen.push('a record refused as nested too deep');
+    if (kept.reason.includes('nested deeper')) seen.push('a record refused as nested too deep');
   }
   const records = recordsOf(body);
   // A key DynamoDB cannot hold can hold nothing: only the others are looked up.
@@ -144,7 +145,7 @@ export async function storedOrKept(
     const { Item: user } = await documentClient.send(
       new GetCommand({ TableName: tableNames.users, Key: userItemKey(userId), ConsistentRead: true }),
     );
-    if (user?.[dataAttributes.bodySha256] === hash) seen.push('stored user');
+    if (user?.[userAttributes.bodySha256] === hash) seen.push('stored user');
     const { Items = [] } = await documentClient.send(
       new QueryCommand({
         TableName: tableNames.data,
@@ -156,10 +157,10 @@ export async function storedOrKept(
       }),
     );
     for (const item of Items) {
-      const storage = item.payload !== undefined ? 'map' : item.payload_gzip !== undefined ? 'gzip' : 's3';
-      seen.push(`stored ${storage}`);
+      const { recordId, form } = readRecordItem(item);
+      seen.push(`stored ${form}`);
       if (userId.includes(ns) && !records.has(canonical(await readRecord(item, s3)))) {
-        return fail(`${String(item.record_id).slice(0, 100)} (${storage}) is not the record as sent`);
+        return fail(`${recordId.slice(0, 100)} (${form}) is not the record as sent`);
       }
     }
   }

@@ -1,5 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { dataAttributes, eventAttributes, userAttributes } from '../../lambdas/shared/attributes';
+
+/** The user an item or a key names, whichever table it is of. */
+const userIdIn = (attributes: Record<string, unknown> | undefined) =>
+  [dataAttributes.userId, userAttributes.userId, eventAttributes.userId]
+    .map((name) => attributes?.[name])
+    .find((value): value is string => typeof value === 'string');
 
 /**
  * A DynamoDB client that fails on command, for failure-path tests against the real (embedded)
@@ -13,8 +20,8 @@ export function failWritesFor(failures: Map<string, number>, calls = new Map<str
     return new Proxy(client, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
-        return async (command: { input: { Item?: { user_id?: string }; Key?: { user_id?: string } } }, ...rest: unknown[]) => {
-          const userId = command.input.Item?.user_id ?? command.input.Key?.user_id;
+        return async (command: { input: { Item?: Record<string, unknown>; Key?: Record<string, unknown> } }, ...rest: unknown[]) => {
+          const userId = userIdIn(command.input.Item) ?? userIdIn(command.input.Key);
           if (userId !== undefined) calls.set(userId, (calls.get(userId) ?? 0) + 1);
           const remaining = userId === undefined ? undefined : failures.get(userId);
           if (remaining !== undefined && remaining !== 0) {

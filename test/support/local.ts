@@ -1,6 +1,6 @@
 import type { ConsumerDependencies } from '../../lambdas/consumer/process';
 import { dataAttributes } from '../../lambdas/shared/attributes';
-import { dataItemKey, userItemKey } from '../../lambdas/shared/table-items';
+import { dataItemKey, readRecordItem, userItemKey } from '../../lambdas/shared/table-items';
 import { ReceiveMessageCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, paginateScan, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { silentLogger } from '../../lambdas/shared/logger';
@@ -68,6 +68,12 @@ export async function getRecord(stack: LocalStack, userId: string, recordId: str
   );
   return Item;
 }
+
+/** A terra-data item as read (table-items.ts), with its record when it is kept as a map. */
+export const readRecordWithPayload = (item: Record<string, unknown>) => ({
+  ...readRecordItem(item),
+  payload: item[dataAttributes.payload],
+});
 
 export async function userRecords(stack: LocalStack, userId: string) {
   const { Items = [] } = await stack.clients.documentClient.send(

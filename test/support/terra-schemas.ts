@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Ajv2020 from 'ajv/dist/2020';
 import { type GenerateOptions, generateSync, type JsonSchema, type Random } from 'json-schema-faker';
 import { parse } from 'yaml';
+import type { StoredForm } from '../../lambdas/shared/table-items';
 
 /**
  * Terra's published OpenAPI bundle (vendor/terra-openapi) as a source of test events: its
@@ -219,7 +220,7 @@ export interface TestCase {
   /** Ping mode: the event the `s3_payload` points at, to be served from 127.0.0.1. */
   served?: { schema: string; event: GeneratedEvent };
   /** How its one record must be kept (only for the deliberately large ones). */
-  storage?: string;
+  storage?: StoredForm;
 }
 
 /**

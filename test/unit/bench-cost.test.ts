@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { dataAttributes as data } from '../../lambdas/shared/attributes';
 import { type DeliveryCase, scenarioDeliveries } from '../../bench/cost/deliveries';
 import { indexEntry, itemBytes, numberBytes, valueBytes, writeUnits } from '../../bench/cost/item-size';
 import { assumptions, awsPrices } from '../../bench/cost/prices';
@@ -54,22 +55,32 @@ describe('the items the consumer writes (recordPut)', () => {
   const user = { user_id: 'u', provider: 'P', reference_id: null };
   const record = { recordId: 'body#d', startTime: 's', record: { a: 1 } };
   const context = deliveryContext(Buffer.from('{}'));
-  // user_id 7+1, record_id 9+6, user_type 9+6 ("u#body"), type 4+4, provider 8+1, start_time 10+1,
-  // ordering_ts 11+8, received_at 11+24, body_sha256 11+64: 195 bytes besides the payload.
-  const base = 8 + 15 + 15 + 8 + 9 + 11 + 19 + 35 + 75;
+  // An attribute costs its name's bytes and its value's: "u" 1, "body#d" 6, "u#body" 6, "body" 4, "P" 1, "s" 1,
+  // the ordering key 8 (a number), the arrival time 24, the body's SHA-256 64; the payload comes on top.
+  const named = (name: string, valueBytes: number) => Buffer.byteLength(name) + valueBytes;
+  const keysAndIndexed =
+    named(data.userId, 1) +
+    named(data.recordId, 6) +
+    named(data.userType, 6) +
+    named(data.type, 4) +
+    named(data.provider, 1) +
+    named(data.startTime, 1) +
+    named(data.orderingTs, 8) +
+    named(data.receivedAt, 24);
+  const base = keysAndIndexed + named(data.bodySha256, 64);
 
   it('sizes the real item of both forms: the map as a map, the gzip as its raw bytes', () => {
     const items = recordItems('body', user, record, context);
-    expect(items.map.bytes).toBe(base + 7 + (3 + 1 + 2 + 1)); // payload {a: 1}: name 7, map 3, "a" 1, 1 → 2, element 1
-    expect(items.gzip.bytes).toBe(base + 12 + gzipSync('{"a":1}').length); // payload_gzip: name 12 + raw bytes
+    expect(items.map.bytes).toBe(base + named(data.payload, 3 + 1 + 2 + 1)); // {a: 1}: map 3, "a" 1, 1 → 2, element 1
+    expect(items.gzip.bytes).toBe(base + named(data.payloadGzip, gzipSync('{"a":1}').length)); // the raw bytes
     expect(items.jsonBytes).toBe(7);
     expect(items.map.writeUnits).toBe(1);
   });
 
   it("sizes the index entry from the table's and index's keys and the projected attributes only", () => {
     const items = recordItems('body', user, record, context);
-    // user_id, record_id, user_type, start_time, type, provider, ordering_ts, received_at; no payload, no hash
-    expect(items.indexBytes).toBe(8 + 15 + 15 + 11 + 8 + 9 + 19 + 35);
+    // The keys, the index's key and the projected attributes; no payload, no hash.
+    expect(items.indexBytes).toBe(keysAndIndexed);
     expect(indexEntry(recordItems('athlete', user, { recordId: 'athlete#profile', record: {} }, context).map.marshalled)).toBeUndefined();
   });
 

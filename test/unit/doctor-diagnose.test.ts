@@ -3,21 +3,26 @@ import { bodyNamesUser } from '../../lib/tools/doctor/dead-letters';
 import { commands, diagnose, findGaps, lastDelivery, shellWord, staleAfterDays } from '../../lib/tools/doctor/diagnose';
 import type { RecordSummary, UserFacts } from '../../lib/tools/doctor/facts';
 import { describeConnectionBody } from '../../lib/tools/doctor/history';
+import { userAttributes } from '../../lambdas/shared/attributes';
 
 const now = new Date('2026-11-22T10:00:00Z');
+
+/** A terra-users item from its fields by their names in attributes.ts. */
+const userItem = (fields: Partial<Record<keyof typeof userAttributes, unknown>>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(fields).map(([field, value]) => [userAttributes[field as keyof typeof userAttributes], value]));
 
 function facts(overrides: Partial<UserFacts> = {}): UserFacts {
   return {
     userId: 'u-1',
-    user: {
-      user_id: 'u-1',
+    user: userItem({
+      userId: 'u-1',
       provider: 'WITHINGS',
-      reference_id: 'app-1',
+      referenceId: 'app-1',
       status: 'connected',
       active: true,
-      last_event_type: 'auth',
-      updated_at: '2026-11-01T08:00:00.000Z',
-    },
+      lastEventType: 'auth',
+      updatedAt: '2026-11-01T08:00:00.000Z',
+    }),
     archive: { available: true, since: '2026-10-23', deliveries: [], truncated: false },
     connectionEvents: [],
     records: [],
@@ -109,15 +114,15 @@ describe('doctor: gaps', () => {
 
 describe('doctor: the connection', () => {
   it('a deauthenticated user: says so, next step reconnect, and no backfill for a connection that is gone', () => {
-    const user = {
-      user_id: 'u-1',
+    const user = userItem({
+      userId: 'u-1',
       provider: 'XOSS',
-      reference_id: 'app-1',
+      referenceId: 'app-1',
       status: 'deauthenticated',
       active: false,
-      last_event_type: 'deauth',
-      updated_at: '2026-11-10T08:00:00.000Z',
-    };
+      lastEventType: 'deauth',
+      updatedAt: '2026-11-10T08:00:00.000Z',
+    });
     const diagnosis = diagnose(facts({ user, records: [summary('activity', '2026-11-09'), summary('daily', '2026-10-01')] }), { now });
     expect(texts(diagnosis)[0]).toBe(
       'problem: Deauthenticated: the user disconnected XOSS (deauth at 2026-11-10T08:00:00.000Z). Terra sends nothing more for this user_id.',
@@ -134,13 +139,13 @@ describe('doctor: the connection', () => {
     ['connection_error', /^problem: Connection error .*401\/403\/412/],
     ['auth_failed', /^problem: The connection never completed/],
   ])('%s: a problem, next step reconnect', (status, finding) => {
-    const diagnosis = diagnose(facts({ user: { user_id: 'u-1', provider: 'GARMIN', status } }), { now });
+    const diagnosis = diagnose(facts({ user: userItem({ userId: 'u-1', provider: 'GARMIN', status }) }), { now });
     expect(texts(diagnosis)[0]).toMatch(finding);
     expect(diagnosis.nextSteps[0]).toMatch(/^Ask the user to connect GARMIN again/);
   });
 
   it('a replaced user points at the new one', () => {
-    const diagnosis = diagnose(facts({ user: { user_id: 'u-1', status: 'replaced', replaced_by: 'u-2' } }), { now, stack: 'Prod' });
+    const diagnosis = diagnose(facts({ user: userItem({ userId: 'u-1', status: 'replaced', replacedBy: 'u-2' }) }), { now, stack: 'Prod' });
     expect(diagnosis.nextSteps[0]).toBe('Look at the new connection: npm run doctor -- u-2 --stack Prod');
   });
 
@@ -191,13 +196,13 @@ describe('doctor: what was received and not stored', () => {
       capped: false,
       unreadClaimChecks: 0,
     };
-    const user = {
-      user_id: 'u-1',
+    const user = userItem({
+      userId: 'u-1',
       provider: 'XOSS',
       status: 'deauthenticated',
-      last_event_type: 'deauth',
-      updated_at: '2026-11-10T08:00:00.000Z',
-    };
+      lastEventType: 'deauth',
+      updatedAt: '2026-11-10T08:00:00.000Z',
+    });
     const failed = diagnose(
       facts({ user, deadLetters: [{ ...erasures, messages: [{ messageId: 'm1', type: 'erase request (deauth)', via: 'body' }] }] }),
       { now },

@@ -2,6 +2,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient, PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { writeRecord } from '../../lambdas/consumer/records';
+import { dataAttributes as data } from '../../lambdas/shared/attributes';
+import { dataItemKey } from '../../lambdas/shared/table-items';
 
 /**
  * The path only DynamoDB takes (dynalite never sends the stored item back with a refusal; the
@@ -17,12 +19,15 @@ const record = (enrichment: Record<string, unknown> | null) => ({
   record: { metadata: { start_time: '2026-11-21T00:00:00+01:00' }, steps: 2000, data_enrichment: enrichment },
 });
 const stored = (orderingTs: number) => ({
-  user_id: 'u-1',
-  record_id: 'daily#2026-11-21',
-  ordering_ts: orderingTs,
-  received_at: '2026-11-22T00:00:01.000Z',
-  body_sha256: 'a'.repeat(64),
-  payload: { metadata: { start_time: '2026-11-21T00:00:00+01:00' }, steps: 1000, data_enrichment: { sleep_score: 80, stress_score: 30 } },
+  ...dataItemKey('u-1', 'daily#2026-11-21'),
+  [data.orderingTs]: orderingTs,
+  [data.receivedAt]: '2026-11-22T00:00:01.000Z',
+  [data.bodySha256]: 'a'.repeat(64),
+  [data.payload]: {
+    metadata: { start_time: '2026-11-21T00:00:00+01:00' },
+    steps: 1000,
+    data_enrichment: { sleep_score: 80, stress_score: 30 },
+  },
 });
 
 interface Sent {
@@ -54,7 +59,7 @@ describe('a copy with null scores, refused because the stored copy has scores', 
     ).toBe(true);
     expect(sent.map((command) => command.name)).toEqual(['PutCommand', 'PutCommand']);
     expect(sent[0].input.ReturnValuesOnConditionCheckFailure).toBe('ALL_OLD');
-    expect(sent[1].input.Item!.payload.data_enrichment).toEqual({ sleep_score: 80, stress_score: 35 });
+    expect(sent[1].input.Item![data.payload].data_enrichment).toEqual({ sleep_score: 80, stress_score: 35 });
     expect(sent[1].input.ExpressionAttributeValues).toMatchObject({ ':stored_ordering_ts': 1_000, ':stored_body_sha256': 'a'.repeat(64) });
   });
 

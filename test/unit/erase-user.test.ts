@@ -1,6 +1,7 @@
 import { archiveIndexKeys, archiveIndexPrefix, archiveKey } from '../../lambdas/consumer/archive';
 import { runEraseUserCli } from '../../lib/tools/erase/cli';
 import { countPlaces, deleteBatches, markedObject, placeOf, type UserFootprint } from '../../lambdas/eraser/places';
+import { dataItemKey } from '../../lambdas/shared/table-items';
 
 const bucket = 'terra-ingest-payloads';
 const sha = 'cd'.repeat(32);
@@ -36,7 +37,7 @@ describe('the per-user archive index', () => {
 describe('erase places', () => {
   const footprint: UserFootprint = {
     userId: 'u-1',
-    dataKeys: [{ user_id: 'u-1', record_id: 'activity#1' }],
+    dataKeys: [dataItemKey('u-1', 'activity#1')],
     user: true,
     eventIds: ['e1', 'large_request#r'],
     eventsScanned: 10,

@@ -1,10 +1,19 @@
+import { dataAttributes as data, eventAttributes as event, userAttributes as user } from '../../lambdas/shared/attributes';
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import { formatEventCounts, formatRequest, formatUserReport } from '../../lib/tools/inspect';
 
 describe('inspect output', () => {
   it('says how much of a historical request has arrived', () => {
-    const tracker = { event_id: 'large_request#r1', user_id: 'u1', expected_payloads: 3, received_payloads: new Set(['a', 'b']) };
-    expect(formatRequest('r1', tracker)).toMatch(/expected_payloads\s+3[\s\S]*received_payloads\s+2[\s\S]*waiting for 1 more/);
-    expect(formatRequest('r1', { ...tracker, received_payloads: new Set(['a', 'b', 'c']) })).toMatch(/state\s+complete/);
+    const tracker = {
+      ...eventItemKey('large_request#r1'),
+      [event.userId]: 'u1',
+      [event.expectedPayloads]: 3,
+      [event.receivedPayloads]: new Set(['a', 'b']),
+    };
+    expect(formatRequest('r1', tracker)).toMatch(
+      new RegExp(`${event.expectedPayloads}\\s+3[\\s\\S]*${event.receivedPayloads}\\s+2[\\s\\S]*waiting for 1 more`),
+    );
+    expect(formatRequest('r1', { ...tracker, [event.receivedPayloads]: new Set(['a', 'b', 'c']) })).toMatch(/state\s+complete/);
     expect(formatRequest('r2', undefined)).toMatch(/nothing received/);
   });
 
@@ -12,23 +21,23 @@ describe('inspect output', () => {
     const report = formatUserReport(
       'u1',
       {
-        user: { provider: 'DEXCOM', status: 'connected', active: true },
+        user: { [user.provider]: 'DEXCOM', [user.status]: 'connected', [user.active]: true },
         records: [
           {
-            record_id: 'body#2026-11-21',
-            provider: 'DEXCOM',
-            start_time: 's',
-            end_time: 'e',
-            ordering_ts: 0,
-            received_at: 'r',
-            payload: {},
+            [data.recordId]: 'body#2026-11-21',
+            [data.provider]: 'DEXCOM',
+            [data.startTime]: 's',
+            [data.endTime]: 'e',
+            [data.orderingTs]: 0,
+            [data.receivedAt]: 'r',
+            [data.payload]: {},
           },
         ],
         payloads: [{ glucose_data: { blood_glucose_samples: [1, 2, 3] } }],
       },
       'local stack',
     );
-    expect(report).toMatch(/status\s+connected/);
+    expect(report).toMatch(new RegExp(`${user.status}\\s+connected`));
     expect(report).toMatch(/body#2026-11-21\s+DEXCOM\s+s\s+e\s+3\s+map/);
   });
 

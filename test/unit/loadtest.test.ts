@@ -1,3 +1,5 @@
+import { dataAttributes } from '../../lambdas/shared/attributes';
+import { dataItemKey } from '../../lambdas/shared/table-items';
 import { type LoadPlan, copyOf, planLoad } from '../../lib/tools/loadtest/plan';
 import { sendOne } from '../../lib/tools/loadtest/send';
 import { toStoredItem, waitForDrain } from '../../lib/tools/loadtest/target';
@@ -181,9 +183,10 @@ describe('helpers', () => {
   });
 
   it('reads the version from the stored payload, whichever way it was kept', async () => {
-    const stored = await toStoredItem({ user_id: 'u', record_id: 'daily#x', ordering_ts: 5, payload: { loadtest: { version: 2 } } });
+    const item = { ...dataItemKey('u', 'daily#x'), [dataAttributes.orderingTs]: 5 };
+    const stored = await toStoredItem({ ...item, [dataAttributes.payload]: { loadtest: { version: 2 } } });
     expect(stored).toEqual({ userId: 'u', recordId: 'daily#x', orderingTs: 5, version: 2 });
-    expect((await toStoredItem({ user_id: 'u', record_id: 'daily#x', ordering_ts: 5 })).version).toBeUndefined();
+    expect((await toStoredItem(item)).version).toBeUndefined();
   });
 
   it('retries 5xx and network errors with backoff, stops on a 4xx, signs each attempt', async () => {

@@ -1,3 +1,4 @@
+import { eventAttributes } from '../../lambdas/shared/attributes';
 import type { DeliveryOutcome } from '../../lambdas/consumer/process';
 import { routeBody } from '../../lambdas/consumer/route';
 import { deliveryOf, type ReprocessSummary, windowCondition } from '../../lib/tools/reprocess/run';
@@ -106,11 +107,11 @@ describe('the delivery back from a kept item', () => {
   it('keeps the original ordering key, arrival and references', () => {
     const body = Buffer.from('{}');
     const item = {
-      signature_ts: 1_764_000_000,
-      ordering_ts: 1_764_000_000_123,
-      received_at: '2026-11-22T10:00:00.000Z',
-      terra_reference: 'ref',
-      trace_id: 'trace',
+      [eventAttributes.signatureTs]: 1_764_000_000,
+      [eventAttributes.orderingTs]: 1_764_000_000_123,
+      [eventAttributes.receivedAt]: '2026-11-22T10:00:00.000Z',
+      [eventAttributes.terraReference]: 'ref',
+      [eventAttributes.traceId]: 'trace',
     };
     expect(deliveryOf(item, body)).toEqual({
       body,

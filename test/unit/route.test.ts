@@ -1,3 +1,4 @@
+import { userAttributes } from '../../lambdas/shared/attributes';
 import { identify } from '../../lambdas/consumer/record-identity';
 import { routeBody } from '../../lambdas/consumer/route';
 
@@ -106,8 +107,8 @@ describe('routeBody', () => {
     expect(result).toMatchObject({
       kind: 'connection',
       changes: [
-        { userId: 'new', status: 'connected', extra: { replaces: 'old' } },
-        { userId: 'old', status: 'replaced', active: false, extra: { replaced_by: 'new' } },
+        { userId: 'new', status: 'connected', extra: { [userAttributes.replaces]: 'old' } },
+        { userId: 'old', status: 'replaced', active: false, extra: { [userAttributes.replacedBy]: 'new' } },
       ],
     });
   });

@@ -7,6 +7,7 @@ import type { ConsumerDependencies } from '../../lambdas/consumer/process';
 import { processS3Object, s3Delivery, typeOfKey } from '../../lambdas/consumer/s3-destination';
 import { paddedSequencer, sequencerWidth } from '../../lambdas/shared/ordering';
 import { limits } from '../../lambdas/shared/definitions';
+import { dataAttributes } from '../../lambdas/shared/attributes';
 import { nextSequencer, notificationKey, objectCreatedNotification } from '../../lib/local/s3-notifier';
 import { parseSimulateArgs } from '../../lib/tools/simulate';
 import { s3DestinationKey } from '../../lib/tools/simulate-destinations';
@@ -160,7 +161,7 @@ function stubS3(objects: Record<string, StoredVersion[]>) {
 }
 
 function stubDependencies(s3: S3Client) {
-  const writes: { command: string; input: { Item?: { record_id?: string }; Key?: { record_id?: string } } }[] = [];
+  const writes: { command: string; input: { Item?: Record<string, unknown>; Key?: Record<string, unknown> } }[] = [];
   const documentClient = {
     send: async (command: { constructor: { name: string }; input: never }) => {
       writes.push({ command: command.constructor.name, input: command.input });
@@ -174,7 +175,7 @@ function stubDependencies(s3: S3Client) {
     now: () => 1_700_000_000_000,
   };
   const recordIds = (command: string) =>
-    writes.filter((write) => write.command === command).map((write) => (write.input.Item ?? write.input.Key)!.record_id);
+    writes.filter((write) => write.command === command).map((write) => (write.input.Item ?? write.input.Key)![dataAttributes.recordId]);
   return { deps, recordIds };
 }
 
