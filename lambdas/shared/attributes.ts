@@ -9,22 +9,40 @@
  * from the record), and list it in the index's `nonKeyAttributes` (definitions.ts) to project it.
  */
 
+// The names the table definitions (definitions.ts) build keys and indexes from, as constants of
+// their own: a bundle that reads definitions.ts but no item (the ingest function) then leaves the
+// rest of this file out, which a property access (`dataAttributes.userId`) would keep in.
+export const userIdAttribute = 'user_id';
+export const recordIdAttribute = 'record_id';
+export const userTypeAttribute = 'user_type';
+export const typeAttribute = 'type';
+export const providerAttribute = 'provider';
+export const referenceIdAttribute = 'reference_id';
+export const startTimeAttribute = 'start_time';
+export const endTimeAttribute = 'end_time';
+export const summaryIdAttribute = 'summary_id';
+export const orderingTsAttribute = 'ordering_ts';
+export const receivedAtAttribute = 'received_at';
+export const eventIdAttribute = 'event_id';
+export const outcomeAttribute = 'outcome';
+export const reasonAttribute = 'reason';
+
 /** terra-data: one item per Terra record, `user_id` + `record_id` (`<type>#<identifier>`). */
 export const dataAttributes = {
-  userId: 'user_id',
+  userId: userIdAttribute,
   /** `<type>#<identifier>`, docs/terra.md §4. */
-  recordId: 'record_id',
+  recordId: recordIdAttribute,
   /** `<user_id>#<type>`: the partition key of the index that lists a user's records of one type. */
-  userType: 'user_type',
-  type: 'type',
-  provider: 'provider',
-  referenceId: 'reference_id',
-  startTime: 'start_time',
-  endTime: 'end_time',
-  summaryId: 'summary_id',
+  userType: userTypeAttribute,
+  type: typeAttribute,
+  provider: providerAttribute,
+  referenceId: referenceIdAttribute,
+  startTime: startTimeAttribute,
+  endTime: endTimeAttribute,
+  summaryId: summaryIdAttribute,
   /** The ordering key of the stored copy, unix ms (lambdas/shared/ordering.ts). */
-  orderingTs: 'ordering_ts',
-  receivedAt: 'received_at',
+  orderingTs: orderingTsAttribute,
+  receivedAt: receivedAtAttribute,
   /** SHA-256 of the delivery's body: tells a repeat from another copy with the same ordering_ts. */
   bodySha256: 'body_sha256',
   terraReference: 'terra_reference',
@@ -43,10 +61,10 @@ export const dataAttributes = {
 
 /** terra-users: one item per Terra user, the connection's latest known state. */
 export const userAttributes = {
-  userId: 'user_id',
-  provider: 'provider',
+  userId: userIdAttribute,
+  provider: providerAttribute,
   /** The app's own id for the user (Terra's `reference_id`): the key of the `reference-id` index. */
-  referenceId: 'reference_id',
+  referenceId: referenceIdAttribute,
   status: 'status',
   active: 'active',
   scopes: 'scopes',
@@ -59,21 +77,21 @@ export const userAttributes = {
   /** When the delivery that last changed the user arrived: the tie-breaker of the users table. */
   updatedAt: 'updated_at',
   bodySha256: 'body_sha256',
-  orderingTs: 'ordering_ts',
+  orderingTs: orderingTsAttribute,
   s3Sequencer: 's3_sequencer',
 } as const;
 
 /** terra-events: every authenticated delivery kept as an event, and the trackers of backfills. */
 export const eventAttributes = {
   /** A kept event's body hash; a tracker's `large_request#<terra-reference>`. */
-  eventId: 'event_id',
-  type: 'type',
-  outcome: 'outcome',
-  reason: 'reason',
-  userId: 'user_id',
-  receivedAt: 'received_at',
+  eventId: eventIdAttribute,
+  type: typeAttribute,
+  outcome: outcomeAttribute,
+  reason: reasonAttribute,
+  userId: userIdAttribute,
+  receivedAt: receivedAtAttribute,
   signatureTs: 'signature_ts',
-  orderingTs: 'ordering_ts',
+  orderingTs: orderingTsAttribute,
   terraReference: 'terra_reference',
   traceId: 'trace_id',
   /** The raw body, one of three ways: UTF-8 text, gzipped, or in S3 (`s3://…`). */
@@ -87,7 +105,7 @@ export const eventAttributes = {
   receivedPayloads: 'received_payloads',
   /** A lab report's identifiers (report-scoped events have no Terra user). */
   sessionId: 'session_id',
-  referenceId: 'reference_id',
+  referenceId: referenceIdAttribute,
   /** Set by `npm run reprocess` on a kept event it ran again: the outcome it had, and when. */
   previousOutcome: 'previous_outcome',
   reprocessedAt: 'reprocessed_at',

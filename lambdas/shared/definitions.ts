@@ -4,7 +4,22 @@
  * Plain data only, so that it bundles into the Lambdas without pulling in aws-cdk-lib. The items'
  * attribute names are in attributes.ts, which the keys here are taken from.
  */
-import { dataAttributes, eventAttributes, userAttributes } from './attributes';
+import {
+  endTimeAttribute,
+  eventIdAttribute,
+  orderingTsAttribute,
+  outcomeAttribute,
+  providerAttribute,
+  reasonAttribute,
+  receivedAtAttribute,
+  recordIdAttribute,
+  referenceIdAttribute,
+  startTimeAttribute,
+  summaryIdAttribute,
+  typeAttribute,
+  userIdAttribute,
+  userTypeAttribute,
+} from './attributes';
 
 export interface KeyAttribute {
   name: string;
@@ -30,22 +45,15 @@ export interface TableDefinition {
 /** One item per Terra record: `user_id` + `record_id` (`<type>#<identifier>`). */
 export const dataTable = {
   localName: 'terra-data',
-  partitionKey: { name: dataAttributes.userId, type: 'S' },
-  sortKey: { name: dataAttributes.recordId, type: 'S' },
+  partitionKey: { name: userIdAttribute, type: 'S' },
+  sortKey: { name: recordIdAttribute, type: 'S' },
   globalSecondaryIndexes: [
     {
       // Lists one user's records of one type by start time, without reading their payloads.
       indexName: 'user-type-start-time',
-      partitionKey: { name: dataAttributes.userType, type: 'S' },
-      sortKey: { name: dataAttributes.startTime, type: 'S' },
-      nonKeyAttributes: [
-        dataAttributes.type,
-        dataAttributes.provider,
-        dataAttributes.endTime,
-        dataAttributes.summaryId,
-        dataAttributes.orderingTs,
-        dataAttributes.receivedAt,
-      ],
+      partitionKey: { name: userTypeAttribute, type: 'S' },
+      sortKey: { name: startTimeAttribute, type: 'S' },
+      nonKeyAttributes: [typeAttribute, providerAttribute, endTimeAttribute, summaryIdAttribute, orderingTsAttribute, receivedAtAttribute],
     },
   ],
 } as const satisfies TableDefinition;
@@ -53,21 +61,21 @@ export const dataTable = {
 /** One item per Terra user: the connection's latest known state. */
 export const usersTable = {
   localName: 'terra-users',
-  partitionKey: { name: userAttributes.userId, type: 'S' },
-  globalSecondaryIndexes: [{ indexName: 'reference-id', partitionKey: { name: userAttributes.referenceId, type: 'S' } }],
+  partitionKey: { name: userIdAttribute, type: 'S' },
+  globalSecondaryIndexes: [{ indexName: 'reference-id', partitionKey: { name: referenceIdAttribute, type: 'S' } }],
 } as const satisfies TableDefinition;
 
 /** Every authenticated delivery that is not a data record or a connection change, with its outcome. */
 export const eventsTable = {
   localName: 'terra-events',
-  partitionKey: { name: eventAttributes.eventId, type: 'S' },
+  partitionKey: { name: eventIdAttribute, type: 'S' },
   globalSecondaryIndexes: [
     {
       // "Show me everything that was kept as invalid this week."
       indexName: 'outcome-received-at',
-      partitionKey: { name: eventAttributes.outcome, type: 'S' },
-      sortKey: { name: eventAttributes.receivedAt, type: 'S' },
-      nonKeyAttributes: [eventAttributes.type, eventAttributes.userId, eventAttributes.reason],
+      partitionKey: { name: outcomeAttribute, type: 'S' },
+      sortKey: { name: receivedAtAttribute, type: 'S' },
+      nonKeyAttributes: [typeAttribute, userIdAttribute, reasonAttribute],
     },
   ],
 } as const satisfies TableDefinition;

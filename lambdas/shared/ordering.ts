@@ -90,7 +90,8 @@ export interface Condition {
 const nothingStored = 'attribute_not_exists(#ordering_ts)';
 const storedIsOlder = '#ordering_ts < :ordering_ts';
 const tieIsLater = '#ordering_ts = :ordering_ts AND #tie < :tie AND #body_sha256 <> :body_sha256';
-const newerCopyExpression = [nothingStored, storedIsOlder, tieIsLater].join(' OR ');
+// Built where used, not at load: a bundle that uses none of this (the ingest function) leaves it out.
+const newerCopyExpression = () => `${nothingStored} OR ${storedIsOlder} OR ${tieIsLater}`;
 
 /** The attribute that breaks a tie of ordering_ts, and this copy's value of it. */
 function tieBreaker(copy: OrderedCopy, arrivalAttribute: string): { name: string; value: string } {
@@ -106,7 +107,7 @@ export function newerCopy(
 ): Condition & { ExpressionAttributeValues: Record<string, unknown> } {
   const tie = tieBreaker(copy, arrivalAttribute);
   return {
-    ConditionExpression: newerCopyExpression,
+    ConditionExpression: newerCopyExpression(),
     ExpressionAttributeNames: { '#ordering_ts': dataAttributes.orderingTs, '#tie': tie.name, '#body_sha256': dataAttributes.bodySha256 },
     ExpressionAttributeValues: { ':ordering_ts': copy.orderingTs, ':tie': tie.value, ':body_sha256': copy.bodySha256 },
   };
