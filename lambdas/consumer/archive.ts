@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { payloadBucket } from '../shared/definitions';
 import type { DeliveryMetadata, QueuedDelivery } from '../shared/delivery';
-import { parseS3Url, putObject, s3Url } from '../shared/s3';
+import { putObject } from '../shared/s3';
+import { parseS3Url, s3Url } from '../shared/s3-url';
 
 /**
  * The raw archive of every authenticated delivery, for replay. Keys sort by arrival and carry

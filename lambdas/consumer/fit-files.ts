@@ -1,7 +1,7 @@
 import { GetObjectCommand, type GetObjectCommandOutput, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { destinations, limits } from '../shared/definitions';
-import { s3Url } from '../shared/s3';
+import { s3Url } from '../shared/s3-url';
 import type { S3ObjectCreated } from './doors';
 import { conditionally } from './dynamodb-writes';
 import { fitLinkUpdate } from './items';

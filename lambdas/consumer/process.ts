@@ -3,7 +3,8 @@ import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk
 import { eventAttributes } from '../shared/attributes';
 import { erasure, payloadBucket, queueSettings } from '../shared/definitions';
 import type { QueuedDelivery } from '../shared/delivery';
-import { getObject, putObject, s3Url } from '../shared/s3';
+import { getObject, putObject } from '../shared/s3';
+import { s3Url } from '../shared/s3-url';
 import { archiveDelivery, isArchived } from './archive';
 import { allSettled, conditionally, isItemRejected, mapLimit } from './dynamodb-writes';
 import { type DeliveryContext, deliveryContext } from './delivery-context';

@@ -1,7 +1,7 @@
 import { destinations, limits } from '../shared/definitions';
 import type { QueuedDelivery } from '../shared/delivery';
 import { paddedSequencer, s3DestinationOrdering } from '../shared/ordering';
-import { s3Url } from '../shared/s3';
+import { s3Url } from '../shared/s3-url';
 import type { S3ObjectCreated } from './doors';
 import { type FitLink, linkFitBeside, linkFitFile } from './fit-files';
 import { deliveryContext } from './delivery-context';

@@ -1,6 +1,6 @@
 import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { parseS3Url } from '../shared/s3';
+import { parseS3Url } from '../shared/s3-url';
 import { eventItemKey, userItemKey } from '../shared/table-items';
 import { type EraseDependencies, findUser } from './find';
 import { countPlaces, deleteBatches, type PlaceCounts, type UserFootprint } from './places';

@@ -4,7 +4,7 @@ import { archiveIndexPrefix } from '../consumer/archive';
 import { recordsPrefix } from '../consumer/records';
 import { dataAttributes, eventAttributes, userAttributes } from '../shared/attributes';
 import { payloadBucket } from '../shared/definitions';
-import { parseS3Url, s3Url } from '../shared/s3';
+import { parseS3Url, s3Url } from '../shared/s3-url';
 import { dataItemKey, readEventItem, readRecordItem, userItemKey } from '../shared/table-items';
 import { markedObject, pointersOf, type UserFootprint } from './places';
 

@@ -1,5 +1,5 @@
 import { payloadBucket } from '../shared/definitions';
-import { parseS3Url } from '../shared/s3';
+import { parseS3Url } from '../shared/s3-url';
 import type { dataItemKey } from '../shared/table-items';
 
 /**

@@ -11,8 +11,6 @@ import {
 
 import { parseS3Url } from './s3-url';
 
-export { parseS3Url, s3Url } from './s3-url';
-
 // Named imports, so a bundle holds these commands and no other of S3's hundred. The ingest
 // function, which needs S3 only for bodies over one SQS message, imports this module
 // dynamically (lambdas/ingest/queue.ts), so its cold start never evaluates them.

@@ -5,7 +5,7 @@ import { readStackOutputs } from './stack-outputs';
 import { metadataFromArchive, parseArchiveKey } from '../../lambdas/consumer/archive';
 import { payloadBucket, queueSettings } from '../../lambdas/shared/definitions';
 import { toClaimCheckMessage } from '../../lambdas/shared/delivery';
-import { s3Url } from '../../lambdas/shared/s3';
+import { s3Url } from '../../lambdas/shared/s3-url';
 import { localCredentials, localRegion } from '../local/emulators';
 
 /**

@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { putObject, s3Url } from '../../lambdas/shared/s3';
+import { putObject } from '../../lambdas/shared/s3';
+import { s3Url } from '../../lambdas/shared/s3-url';
 import { ensureBucket } from '../local/provision';
 import { type Delivery, TERRA_API_VERSION } from './fixtures';
 

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { GetObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { eventId } from '../../lambdas/consumer/items';
 import { payloadBucket } from '../../lambdas/shared/definitions';
-import { parseS3Url } from '../../lambdas/shared/s3';
+import { parseS3Url } from '../../lambdas/shared/s3-url';
 import { readEventItem, readRecordItem, readUserItem } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { authEvent, terraUser, xertActivity } from '../../lib/tools/fixtures';

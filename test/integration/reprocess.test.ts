@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryContext } from '../../lambdas/consumer/delivery-context';
 import { eventId, eventPut, type EventBodyAttributes, type KeptEvent } from '../../lambdas/consumer/items';
-import { s3Url } from '../../lambdas/shared/s3';
+import { s3Url } from '../../lambdas/shared/s3-url';
 import type { LocalStack } from '../../lib/local/local-stack';
 import {
   type ItemResult,

@@ -2,7 +2,8 @@ import { ListObjectsV2Command, paginateListObjectsV2 } from '@aws-sdk/client-s3'
 import { archiveIndexPrefix, parseArchiveKey } from '../../../lambdas/consumer/archive';
 import { connectionTypes } from '../../../lambdas/consumer/terra-schemas';
 import { payloadBucket } from '../../../lambdas/shared/definitions';
-import { getObject, s3Url } from '../../../lambdas/shared/s3';
+import { getObject } from '../../../lambdas/shared/s3';
+import { s3Url } from '../../../lambdas/shared/s3-url';
 import type { TableTarget } from '../tables';
 import type { ArchiveFacts, ConnectionEvent } from './facts';
 
