@@ -180,7 +180,9 @@ const floorS3 = new S3Client({ forcePathStyle: true });
  */
 function storedForm(record: unknown): Record<string, unknown> {
   const json = JSON.stringify(record);
-  return Buffer.byteLength(json) <= defaults.recordMapMaxBytes ? { payload: record } : { payload_gzip: gzipSync(json) };
+  return Buffer.byteLength(json) <= defaults.recordMapMaxBytes
+    ? { [dataAttributes.payload]: record }
+    : { [dataAttributes.payloadGzip]: gzipSync(json) };
 }
 
 async function floorMessage(message: SQSRecord): Promise<void> {

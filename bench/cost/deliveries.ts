@@ -11,11 +11,13 @@ import { emfConsumerMetrics } from '../../lambdas/consumer/metrics';
 import { fitsAsMap } from '../../lambdas/consumer/records';
 import { routeBody } from '../../lambdas/consumer/route';
 import { emfIngestMetrics } from '../../lambdas/ingest/metrics';
+import { dataAttributes } from '../../lambdas/shared/attributes';
 import { limits, observability, tables } from '../../lambdas/shared/definitions';
 import { type Delivery, sqsMessageSize, toSqsMessage } from '../../lambdas/shared/delivery';
 import { JsonLogger } from '../../lambdas/shared/json-logger';
 import { withKeys } from '../../lambdas/shared/logger';
 import { signatureHeader, verifySignature } from '../../lambdas/shared/signature';
+import { userItemKey } from '../../lambdas/shared/table-items';
 import { DEFAULT_SEED, simulationScenario } from '../../lib/tools/fixtures';
 import { median, timed } from '../support';
 import { itemBytes, marshallItem, writeUnits } from './item-size';
@@ -57,7 +59,7 @@ export function scenarioDeliveries(seed = DEFAULT_SEED): Omit<DeliveryCase, 'cpu
             .filter(([key]) => key !== ':tie')
             .map(([key, value]) => [key.slice(1), value]),
         );
-        userWriteUnits += 2 * writeUnits(itemBytes(marshallItem({ ...user, user_id: change.userId })));
+        userWriteUnits += 2 * writeUnits(itemBytes(marshallItem({ ...user, ...userItemKey(change.userId) })));
       }
     }
     const userKnown = route.kind === 'data' || (route.kind === 'connection' ? route.changes.length > 0 : route.userId !== undefined);
@@ -99,10 +101,12 @@ export async function measureCpu(delivery: Omit<DeliveryCase, 'cpuMs' | 'logByte
         const json = JSON.stringify(items.record.record);
         fitsAsMap(items.record.record);
         const compressed = stored.form === 'gzip' ? gzipSync(json) : undefined;
-        const attributes: PayloadAttributes = compressed ? { payload_gzip: compressed } : { payload: items.record.record };
+        const attributes: PayloadAttributes = compressed
+          ? { [dataAttributes.payloadGzip]: compressed }
+          : { [dataAttributes.payload]: items.record.record };
         const item = marshallItem(recordPut(tables.data.localName, items.type, items.user, items.record, context, attributes).Item!);
         // The request body the SDK sends: JSON, binary as base64.
-        JSON.stringify(compressed ? { ...item, payload_gzip: { B: compressed.toString('base64') } } : item);
+        JSON.stringify(compressed ? { ...item, [dataAttributes.payloadGzip]: { B: compressed.toString('base64') } } : item);
       }, rounds);
     }
     record.set(items, forms);

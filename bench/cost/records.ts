@@ -10,6 +10,7 @@ import { eventId, type PayloadAttributes, recordPut } from '../../lambdas/consum
 import { fitsAsMap } from '../../lambdas/consumer/records';
 import type { DataRecord } from '../../lambdas/consumer/route';
 import type { TerraUser } from '../../lambdas/consumer/terra-schemas';
+import { dataAttributes } from '../../lambdas/shared/attributes';
 import { limits, tables } from '../../lambdas/shared/definitions';
 import { indexEntry, itemBytes, marshallItem, writeUnits } from './item-size';
 
@@ -58,8 +59,8 @@ function storedItem(
 
 export function recordItems(type: string, user: TerraUser, record: DataRecord, context: DeliveryContext): RecordItems {
   const json = JSON.stringify(record.record);
-  const map = storedItem('map', type, user, record, context, { payload: record.record });
-  const gzip = storedItem('gzip', type, user, record, context, { payload_gzip: gzipSync(json) });
+  const map = storedItem('map', type, user, record, context, { [dataAttributes.payload]: record.record });
+  const gzip = storedItem('gzip', type, user, record, context, { [dataAttributes.payloadGzip]: gzipSync(json) });
   const entry = indexEntry(map.marshalled);
   const enrichment = record.record.data_enrichment;
   const mergesEnrichment =
@@ -84,8 +85,8 @@ export function recordItems(type: string, user: TerraUser, record: DataRecord, c
  */
 export function storedForm(items: RecordItems, gzipAboveBytes = limits.itemInlineMaxBytes): StoredItem {
   if (items.jsonBytes <= gzipAboveBytes && fitsAsMap(items.record.record) && items.map.bytes <= limits.dynamoDbItemBytes) return items.map;
-  if (items.gzip.marshalled.payload_gzip.B!.length <= limits.itemGzipMaxBytes) return items.gzip;
-  return storedItem('s3', items.type, items.user, items.record, items.context, { payload_s3: payloadS3Url });
+  if (items.gzip.marshalled[dataAttributes.payloadGzip].B!.length <= limits.itemGzipMaxBytes) return items.gzip;
+  return storedItem('s3', items.type, items.user, items.record, items.context, { [dataAttributes.payloadS3]: payloadS3Url });
 }
 
 /** The delivery metadata the webhook door gives a body (a Terra-minted trace id, no backfill reference). */

@@ -1,5 +1,5 @@
-import { userAttributes as users } from '../../../lambdas/shared/attributes';
 import { erasure, terraApi } from '../../../lambdas/shared/definitions';
+import { readUserItem } from '../../../lambdas/shared/table-items';
 import { accountStep, syncStep } from './advice';
 import type { Diagnosis, Finding, Gap, UserFacts } from './facts';
 
@@ -61,8 +61,9 @@ export function commands(userId: string, options: Pick<DiagnoseOptions, 'stack' 
 export function lastDelivery(facts: UserFacts): Diagnosis['lastDelivery'] {
   const archived = facts.archive.deliveries[0];
   if (archived) return { at: archived.receivedAt, type: archived.type, source: 'archive' };
+  const user = facts.user && readUserItem(facts.user);
   const candidates: { at?: string; type?: string }[] = [
-    { at: text(facts.user?.[users.updatedAt]), type: text(facts.user?.[users.lastEventType]) },
+    { at: text(user?.updatedAt), type: text(user?.lastEventType) },
     ...facts.records.map((summary) => ({ at: summary.newest.receivedAt, type: summary.type })),
     ...facts.kept.events.map((event) => ({ at: event.receivedAt, type: event.type })),
   ];
@@ -75,9 +76,8 @@ function connection(
   cmd: ReturnType<typeof commands>,
   provider: string | undefined,
 ): { findings: Finding[]; steps: string[] } {
-  const user = facts.user;
   const name = provider ?? 'the provider';
-  if (!user) {
+  if (!facts.user) {
     return {
       findings: [
         {
@@ -88,14 +88,16 @@ function connection(
       steps: [],
     };
   }
-  const since = text(user[users.updatedAt]) ?? 'an unknown time';
-  const reconnect = `Ask the user to connect ${name} again through your app (Terra's widget). The new connection gets a new user_id${text(user[users.referenceId]) ? ` with the same reference_id (${cmd.doctor(String(user[users.referenceId]))} then finds both)` : ''}; request the days missed in between with npm run backfill for the new user_id.`;
+  const user = readUserItem(facts.user);
+  const since = text(user.updatedAt) ?? 'an unknown time';
+  const referenceId = text(user.referenceId);
+  const reconnect = `Ask the user to connect ${name} again through your app (Terra's widget). The new connection gets a new user_id${referenceId ? ` with the same reference_id (${cmd.doctor(referenceId)} then finds both)` : ''}; request the days missed in between with npm run backfill for the new user_id.`;
   const erasing = facts.deadLetters.some((queue) => queue.holds === 'erase requests');
   const erased: Finding[] = erasing
     ? [
         {
           severity: 'warning',
-          text: `This stack erases users on deauth (eraseOnDeauth): this user's data is erased ${erasure.delaySeconds / 60} minutes after the ${String(user[users.lastEventType] ?? 'deauth')}.`,
+          text: `This stack erases users on deauth (eraseOnDeauth): this user's data is erased ${erasure.delaySeconds / 60} minutes after the ${user.lastEventType ?? 'deauth'}.`,
         },
       ]
     : [];
@@ -103,7 +105,7 @@ function connection(
     case 'connected':
       return {
         findings: [
-          { severity: 'ok', text: `Connected to ${name} (last connection event ${text(user[users.lastEventType]) ?? '?'} at ${since}).` },
+          { severity: 'ok', text: `Connected to ${name} (last connection event ${text(user.lastEventType) ?? '?'} at ${since}).` },
         ],
         steps: [],
       };
@@ -147,7 +149,7 @@ function connection(
         steps: [`${syncStep(provider)} Google Fit must be recording for the account the user connected.`],
       };
     case 'replaced': {
-      const next = text(user[users.replacedBy]);
+      const next = text(user.replacedBy);
       return {
         findings: [{ severity: 'problem', text: `Replaced (user_reauth at ${since}): data now arrives under user ${next ?? '?'}.` }],
         steps: next ? [`Look at the new connection: ${cmd.doctor(next)}`] : [],
@@ -283,9 +285,10 @@ export function findGaps(facts: UserFacts, now: Date): { gaps: Gap[]; freshest?:
 
 export function diagnose(facts: UserFacts, options: DiagnoseOptions): Diagnosis {
   const cmd = commands(facts.userId, options);
-  const provider = text(facts.user?.provider) ?? facts.records.find((summary) => summary.newest.provider)?.newest.provider;
+  const user = facts.user && readUserItem(facts.user);
+  const provider = text(user?.provider) ?? facts.records.find((summary) => summary.newest.provider)?.newest.provider;
   const today = dateOf(options.now.toISOString());
-  const status = facts.user?.status;
+  const status = user?.status;
   const connected = status === undefined || status === 'connected';
   const parts = [
     connection(facts, cmd, provider),
@@ -301,7 +304,7 @@ export function diagnose(facts: UserFacts, options: DiagnoseOptions): Diagnosis 
   if (facts.records.length === 0) {
     findings.push({ severity: connected ? 'problem' : 'warning', text: 'No records stored for this user.' });
     if (connected) {
-      const since = dateOf(text(facts.user?.[users.updatedAt]) ?? new Date(options.now.getTime() - 7 * dayMs).toISOString());
+      const since = dateOf(text(user?.updatedAt) ?? new Date(options.now.getTime() - 7 * dayMs).toISOString());
       nextSteps.push(
         syncStep(provider),
         account,

@@ -130,7 +130,7 @@ async function eventsOf(target: TableTarget, userId: string) {
     { client: target.documentClient },
     {
       TableName: target.tableNames.events,
-      FilterExpression: '#user_id = :user_id',
+      FilterExpression: `#${event.userId} = :user_id`,
       ProjectionExpression: names.map((name) => `#${name}`).join(', '),
       ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
       ExpressionAttributeValues: { ':user_id': userId },
@@ -224,7 +224,8 @@ export async function gatherFacts(target: TableTarget, userId: string, options: 
       }),
     );
   }
-  const athlete = profile.records.findIndex((record) => record[data.recordId] === 'athlete#profile');
+  const stored = profile.records.map(readRecordItem);
+  const athlete = stored.findIndex((record) => record.recordId === 'athlete#profile');
   const athletePayload = athlete >= 0 ? (profile.payloads[athlete] as { provider_user_id?: unknown } | undefined) : undefined;
   const connectionEvents = mergeConnectionEvents(
     await archivedConnectionEvents(target, archive),
@@ -241,7 +242,7 @@ export async function gatherFacts(target: TableTarget, userId: string, options: 
     ...(athlete >= 0 && {
       athlete: {
         ...(typeof athletePayload?.provider_user_id === 'string' && { providerUserId: athletePayload.provider_user_id }),
-        ...(profile.records[athlete].received_at !== undefined && { receivedAt: String(profile.records[athlete].received_at) }),
+        ...(profile.records[athlete][data.receivedAt] !== undefined && { receivedAt: stored[athlete].receivedAt }),
       },
     }),
     kept: { events: events.kept.slice(0, options.keptLimit), total: events.kept.length, byOutcome },

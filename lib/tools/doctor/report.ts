@@ -1,3 +1,4 @@
+import { dataAttributes as data, eventAttributes as events } from '../../../lambdas/shared/attributes';
 import { connectionFields } from '../inspect';
 import type { Diagnosis, Severity, UserFacts } from './facts';
 import { connectionBodiesRead } from './history';
@@ -32,7 +33,7 @@ function connectionSection(facts: UserFacts): string[] {
   } else {
     out.push(
       ...table([
-        ['received_at', 'event', 'status', 'message', 'from'],
+        [events.receivedAt, 'event', 'status', 'message', 'from'],
         ...facts.connectionEvents.map((event) => [event.receivedAt, event.type, text(event.status), text(event.message), event.source]),
       ]),
     );
@@ -68,7 +69,7 @@ function deliverySection(facts: UserFacts, diagnosis: Diagnosis): string[] {
   } else {
     out.push(
       ...table([
-        ['type', 'records', 'newest start_time', 'record_id', 'received_at'],
+        ['type', 'records', `newest ${data.startTime}`, data.recordId, data.receivedAt],
         ...facts.records.map((summary) => [
           summary.type,
           String(summary.count),
@@ -91,7 +92,7 @@ function keptSection(facts: UserFacts): string[] {
     if (facts.kept.total > facts.kept.events.length) out.push(`  newest ${facts.kept.events.length}:`);
     out.push(
       ...table([
-        ['received_at', 'outcome', 'type', 'reason', 'event_id'],
+        [events.receivedAt, events.outcome, events.type, events.reason, events.eventId],
         ...facts.kept.events.map((event) => [
           text(event.receivedAt),
           event.outcome,

@@ -150,7 +150,7 @@ function verdictUpdate(table: string, eventId: string, previous: string, verdict
     Key: eventItemKey(eventId),
     UpdateExpression: `SET ${assignments.join(', ')}`,
     // Another run (or person) may have got there first; theirs stands.
-    ConditionExpression: '#outcome = :previous',
+    ConditionExpression: `#${event.outcome} = :previous`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   });
