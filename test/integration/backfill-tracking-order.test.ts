@@ -1,9 +1,9 @@
-import { eventItemKey } from '../../lambdas/shared/table-items';
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { eventId, largeRequestId } from '../../lambdas/consumer/items';
 import { processDelivery } from '../../lambdas/consumer/process';
 import type { QueuedDelivery } from '../../lambdas/shared/delivery';
+import { eventItemKey } from '../../lambdas/shared/table-items';
 import type { LocalStack } from '../../lib/local/local-stack';
 import { consumerDependencies, startTestStack } from '../support/local';
 
