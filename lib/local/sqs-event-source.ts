@@ -122,7 +122,6 @@ export function startSqsEventSource(options: EventSourceOptions): RunningEventSo
       { abortSignal: signal },
     );
     if (messages.length === 0) return;
-    if (process.env.XP_YIELD) await new Promise((resolve) => setImmediate(resolve));
     const records = messages.map((message) => toLambdaRecord(message, queueArn));
     let failedIds: Set<string>;
     try {
